@@ -1,0 +1,4 @@
+//! The `raindrops` command.
+#![forbid(unsafe_code)]
+
+fn main() {}

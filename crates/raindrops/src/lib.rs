@@ -1,0 +1,3 @@
+//! Real-time stats for preforking and multi-threaded Linux servers.
+#![deny(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
