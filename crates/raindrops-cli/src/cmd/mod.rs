@@ -1,0 +1,20 @@
+//! One module per subcommand, each an `impl Run for <Args>`.
+
+mod dump;
+
+use crate::cli::Command;
+use crate::exit::Code;
+
+/// A subcommand that can be run.
+pub(crate) trait Run {
+    /// Runs the subcommand; the returned code becomes the process exit status.
+    fn run(&self) -> anyhow::Result<Code>;
+}
+
+impl Run for Command {
+    fn run(&self) -> anyhow::Result<Code> {
+        match self {
+            Command::Dump(args) => args.run(),
+        }
+    }
+}
