@@ -1,3 +1,70 @@
 //! Real-time stats for preforking and multi-threaded Linux servers.
+//!
+//! # Shared counters
+//!
+//! [`Drops`] is an array of 64-bit counters in one `MAP_SHARED` segment, one counter per
+//! 128-byte [`Slot`], that any number of forked processes update lock-free: `incr` is one atomic
+//! add. A segment is either anonymous (inherited across `fork`) or backed by a file, which
+//! another process can open later to read (or write) the same counters, and which survives
+//! restarts of the processes using it.
+//!
+//! ```
+//! use raindrops::Drops;
+//!
+//! let drops = Drops::new(2)?;
+//! assert_eq!(drops.incr(0), 1);
+//! assert_eq!(drops.add(1, 41), 41);
+//! assert_eq!(drops.snapshot(), vec![1, 41]);
+//! # Ok::<(), raindrops::SegmentError>(())
+//! ```
+//!
+//! # Named counters
+//!
+//! The [`counters!`] macro declares a struct of named counters, each a *counter* (monotonic) or
+//! a *gauge* (in-flight), with an accessor per field: Ruby raindrops' `Raindrops::Struct`.
+//!
+//! # Worker rows
+//!
+//! [`Workers`] keeps one row of those counters per worker process, so that no two workers ever
+//! write the same cache line, and sums the rows for readers. When a worker dies,
+//! [`Workers::retire`] folds its counters into a retired row and zeroes its gauges: totals never
+//! go down and a dead worker's in-flight requests disappear.
+//!
+//! ```
+//! raindrops::counters! {
+//!     /// What each worker is doing.
+//!     pub struct Http {
+//!         /// Requests inside the app right now.
+//!         calling: gauge,
+//!         /// Requests served.
+//!         requests: counter,
+//!     }
+//! }
+//!
+//! let workers = raindrops::Workers::<Http>::new(4)?;
+//! let me = workers.worker(2);
+//! me.calling().incr();
+//! me.requests().incr();
+//! me.calling().decr();
+//! assert_eq!(workers.sum(), [("calling", 0), ("requests", 1)]);
+//! # Ok::<(), raindrops::SegmentError>(())
+//! ```
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
+
+mod counters;
+mod drops;
+#[allow(unsafe_code)]
+mod segment;
+mod workers;
+
+pub use counters::{Field, Kind, Row, Schema};
+pub use drops::{Drops, Iter};
+pub use segment::{SegmentError, SegmentErrorKind, Slot};
+pub use workers::{RowSnapshot, Workers, WorkersSnapshot, monotonic_ms};
+
+/// Support for the [`counters!`] macro; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::counters::{create_file, new_anonymous, open_file, to_map, values};
+}

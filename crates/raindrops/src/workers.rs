@@ -1,0 +1,538 @@
+/*!
+Per-worker rows: [`Workers`] keeps one row of named counters per worker process.
+
+# Layout
+
+A workers segment holds `rows + 1` rows of `fields + 2` slots each: the fields, then the row's
+heartbeat (milliseconds of `CLOCK_MONOTONIC`, a clock shared by every process of the host) and
+the worker's pid. The last row is the *retired* row, where dead workers' counters go.
+
+Every slot is 128 bytes, so every row sits on cache lines of its own: workers never contend.
+
+# Retiring and consistent sums
+
+[`Workers::retire`] moves a row's counters into the retired row and zeroes its gauges. A
+reader summing the rows while that happens could count the moved value twice or not at all; so
+retiring is bracketed by a sequence number in the segment header (odd while a move is under way),
+and readers ([`Workers::sum`], [`Workers::snapshot`]) retry a read that overlapped a move. Workers'
+own updates never touch the sequence: `incr` stays one atomic add. Since every counter slot only
+grows between retires, a reader's successive sums of a counter never decrease.
+*/
+
+use std::marker::PhantomData;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering, fence};
+use std::time::{Duration, Instant};
+
+use crate::counters::{Field, Kind, Row, Schema, check_fields};
+use crate::drops::Drops;
+use crate::segment::{Layout, SegmentError, SegmentErrorKind};
+
+/// Slots each row has after its fields: heartbeat, pid.
+pub(crate) const ROW_EXTRA: usize = 2;
+/// Offset of the heartbeat slot after a row's fields.
+const HEARTBEAT: usize = 0;
+/// Offset of the pid slot after a row's fields.
+const PID: usize = 1;
+
+/// How long `retire` waits for another retire before assuming its process died mid-way.
+const STUCK_RETIRE: Duration = Duration::from_secs(1);
+
+/// Milliseconds of `CLOCK_MONOTONIC`: the same clock in every process of the host, so one
+/// process can judge another's heartbeat.
+///
+/// ```
+/// let a = raindrops::monotonic_ms();
+/// assert!(raindrops::monotonic_ms() >= a);
+/// ```
+pub fn monotonic_ms() -> u64 {
+    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) {
+        Ok(ts) => (ts.tv_sec() as u64) * 1000 + (ts.tv_nsec() as u64) / 1_000_000,
+        // CLOCK_MONOTONIC is always available on Linux; 0 reads as "never beat".
+        Err(_) => 0,
+    }
+}
+
+/// One row of named counters per worker process, summed for readers.
+///
+/// `S` is a struct declared with [`counters!`](crate::counters!). Each worker updates its own
+/// row through [`Workers::worker`]; readers get the sum over all rows plus the retired row.
+///
+/// ```
+/// use raindrops::Workers;
+///
+/// raindrops::counters! {
+///     pub struct Http {
+///         calling: gauge,
+///         requests: counter,
+///     }
+/// }
+///
+/// let workers = Workers::<Http>::new(2)?;
+/// workers.worker(0).requests().add(5);
+/// workers.worker(1).requests().add(3);
+/// workers.worker(1).calling().incr();
+/// assert_eq!(workers.sum(), [("calling", 1), ("requests", 8)]);
+///
+/// // Worker 1 dies: its requests are kept, its in-flight request is gone.
+/// workers.retire(1);
+/// assert_eq!(workers.sum(), [("calling", 0), ("requests", 8)]);
+/// # Ok::<(), raindrops::SegmentError>(())
+/// ```
+pub struct Workers<S> {
+    drops: Arc<Drops>,
+    rows: usize,
+    width: usize,
+    schema: PhantomData<fn() -> S>,
+}
+
+impl<S> Clone for Workers<S> {
+    fn clone(&self) -> Self {
+        Workers {
+            drops: Arc::clone(&self.drops),
+            rows: self.rows,
+            width: self.width,
+            schema: PhantomData,
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for Workers<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workers")
+            .field("rows", &self.rows)
+            .field("path", &self.drops.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Schema> Workers<S> {
+    fn layout(rows: usize) -> Result<(Layout, usize), SegmentErrorKind> {
+        let width = S::FIELDS.len() + ROW_EXTRA;
+        let too_many =
+            || SegmentErrorKind::Capacity { requested: rows, capacity: u32::MAX as usize };
+        let rows32 = u32::try_from(rows).map_err(|_| too_many())?;
+        let slots = rows.checked_add(1).and_then(|r| r.checked_mul(width)).ok_or_else(too_many)?;
+        let layout = Layout { rows: rows32, row_width: width as u32, fields: S::FIELDS.to_vec() };
+        Ok((layout, slots))
+    }
+
+    fn from_drops(drops: Drops) -> Self {
+        let layout = drops.segment().layout();
+        let (rows, width) = (layout.rows as usize, layout.row_width as usize);
+        Workers { drops: Arc::new(drops), rows, width, schema: PhantomData }
+    }
+
+    /// `rows` zeroed rows in anonymous shared memory, shared with workers forked afterwards.
+    ///
+    /// # Errors
+    ///
+    /// When `mmap` fails or `rows` is absurdly large.
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// let workers = raindrops::Workers::<Stats>::new(4)?;
+    /// assert_eq!(workers.rows(), 4);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn new(rows: usize) -> Result<Self, SegmentError> {
+        let (layout, slots) = Self::layout(rows).map_err(|k| SegmentError::new(None, k))?;
+        Ok(Self::from_drops(Drops::anonymous_with(slots, layout)?))
+    }
+
+    /// A new segment file of `rows` rows (mode 0600), replacing any file at `path`; other
+    /// processes (`raindrops dump`, `raindrops top`) can open it while the workers run.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be written.
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// let dir = tempfile::tempdir()?;
+    /// let workers = raindrops::Workers::<Stats>::create(dir.path().join("stats"), 2)?;
+    /// workers.worker(1).hits().incr();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create(path: impl AsRef<Path>, rows: usize) -> Result<Self, SegmentError> {
+        let path = path.as_ref();
+        let (layout, slots) = Self::layout(rows).map_err(|k| SegmentError::new(Some(path), k))?;
+        Ok(Self::from_drops(Drops::create_with(path, slots, layout)?))
+    }
+
+    /// Maps an existing workers file; its fields must be exactly `S`'s.
+    ///
+    /// # Errors
+    ///
+    /// Everything [`Drops::open`] reports, plus [`SegmentErrorKind::SchemaMismatch`] for other
+    /// fields and [`SegmentErrorKind::Corrupt`] for a file without worker rows.
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("stats");
+    /// raindrops::Workers::<Stats>::create(&path, 2)?.worker(0).hits().incr();
+    /// let reader = raindrops::Workers::<Stats>::open(&path)?;
+    /// assert_eq!(reader.sum(), [("hits", 1)]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, SegmentError> {
+        let path = path.as_ref();
+        let drops = Drops::open(path)?;
+        check_fields(&drops, S::FIELDS)?;
+        if drops.segment().layout().rows == 0 {
+            return Err(SegmentError::new(
+                Some(path),
+                SegmentErrorKind::Corrupt { reason: "not a workers segment (no rows)".into() },
+            ));
+        }
+        Ok(Self::from_drops(drops))
+    }
+
+    /// The number of worker rows (not counting the retired row).
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// assert_eq!(raindrops::Workers::<Stats>::new(3)?.rows(), 3);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn row(&self, index: usize) -> Row {
+        Row::new(Arc::clone(&self.drops), index * self.width, self.width)
+    }
+
+    /// Worker `index`'s counters.
+    ///
+    /// # Panics
+    ///
+    /// When `index >= rows()`, like slice indexing; [`Workers::get`] is the checked form.
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// let workers = raindrops::Workers::<Stats>::new(1)?;
+    /// assert_eq!(workers.worker(0).hits().incr(), 1);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn worker(&self, index: usize) -> S {
+        match self.get(index) {
+            Some(row) => row,
+            None => panic!("worker index {index} out of range for {} rows", self.rows),
+        }
+    }
+
+    /// Worker `index`'s counters, or `None` when `index >= rows()`.
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// let workers = raindrops::Workers::<Stats>::new(1)?;
+    /// assert!(workers.get(1).is_none());
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn get(&self, index: usize) -> Option<S> {
+        (index < self.rows).then(|| S::from_row(self.row(index)))
+    }
+
+    /// The retired row: the counters of every worker retired so far.
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// let workers = raindrops::Workers::<Stats>::new(1)?;
+    /// workers.worker(0).hits().add(4);
+    /// workers.retire(0);
+    /// assert_eq!(workers.retired().hits().get(), 4);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn retired(&self) -> S {
+        S::from_row(self.row(self.rows))
+    }
+
+    fn extra(&self, index: usize, which: usize) -> &crate::Slot {
+        assert!(index < self.rows, "worker index {index} out of range for {} rows", self.rows);
+        match self.drops.slot(index * self.width + S::FIELDS.len() + which) {
+            Some(slot) => slot,
+            // The constructors made room for `rows + 1` rows of `width` slots.
+            None => unreachable!("worker row extends past its segment"),
+        }
+    }
+
+    /// Records that worker `index` is alive now (its heartbeat, in [`monotonic_ms`]).
+    ///
+    /// # Panics
+    ///
+    /// When `index >= rows()`.
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// let workers = raindrops::Workers::<Stats>::new(1)?;
+    /// assert_eq!(workers.heartbeat_age(0), None);
+    /// workers.beat(0);
+    /// assert!(workers.heartbeat_age(0).unwrap() < std::time::Duration::from_secs(1));
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn beat(&self, index: usize) {
+        self.extra(index, HEARTBEAT).set(monotonic_ms().max(1));
+    }
+
+    /// How long ago worker `index` last called [`beat`](Workers::beat); `None` if it never did
+    /// (or was retired since).
+    ///
+    /// # Panics
+    ///
+    /// When `index >= rows()`.
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// let workers = raindrops::Workers::<Stats>::new(1)?;
+    /// assert!(workers.heartbeat_age(0).is_none());
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn heartbeat_age(&self, index: usize) -> Option<Duration> {
+        let beat = self.extra(index, HEARTBEAT).get();
+        (beat != 0).then(|| Duration::from_millis(monotonic_ms().saturating_sub(beat)))
+    }
+
+    /// Records the pid of the process that owns row `index` (shown by `dump` and `top`).
+    ///
+    /// # Panics
+    ///
+    /// When `index >= rows()`.
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// let workers = raindrops::Workers::<Stats>::new(1)?;
+    /// workers.set_pid(0, std::process::id());
+    /// assert_eq!(workers.pid(0), Some(std::process::id()));
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn set_pid(&self, index: usize, pid: u32) {
+        self.extra(index, PID).set(u64::from(pid));
+    }
+
+    /// The pid recorded for row `index`, if any.
+    ///
+    /// # Panics
+    ///
+    /// When `index >= rows()`.
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// assert_eq!(raindrops::Workers::<Stats>::new(1)?.pid(0), None);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn pid(&self, index: usize) -> Option<u32> {
+        u32::try_from(self.extra(index, PID).get()).ok().filter(|&pid| pid != 0)
+    }
+
+    /// Folds worker `index`'s counters into the retired row, zeroes its gauges, heartbeat and
+    /// pid. Call it when the worker has died (a supervisor does, after `waitpid`); the row is then
+    /// ready for a new worker.
+    ///
+    /// Each counter is moved with an atomic swap, so even an increment racing with the retire
+    /// is never lost. Readers never see a counter's sum go down (see the module docs).
+    ///
+    /// # Panics
+    ///
+    /// When `index >= rows()`.
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { busy: gauge, hits: counter } }
+    /// let workers = raindrops::Workers::<Stats>::new(2)?;
+    /// workers.worker(0).hits().add(2);
+    /// workers.worker(0).busy().incr();
+    /// workers.retire(0);
+    /// assert_eq!(workers.sum(), [("busy", 0), ("hits", 2)]);
+    /// assert_eq!(workers.worker(0).hits().get(), 0);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn retire(&self, index: usize) {
+        let row = self.worker(index);
+        let retired = self.retired();
+        let seq = self.drops.segment().seq();
+        let odd = begin_write(seq);
+        for (i, field) in S::FIELDS.iter().enumerate() {
+            let value = row.row().slot(i).swap(0);
+            if field.kind == Kind::Counter {
+                retired.row().slot(i).add(value);
+            }
+        }
+        self.extra(index, HEARTBEAT).set(0);
+        self.extra(index, PID).set(0);
+        // Release: the moves above are visible to a reader that sees the even number.
+        seq.store(odd.wrapping_add(1), Ordering::Release);
+    }
+
+    /// The sum over all rows, by field, in declaration order: counters include the retired row.
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// let workers = raindrops::Workers::<Stats>::new(2)?;
+    /// workers.worker(0).hits().incr();
+    /// workers.worker(1).hits().incr();
+    /// assert_eq!(workers.sum(), [("hits", 2)]);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn sum(&self) -> Vec<(&'static str, u64)> {
+        let total = self.snapshot().total;
+        S::FIELDS.iter().map(|f| f.name.as_ref()).zip(total).collect()
+    }
+
+    /// Every row's values, the retired row and the sum, read consistently with retires.
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// let workers = raindrops::Workers::<Stats>::new(2)?;
+    /// workers.worker(1).hits().add(3);
+    /// let snap = workers.snapshot();
+    /// assert_eq!(snap.workers[1].values, [3]);
+    /// assert_eq!(snap.total, [3]);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn snapshot(&self) -> WorkersSnapshot {
+        match WorkersSnapshot::of(&self.drops) {
+            Some(snapshot) => snapshot,
+            // `open` and the constructors made sure the segment has rows.
+            None => unreachable!("a Workers segment without rows"),
+        }
+    }
+
+    /// The segment behind the rows.
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// let workers = raindrops::Workers::<Stats>::new(2)?;
+    /// assert_eq!(workers.drops().fields().len(), 1);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn drops(&self) -> &Drops {
+        &self.drops
+    }
+}
+
+/// Starts a retire: makes the sequence odd, waiting for a concurrent retire to finish.
+/// Returns the odd value.
+fn begin_write(seq: &AtomicU64) -> u64 {
+    let started = Instant::now();
+    loop {
+        // Relaxed: only the successful exchange below needs ordering.
+        let current = seq.load(Ordering::Relaxed);
+        if current % 2 == 0 {
+            if seq
+                .compare_exchange(current, current + 1, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                // Release: readers that see the moves below also see the odd number first.
+                fence(Ordering::Release);
+                return current + 1;
+            }
+        } else if started.elapsed() > STUCK_RETIRE {
+            // The process that made it odd died mid-retire: finish under its number.
+            fence(Ordering::Release);
+            return current;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Reads with `read` until no retire overlapped the read.
+///
+/// A reader gives up waiting after [`STUCK_RETIRE`] (a retiring process that died mid-way) and
+/// returns its last read: readers never hang.
+fn read_consistent<T>(seq: &AtomicU64, mut read: impl FnMut() -> T) -> T {
+    let started = Instant::now();
+    loop {
+        // Acquire: pairs with the Release store that ended the last retire.
+        let before = seq.load(Ordering::Acquire);
+        let value = read();
+        // Acquire: the reads above happen before the check below.
+        fence(Ordering::Acquire);
+        // Relaxed: ordered by the fence.
+        let after = seq.load(Ordering::Relaxed);
+        if (before % 2 == 0 && before == after) || started.elapsed() > STUCK_RETIRE {
+            return value;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// One worker row as read by [`Workers::snapshot`] or [`WorkersSnapshot::of`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowSnapshot {
+    /// The row's index.
+    pub index: usize,
+    /// The worker's pid, if it recorded one.
+    pub pid: Option<u32>,
+    /// The worker's last heartbeat in [`monotonic_ms`], if it ever beat.
+    pub heartbeat_ms: Option<u64>,
+    /// The fields' values, in declaration order.
+    pub values: Vec<u64>,
+}
+
+/// All rows of a workers segment, read at one point of its retire history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkersSnapshot {
+    /// The fields, in declaration order.
+    pub fields: Vec<Field>,
+    /// One entry per worker row.
+    pub workers: Vec<RowSnapshot>,
+    /// The retired row's values (gauges are always 0 there).
+    pub retired: Vec<u64>,
+    /// Per field: the sum of every worker row, plus the retired row for counters.
+    pub total: Vec<u64>,
+}
+
+impl WorkersSnapshot {
+    /// Reads any workers segment, whatever its fields, from the schema in its header; `None` if
+    /// `drops` is not split into worker rows. This is how `raindrops dump` reads a file.
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("stats");
+    /// raindrops::Workers::<Stats>::create(&path, 1)?.worker(0).hits().incr();
+    ///
+    /// let drops = raindrops::Drops::open(&path)?;
+    /// let snap = raindrops::WorkersSnapshot::of(&drops).expect("a workers file");
+    /// assert_eq!(snap.fields[0].name, "hits");
+    /// assert_eq!(snap.total, [1]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn of(drops: &Drops) -> Option<WorkersSnapshot> {
+        let layout = drops.segment().layout();
+        let (rows, width) = (layout.rows as usize, layout.row_width as usize);
+        if rows == 0 {
+            return None;
+        }
+        let fields = &layout.fields;
+        let n = fields.len();
+        // The header was checked: (rows + 1) * width <= len, and width >= n + ROW_EXTRA.
+        let values = read_consistent(drops.segment().seq(), || {
+            drops.iter().take((rows + 1) * width).collect::<Vec<u64>>()
+        });
+        let workers = values
+            .chunks_exact(width)
+            .take(rows)
+            .enumerate()
+            .map(|(index, row)| RowSnapshot {
+                index,
+                pid: u32::try_from(row[n + PID]).ok().filter(|&pid| pid != 0),
+                heartbeat_ms: Some(row[n + HEARTBEAT]).filter(|&ms| ms != 0),
+                values: row[..n].to_vec(),
+            })
+            .collect::<Vec<_>>();
+        let retired = values[rows * width..rows * width + n].to_vec();
+        let total = (0..n)
+            .map(|i| {
+                let live = workers.iter().fold(0u64, |sum, row| sum.wrapping_add(row.values[i]));
+                match fields[i].kind {
+                    Kind::Counter => live.wrapping_add(retired[i]),
+                    Kind::Gauge => live,
+                }
+            })
+            .collect();
+        Some(WorkersSnapshot { fields: fields.clone(), workers, retired, total })
+    }
+}
