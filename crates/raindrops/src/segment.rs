@@ -351,7 +351,9 @@ impl SegmentError {
             io::ErrorKind::PermissionDenied => SegmentErrorKind::PermissionDenied,
             _ => SegmentErrorKind::Io,
         };
-        SegmentError { path: path.map(Path::to_path_buf), kind, source: Some(source) }
+        // For "not found" and "permission denied" the kind says all the source would.
+        let source = (kind == SegmentErrorKind::Io).then_some(source);
+        SegmentError { path: path.map(Path::to_path_buf), kind, source }
     }
 
     /// What went wrong.
@@ -502,13 +504,16 @@ impl HeaderInfo {
         file_len: u64,
         names: impl FnOnce(usize, usize) -> io::Result<Vec<u8>>,
     ) -> Result<Self, DecodeError> {
+        // A foreign file is reported as such, even when it is also short.
+        if let Some(start) = bytes.get(..8) {
+            let mut magic = [0u8; 8];
+            magic.copy_from_slice(start);
+            if magic != MAGIC {
+                return Err(SegmentErrorKind::BadMagic { found: magic }.into());
+            }
+        }
         if bytes.len() < FIXED_HEADER {
             return Err(SegmentErrorKind::TooShort { len: file_len }.into());
-        }
-        let mut magic = [0u8; 8];
-        magic.copy_from_slice(&bytes[..8]);
-        if magic != MAGIC {
-            return Err(SegmentErrorKind::BadMagic { found: magic }.into());
         }
         let version = get_u32(bytes, OFF_VERSION);
         if version != VERSION {

@@ -1,1 +1,4 @@
-//! Integration tests that run the real `raindrops` binary.
+//! Integration tests that run the real `raindrops` binary (one test binary, many modules).
+
+mod dump;
+mod util;
