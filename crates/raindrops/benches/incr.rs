@@ -117,7 +117,10 @@ fn main() {
     println!("incr, ns per op (median of {TRIALS} x {OPS} ops)");
     println!("  floor: AtomicU64::fetch_add, 1 process      {floor:6.2}");
     println!("  (a) Drops::incr, 1 process                   {a:6.2}  {:.2}x floor", a / floor);
-    println!("  (a') Workers row incr, 1 process             {a_row:6.2}  {:.2}x floor", a_row / floor);
+    println!(
+        "  (a') Workers row incr, 1 process             {a_row:6.2}  {:.2}x floor",
+        a_row / floor
+    );
     println!("  floor: fetch_add, 2 processes, same word      {floor2:6.2}");
     println!("  (b) Drops::incr, 2 processes, same slot      {b:6.2}  {:.2}x (a)", b / a);
     println!("  (c) Workers row incr, 2 processes, own rows  {c:6.2}  {:.2}x (a)", c / a);
