@@ -1,0 +1,95 @@
+/*!
+The output formats of raindrops' stats, in one place: the middleware's endpoint, the Watcher and
+the CLI all render a [`Snapshot`] through [`Format::render`].
+
+* [`Format::Text`]: byte for byte what Ruby raindrops' middleware prints, so existing scrapers
+  keep working;
+* [`Format::Json`]: one object;
+* [`Format::OpenMetrics`]: the OpenMetrics text format for Prometheus.
+
+```
+use raindrops_http::exposition::{Format, ListenerSample, Snapshot};
+
+let snapshot = Snapshot {
+    calling: 1,
+    writing: 0,
+    requests: Some(10),
+    listeners: vec![ListenerSample { addr: "127.0.0.1:8080".into(), active: 2, queued: 0 }],
+};
+assert_eq!(
+    Format::Text.render(&snapshot),
+    "calling: 1\nwriting: 0\n127.0.0.1:8080 active: 2\n127.0.0.1:8080 queued: 0\n"
+);
+```
+*/
+
+mod json;
+mod openmetrics;
+mod text;
+
+/// What the stats endpoint shows at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Requests inside the application right now, summed over workers.
+    pub calling: u64,
+    /// Responses whose body is being written right now, summed over workers.
+    pub writing: u64,
+    /// Requests served so far, when known (not part of the raindrops-compatible text format).
+    pub requests: Option<u64>,
+    /// Listeners, TCP first then Unix, in the configured order.
+    pub listeners: Vec<ListenerSample>,
+}
+
+/// One listener's numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerSample {
+    /// The address as configured: `127.0.0.1:8080`, `[::]:80` or `/run/app.sock`.
+    pub addr: String,
+    /// Accepted connections still established.
+    pub active: u64,
+    /// Connections waiting for `accept()`.
+    pub queued: u64,
+}
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// raindrops' `name: value` lines.
+    Text,
+    /// One JSON object.
+    Json,
+    /// OpenMetrics text, ending in `# EOF`.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The `Content-Type` of the format.
+    ///
+    /// ```
+    /// use raindrops_http::exposition::Format;
+    /// assert_eq!(Format::Text.content_type(), "text/plain");
+    /// ```
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => "text/plain",
+            Format::Json => "application/json",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+
+    /// Renders `snapshot` in this format.
+    ///
+    /// ```
+    /// use raindrops_http::exposition::{Format, Snapshot};
+    /// let text = Format::OpenMetrics.render(&Snapshot::default());
+    /// assert!(text.ends_with("# EOF\n"));
+    /// ```
+    pub fn render(self, snapshot: &Snapshot) -> String {
+        match self {
+            Format::Text => text::render(snapshot),
+            Format::Json => json::render(snapshot),
+            Format::OpenMetrics => openmetrics::render(snapshot),
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! OpenMetrics text: `raindrops_calling`, `raindrops_writing`, `raindrops_requests` (a counter,
+//! when known) and `raindrops_listener_active{addr}` / `raindrops_listener_queued{addr}` gauges.
+
+use std::fmt::Write;
+
+use super::Snapshot;
+
+/// Escapes a label value: backslash, double quote and newline, as OpenMetrics requires.
+pub(crate) fn escape_label(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub(super) fn render(snapshot: &Snapshot) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
+        "# TYPE raindrops_calling gauge\n\
+         # HELP raindrops_calling Requests inside the application.\n\
+         raindrops_calling {}\n\
+         # TYPE raindrops_writing gauge\n\
+         # HELP raindrops_writing Responses whose body is being written.\n\
+         raindrops_writing {}\n",
+        snapshot.calling, snapshot.writing
+    );
+    if let Some(requests) = snapshot.requests {
+        let _ = write!(
+            out,
+            "# TYPE raindrops_requests counter\n\
+             # HELP raindrops_requests Requests received.\n\
+             raindrops_requests_total {requests}\n"
+        );
+    }
+    if !snapshot.listeners.is_empty() {
+        for (name, help, value) in [
+            (
+                "active",
+                "Accepted connections still established.",
+                (|l: &super::ListenerSample| l.active) as fn(&_) -> u64,
+            ),
+            ("queued", "Connections waiting for accept().", |l| l.queued),
+        ] {
+            let _ = writeln!(out, "# TYPE raindrops_listener_{name} gauge");
+            let _ = writeln!(out, "# HELP raindrops_listener_{name} {help}");
+            for listener in &snapshot.listeners {
+                let _ = writeln!(
+                    out,
+                    "raindrops_listener_{name}{{addr=\"{}\"}} {}",
+                    escape_label(&listener.addr),
+                    value(listener)
+                );
+            }
+        }
+    }
+    out.push_str("# EOF\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{ListenerSample, Snapshot};
+
+    #[test]
+    fn gauges_and_eof() {
+        let snapshot = Snapshot {
+            calling: 1,
+            writing: 2,
+            requests: Some(7),
+            listeners: vec![ListenerSample { addr: "/tmp/a\"b".into(), active: 3, queued: 4 }],
+        };
+        assert_eq!(
+            super::render(&snapshot),
+            "# TYPE raindrops_calling gauge\n\
+             # HELP raindrops_calling Requests inside the application.\n\
+             raindrops_calling 1\n\
+             # TYPE raindrops_writing gauge\n\
+             # HELP raindrops_writing Responses whose body is being written.\n\
+             raindrops_writing 2\n\
+             # TYPE raindrops_requests counter\n\
+             # HELP raindrops_requests Requests received.\n\
+             raindrops_requests_total 7\n\
+             # TYPE raindrops_listener_active gauge\n\
+             # HELP raindrops_listener_active Accepted connections still established.\n\
+             raindrops_listener_active{addr=\"/tmp/a\\\"b\"} 3\n\
+             # TYPE raindrops_listener_queued gauge\n\
+             # HELP raindrops_listener_queued Connections waiting for accept().\n\
+             raindrops_listener_queued{addr=\"/tmp/a\\\"b\"} 4\n\
+             # EOF\n"
+        );
+    }
+}

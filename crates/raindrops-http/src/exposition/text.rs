@@ -1,0 +1,43 @@
+//! raindrops' text format, byte for byte as `Raindrops::Middleware#stats_response` prints it.
+
+use std::fmt::Write;
+
+use super::Snapshot;
+
+pub(super) fn render(snapshot: &Snapshot) -> String {
+    let mut out = format!("calling: {}\nwriting: {}\n", snapshot.calling, snapshot.writing);
+    for listener in &snapshot.listeners {
+        let addr = &listener.addr;
+        // Writing to a String cannot fail.
+        let _ =
+            write!(out, "{addr} active: {}\n{addr} queued: {}\n", listener.active, listener.queued);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{ListenerSample, Snapshot};
+
+    #[test]
+    fn matches_ruby_raindrops() {
+        let snapshot = Snapshot {
+            calling: 0,
+            writing: 0,
+            requests: Some(3),
+            listeners: vec![
+                ListenerSample { addr: "127.0.0.1:8080".into(), active: 1, queued: 0 },
+                ListenerSample { addr: "/run/app.sock".into(), active: 0, queued: 0 },
+            ],
+        };
+        assert_eq!(
+            super::render(&snapshot),
+            "calling: 0\n\
+             writing: 0\n\
+             127.0.0.1:8080 active: 1\n\
+             127.0.0.1:8080 queued: 0\n\
+             /run/app.sock active: 0\n\
+             /run/app.sock queued: 0\n"
+        );
+    }
+}

@@ -1,0 +1,196 @@
+use std::fmt;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use raindrops::Workers;
+use tower::Layer;
+
+use super::service::Raindrops;
+use super::stats::{HttpStats, Listeners};
+
+/// Wraps a service in [`Raindrops`]; see the [module docs](super).
+#[derive(Clone)]
+pub struct RaindropsLayer {
+    pub(super) shared: Arc<Shared>,
+}
+
+/// What every clone of the layer and its services share.
+#[derive(Clone)]
+pub(super) struct Shared {
+    /// This worker's row.
+    pub(super) stats: HttpStats,
+    /// Every worker's rows, summed by the endpoint.
+    pub(super) workers: Workers<HttpStats>,
+    pub(super) path: String,
+    pub(super) json_path: String,
+    pub(super) metrics_path: String,
+    pub(super) extra_metrics_path: Option<String>,
+    pub(super) allow: Vec<IpNet>,
+    pub(super) listeners: Option<Arc<dyn Listeners>>,
+}
+
+impl RaindropsLayer {
+    /// A layer for a single process: its own anonymous one-row segment.
+    ///
+    /// # Errors
+    ///
+    /// When the shared segment cannot be mapped.
+    ///
+    /// ```
+    /// let _layer = raindrops_http::middleware::RaindropsLayer::new()?;
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn new() -> Result<Self, raindrops::SegmentError> {
+        Ok(Self::for_worker(Workers::new(1)?, 0))
+    }
+
+    /// A layer for worker `index` of a segment created (before `fork`) by a supervisor: this
+    /// worker counts in its own row and the endpoint shows the sum of all rows.
+    ///
+    /// # Panics
+    ///
+    /// When `index >= workers.rows()`.
+    ///
+    /// ```
+    /// use raindrops::Workers;
+    /// use raindrops_http::middleware::{HttpStats, RaindropsLayer};
+    ///
+    /// let workers = Workers::<HttpStats>::new(4)?; // in the master, before forking
+    /// let _layer = RaindropsLayer::for_worker(workers, 2); // in worker 2
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn for_worker(workers: Workers<HttpStats>, index: usize) -> Self {
+        let stats = workers.worker(index);
+        let path = "/_raindrops".to_owned();
+        RaindropsLayer {
+            shared: Arc::new(Shared {
+                stats,
+                workers,
+                json_path: format!("{path}.json"),
+                metrics_path: format!("{path}/metrics"),
+                extra_metrics_path: None,
+                path,
+                allow: loopback(),
+                listeners: None,
+            }),
+        }
+    }
+
+    fn update(mut self, f: impl FnOnce(&mut Shared)) -> Self {
+        // Clones the settings only if another clone of the layer holds them.
+        f(Arc::make_mut(&mut self.shared));
+        self
+    }
+
+    /// Serves the endpoint at `path` (and `{path}.json`, `{path}/metrics`) instead of
+    /// `/_raindrops`.
+    ///
+    /// ```
+    /// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.path("/stats");
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn path(self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        self.update(|shared| {
+            shared.json_path = format!("{path}.json");
+            shared.metrics_path = format!("{path}/metrics");
+            shared.path = path;
+        })
+    }
+
+    /// Also serves OpenMetrics at `path` (for example `/metrics`).
+    ///
+    /// ```
+    /// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.metrics_path("/metrics");
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn metrics_path(self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        self.update(|shared| shared.extra_metrics_path = Some(path))
+    }
+
+    /// Lets peers in `net` see the endpoint too (loopback always can, unless
+    /// [`allow_only`](Self::allow_only) said otherwise).
+    ///
+    /// ```
+    /// let _layer = raindrops_http::middleware::RaindropsLayer::new()?
+    ///     .allow("10.0.0.0/8".parse().unwrap());
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn allow(self, net: IpNet) -> Self {
+        self.update(|shared| shared.allow.push(net))
+    }
+
+    /// Lets only peers in `nets` see the endpoint (replacing the loopback default).
+    ///
+    /// ```
+    /// let _layer = raindrops_http::middleware::RaindropsLayer::new()?
+    ///     .allow_only(vec!["127.0.0.1/32".parse().unwrap()]);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn allow_only(self, nets: Vec<IpNet>) -> Self {
+        self.update(|shared| shared.allow = nets)
+    }
+
+    /// Shows `listeners`' numbers on the endpoint.
+    ///
+    /// ```
+    /// # use raindrops_http::exposition::ListenerSample;
+    /// # struct Fixed;
+    /// # impl raindrops_http::middleware::Listeners for Fixed {
+    /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }
+    /// # }
+    /// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.listeners(Fixed);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn listeners(self, listeners: impl Listeners) -> Self {
+        self.update(|shared| shared.listeners = Some(Arc::new(listeners)))
+    }
+
+    /// This worker's counters (also reachable from every clone of the layer).
+    ///
+    /// ```
+    /// let layer = raindrops_http::middleware::RaindropsLayer::new()?;
+    /// assert_eq!(layer.stats().calling().get(), 0);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn stats(&self) -> &HttpStats {
+        &self.shared.stats
+    }
+
+    /// Every worker's rows.
+    ///
+    /// ```
+    /// let layer = raindrops_http::middleware::RaindropsLayer::new()?;
+    /// assert_eq!(layer.workers().rows(), 1);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn workers(&self) -> &Workers<HttpStats> {
+        &self.shared.workers
+    }
+}
+
+/// 127.0.0.0/8 and ::1.
+fn loopback() -> Vec<IpNet> {
+    vec![
+        IpNet::V4(ipnet::Ipv4Net::new_assert(std::net::Ipv4Addr::LOCALHOST, 8)),
+        IpNet::V6(ipnet::Ipv6Net::new_assert(std::net::Ipv6Addr::LOCALHOST, 128)),
+    ]
+}
+
+impl<S> Layer<S> for RaindropsLayer {
+    type Service = Raindrops<S>;
+
+    fn layer(&self, inner: S) -> Raindrops<S> {
+        Raindrops { inner, shared: Arc::clone(&self.shared) }
+    }
+}
+
+impl fmt::Debug for RaindropsLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RaindropsLayer")
+            .field("path", &self.shared.path)
+            .field("allow", &self.shared.allow)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,43 @@
+/*!
+Counts requests *calling* the app and responses *writing* their body, and answers the stats
+endpoint (`/_raindrops` by default): Ruby raindrops' `Raindrops::Middleware` as a tower layer.
+
+* `calling` goes up when a request enters the inner service and down when its future completes,
+  fails, or is dropped (client gone, a timeout, a panic caught by an outer layer).
+* `writing` goes up when a response leaves the inner service and down when its body ends, fails
+  or is dropped: the guard travels from the future into the [`ResponseBody`].
+* Both are gauges in a per-worker row of a [`raindrops::Workers`] segment, so forked workers
+  sharing one segment report exact sums and a dead worker's share vanishes when the supervisor
+  retires its row.
+
+The endpoint answers `GET {path}` in raindrops' text format, `{path}.json` in JSON and
+`{path}/metrics` (or `{path}` with `Accept: application/openmetrics-text`) in OpenMetrics; see
+[`exposition`](crate::exposition). It is itself not counted. By default it answers only peers
+on loopback (the peer address comes from axum's `ConnectInfo<SocketAddr>`); any other request
+to it passes through to the app as if the layer had no endpoint.
+
+# Example
+
+```
+use axum::{Router, routing::get};
+use raindrops_http::middleware::RaindropsLayer;
+
+let _app: Router = Router::new()
+    .route("/", get(|| async { "Hello, world!\n" }))
+    .layer(RaindropsLayer::new()?);
+// axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+# Ok::<(), raindrops::SegmentError>(())
+```
+*/
+
+mod body;
+mod future;
+mod layer;
+mod service;
+mod stats;
+
+pub use body::ResponseBody;
+pub use future::ResponseFuture;
+pub use layer::RaindropsLayer;
+pub use service::Raindrops;
+pub use stats::{HttpStats, Listeners};
