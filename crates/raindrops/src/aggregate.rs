@@ -812,7 +812,7 @@ mod tests {
         for k in 0..63 {
             let p = 1i64 << k;
             for value in [p - 1, p, p + 1] {
-                if value >= 1 && value < LOG2_FAST_LIMIT {
+                if (1..LOG2_FAST_LIMIT).contains(&value) {
                     assert_eq!(log2_index(value), log2_index_float(value), "{value}");
                 }
             }
