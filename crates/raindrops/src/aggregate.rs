@@ -776,9 +776,11 @@ fn decimal_len(n: i128) -> usize {
 #[inline]
 fn square(value: i64) -> f64 {
     let magnitude = value.unsigned_abs();
-    if magnitude < 1 << 26 {
-        // Exact in an f64 (below 2^52).
-        (magnitude * magnitude) as f64
+    if magnitude <= 1 << 53 {
+        // The operand is exact in an f64, and IEEE-754 multiplication rounds
+        // the exact product once: the same f64.
+        let magnitude = magnitude as f64;
+        magnitude * magnitude
     } else {
         let magnitude = u128::from(magnitude);
         (magnitude * magnitude) as f64
@@ -843,7 +845,12 @@ mod tests {
 
     #[test]
     fn square_is_exactly_rounded() {
-        for v in [0, 1, -1, (1 << 26) - 1, 1 << 26, -(1 << 26) - 3, i64::MIN, i64::MAX] {
+        let mut values = vec![0, 1, -1, i64::MIN, i64::MAX, 3037000499, -1703346441743126657];
+        for k in 20..63 {
+            let p = 1i64 << k;
+            values.extend([p - 3, p - 1, p, p + 1, p + 3, -p - 1, (p - 1) / 3]);
+        }
+        for v in values {
             let exact = i128::from(v) * i128::from(v);
             assert_eq!(square(v).to_bits(), (exact as f64).to_bits(), "{v}");
         }
