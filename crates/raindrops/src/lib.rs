@@ -3,4 +3,4 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod aggregate;
-pub use aggregate::{Aggregate, AggregateError, Bucket};
+pub use aggregate::{Aggregate, AggregateError, Bucket, RubyFloat};

@@ -2,7 +2,7 @@
 //! `tests/fixtures/aggregate/` by `generate.rb`, plus property tests.
 
 use proptest::prelude::*;
-use raindrops::{Aggregate, AggregateError};
+use raindrops::{Aggregate, AggregateError, RubyFloat};
 
 /// One committed gem case: `NAME.stats` (inputs and statistics) and
 /// `NAME.txt` (the gem's `to_s`).
@@ -140,6 +140,29 @@ fn statistics_match_the_gems() {
             // The gem's Float sum rounded; ours is exact.
             assert!(close(agg.mean(), mean), "{name}: {} vs {mean}", agg.mean());
             assert!(close(agg.std_dev(), std_dev), "{name}: {} vs {std_dev}", agg.std_dev());
+        }
+    }
+}
+
+#[test]
+fn ruby_float_and_headers_match_the_gems_to_s() {
+    for case in &CASES {
+        let name = case.name;
+        let to_s = |key| case.get(key).split_once(" 0x").unwrap().0;
+        let sum = case.float("sum");
+        assert_eq!(RubyFloat(sum).to_string(), to_s("sum"), "{name}");
+        let agg = case.aggregate();
+        let headers = agg.headers();
+        let header = |name| headers.iter().find(|h| h.0 == name).unwrap().1.as_str();
+        assert_eq!(header("X-Count"), case.get("count"), "{name}");
+        let nil_to_s = |key| case.get(key).replace("nil", "");
+        assert_eq!(header("X-Min"), nil_to_s("min"), "{name}");
+        assert_eq!(header("X-Max"), nil_to_s("max"), "{name}");
+        assert_eq!(header("X-Outliers-Low"), case.get("outliers_low"), "{name}");
+        assert_eq!(header("X-Outliers-High"), case.get("outliers_high"), "{name}");
+        if case.gem_sum_exact() {
+            assert_eq!(header("X-Mean"), to_s("mean"), "{name}");
+            assert_eq!(header("X-Std-Dev"), to_s("std_dev"), "{name}");
         }
     }
 }
