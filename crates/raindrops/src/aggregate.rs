@@ -261,8 +261,8 @@ impl Aggregate {
     ///
     /// # Errors
     ///
-    /// The gem's three checks, in its order, with the positive-width check
-    /// the gem lacks after the first, then a size limit:
+    /// Checked in this order (the gem's three checks, plus a positive-width
+    /// check the gem lacks and a size limit):
     /// [`AggregateError::HighNotAboveLow`], [`AggregateError::WidthNotPositive`],
     /// [`AggregateError::WidthExceedsRange`],
     /// [`AggregateError::RangeNotMultipleOfWidth`],
