@@ -23,6 +23,11 @@
 //! The [`counters!`] macro declares a struct of named counters, each a *counter* (monotonic) or
 //! a *gauge* (in-flight), with an accessor per field: Ruby raindrops' `Raindrops::Struct`.
 //!
+//! # Aggregates
+//!
+//! [`Aggregate`] keeps count, min, max, mean, standard deviation, outliers and a log2 (or
+//! linear) histogram of integer samples, and prints them exactly like Ruby's `aggregate` gem.
+//!
 //! # Worker rows
 //!
 //! [`Workers`] keeps one row of those counters per worker process, so that no two workers ever
@@ -52,12 +57,14 @@
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod aggregate;
 mod counters;
 mod drops;
 #[allow(unsafe_code)]
 mod segment;
 mod workers;
 
+pub use aggregate::{Aggregate, AggregateError, Bucket, RubyFloat};
 pub use counters::{Field, Kind, Row, Schema};
 pub use drops::{Drops, Iter};
 pub use segment::{SegmentError, SegmentErrorKind, Slot};
