@@ -28,6 +28,9 @@
 //! [`Aggregate`] keeps count, min, max, mean, standard deviation, outliers and a log2 (or
 //! linear) histogram of integer samples, and prints them exactly like Ruby's `aggregate` gem.
 //!
+//! [`SharedAggregate`] records the same statistics lock-free from many forked processes, with
+//! percentiles.
+//!
 //! # Worker rows
 //!
 //! [`Workers`] keeps one row of those counters per worker process, so that no two workers ever
@@ -62,12 +65,14 @@ mod counters;
 mod drops;
 #[allow(unsafe_code)]
 mod segment;
+mod shared_aggregate;
 mod workers;
 
 pub use aggregate::{Aggregate, AggregateError, Bucket, RubyFloat};
 pub use counters::{Field, Kind, Row, Schema};
 pub use drops::{Drops, Iter};
 pub use segment::{SegmentError, SegmentErrorKind, Slot};
+pub use shared_aggregate::{AggregateSnapshot, Recorder, SharedAggregate};
 pub use workers::{RowSnapshot, Workers, WorkersSnapshot, monotonic_ms};
 
 /// Support for the [`counters!`] macro; not a public API.

@@ -95,16 +95,30 @@ const OFF_SEQ: usize = 56;
 ///
 /// # Layout
 ///
-/// `#[repr(C, align(128))]`: the counter is the first 8 bytes, the rest is padding. Neighbouring
-/// slots in a segment are exactly 128 bytes apart.
+/// `#[repr(C, align(128))]`: the counter is the first 8 bytes; the other 120 are unused atomic
+/// words (so the slot has no padding bytes). Neighbouring slots in a segment are exactly 128
+/// bytes apart.
 ///
 /// ```
 /// assert_eq!(std::mem::size_of::<raindrops::Slot>(), 128);
 /// assert_eq!(std::mem::align_of::<raindrops::Slot>(), 128);
 /// ```
 #[repr(C, align(128))]
-#[derive(Default)]
-pub struct Slot(AtomicU64);
+pub struct Slot {
+    value: AtomicU64,
+    /// The rest of the slot, atomics too, so that the whole slot is interior-mutable memory
+    /// that [`Segment::words`] may view as packed words.
+    pad: [AtomicU64; WORDS_PER_SLOT - 1],
+}
+
+/// 64-bit words per slot.
+pub(crate) const WORDS_PER_SLOT: usize = SLOT_SIZE / 8;
+
+impl Default for Slot {
+    fn default() -> Self {
+        Slot::new(0)
+    }
+}
 
 const _: () = assert!(std::mem::size_of::<Slot>() == SLOT_SIZE);
 const _: () = assert!(std::mem::align_of::<Slot>() == SLOT_SIZE);
@@ -121,7 +135,10 @@ impl Slot {
     /// assert_eq!(slot.get(), 5);
     /// ```
     pub const fn new(value: u64) -> Self {
-        Slot(AtomicU64::new(value))
+        Slot {
+            value: AtomicU64::new(value),
+            pad: [const { AtomicU64::new(0) }; WORDS_PER_SLOT - 1],
+        }
     }
 
     /// Adds one and returns the new value.
@@ -155,7 +172,7 @@ impl Slot {
     #[inline]
     pub fn add(&self, n: u64) -> u64 {
         // Relaxed: a lone counter (see the comment on this impl).
-        self.0.fetch_add(n, Ordering::Relaxed).wrapping_add(n)
+        self.value.fetch_add(n, Ordering::Relaxed).wrapping_add(n)
     }
 
     /// Subtracts `n` and returns the new value (wrapping).
@@ -167,7 +184,7 @@ impl Slot {
     #[inline]
     pub fn sub(&self, n: u64) -> u64 {
         // Relaxed: a lone counter.
-        self.0.fetch_sub(n, Ordering::Relaxed).wrapping_sub(n)
+        self.value.fetch_sub(n, Ordering::Relaxed).wrapping_sub(n)
     }
 
     /// The current value.
@@ -179,7 +196,7 @@ impl Slot {
     #[inline]
     pub fn get(&self) -> u64 {
         // Relaxed: a lone counter.
-        self.0.load(Ordering::Relaxed)
+        self.value.load(Ordering::Relaxed)
     }
 
     /// Stores `value`.
@@ -192,7 +209,7 @@ impl Slot {
     #[inline]
     pub fn set(&self, value: u64) {
         // Relaxed: a lone counter.
-        self.0.store(value, Ordering::Relaxed)
+        self.value.store(value, Ordering::Relaxed)
     }
 
     /// Stores `value` and returns the previous value, atomically: no concurrent `incr` is lost
@@ -206,7 +223,7 @@ impl Slot {
     #[inline]
     pub fn swap(&self, value: u64) -> u64 {
         // Relaxed: a lone counter.
-        self.0.swap(value, Ordering::Relaxed)
+        self.value.swap(value, Ordering::Relaxed)
     }
 }
 
@@ -744,6 +761,22 @@ impl Segment {
             std::slice::from_raw_parts(
                 self.ptr.as_ptr().add(self.info.header_len).cast::<Slot>(),
                 self.info.capacity,
+            )
+        }
+    }
+
+    /// All slots viewed as packed 64-bit words (16 per slot): for structures whose words are
+    /// written by a single worker, like a shared aggregate's histogram row, where a slot per
+    /// word would waste memory.
+    pub(crate) fn words(&self) -> &[AtomicU64] {
+        // SAFETY: the slot area is `capacity * 128` bytes, 128-aligned, made of `Slot`s, which
+        // are `#[repr(C)]` arrays of 16 `AtomicU64` with no padding, so it is exactly
+        // `capacity * 16` valid `AtomicU64`s; every access to them is atomic and of the same
+        // size as the `Slot` view's; the slice lives as long as `self`.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.ptr.as_ptr().add(self.info.header_len).cast::<AtomicU64>(),
+                self.info.capacity * WORDS_PER_SLOT,
             )
         }
     }
