@@ -15,3 +15,4 @@
 
 pub mod exposition;
 pub mod middleware;
+pub mod watcher;

@@ -24,8 +24,9 @@ assert_eq!(
 */
 
 mod json;
-mod openmetrics;
+pub(crate) mod openmetrics;
 mod text;
+pub mod time;
 
 /// What the stats endpoint shows at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,0 +1,119 @@
+/*!
+The Watcher: a web app that samples listeners on its own thread and shows their numbers,
+histograms, peaks and a live tail. Ruby raindrops' `Raindrops::Watcher`, plus JSON and
+OpenMetrics.
+
+Routes (every `ADDR` percent-encoded, e.g. `127.0.0.1%3A8080` or `%2Frun%2Fapp.sock`):
+
+| route | what |
+|---|---|
+| `GET /` | HTML index: address, active, queued, reset form; refreshes itself |
+| `GET /active/ADDR.txt`, `/queued/ADDR.txt` | the histogram since the last reset (the `aggregate` gem's text) with `X-Count`, `X-Min`, ... headers |
+| `GET /active/ADDR.html`, `/queued/ADDR.html` | the same as a page |
+| `GET /active/ADDR.json`, `/queued/ADDR.json` | the same as JSON |
+| `POST /reset/ADDR` | forgets that address's aggregates and peaks; 302 to the Referer |
+| `GET /tail/ADDR.txt?active_min=N&queued_min=N` | one line per sample reaching the minimums, streamed |
+| `GET /metrics` | OpenMetrics: current numbers and peaks of every address |
+
+HEAD works wherever GET does; other methods get 405 and unknown paths 404. A valid address
+that is not watched answers an empty histogram and stores nothing, so requests for arbitrary
+addresses cannot grow memory.
+
+```no_run
+use std::time::Duration;
+use raindrops_http::exposition::ListenerSample;
+use raindrops_http::middleware::Listeners;
+use raindrops_http::watcher::Watcher;
+
+struct Fixed;
+impl Listeners for Fixed {
+    fn sample(&self) -> std::io::Result<Vec<ListenerSample>> {
+        Ok(vec![ListenerSample { addr: "127.0.0.1:8080".into(), active: 1, queued: 0 }])
+    }
+}
+
+# async fn run() -> std::io::Result<()> {
+let app = Watcher::new(Fixed, Duration::from_secs(1))?.router();
+let listener = tokio::net::TcpListener::bind("127.0.0.1:9292").await?;
+axum::serve(listener, app).await
+# }
+```
+*/
+
+mod pages;
+mod state;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::middleware::Listeners;
+use state::State;
+
+/// Tails streamed at once; more get 503.
+const MAX_TAILS: usize = 32;
+
+/// The Watcher app; see the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct Watcher {
+    state: Arc<State>,
+    tails: Arc<AtomicUsize>,
+    hostname: Arc<str>,
+}
+
+impl Watcher {
+    /// Starts sampling `listeners` every `delay` on a thread of its own (the first sample is
+    /// taken before this returns).
+    ///
+    /// # Errors
+    ///
+    /// When the sampler thread cannot be started.
+    ///
+    /// ```no_run
+    /// # use raindrops_http::{exposition::ListenerSample, middleware::Listeners};
+    /// # struct Fixed;
+    /// # impl Listeners for Fixed {
+    /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }
+    /// # }
+    /// let watcher = raindrops_http::watcher::Watcher::new(Fixed, std::time::Duration::from_secs(1))?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new(listeners: impl Listeners, delay: Duration) -> std::io::Result<Self> {
+        let delay = delay.max(Duration::from_millis(10));
+        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "localhost".to_owned());
+        Ok(Watcher {
+            state: state::start(Arc::new(listeners), delay)?,
+            tails: Arc::new(AtomicUsize::new(0)),
+            hostname: hostname.into(),
+        })
+    }
+
+    /// The app's routes, to serve with `axum::serve` or nest in another router.
+    ///
+    /// ```no_run
+    /// # use raindrops_http::{exposition::ListenerSample, middleware::Listeners};
+    /// # struct Fixed;
+    /// # impl Listeners for Fixed {
+    /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }
+    /// # }
+    /// let watcher = raindrops_http::watcher::Watcher::new(Fixed, std::time::Duration::from_secs(1))?;
+    /// let app: axum::Router = watcher.router();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/", get(pages::index))
+            .route("/active/{*file}", get(pages::active))
+            .route("/queued/{*file}", get(pages::queued))
+            .route("/tail/{*file}", get(pages::tail))
+            .route("/reset/{*addr}", post(pages::reset))
+            .route("/metrics", get(pages::metrics))
+            .fallback(pages::not_found)
+            .with_state(self.clone())
+    }
+}

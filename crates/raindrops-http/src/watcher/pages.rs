@@ -1,0 +1,419 @@
+//! The Watcher's handlers and what they render.
+
+use std::fmt::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use raindrops::{Aggregate, RubyFloat};
+use serde_json::json;
+
+use super::Watcher;
+use super::state::{AddrState, Peak, Series};
+use crate::exposition::openmetrics::escape_label;
+use crate::exposition::time::{http_date, iso8601};
+
+/// Which number of an address a histogram is about.
+#[derive(Clone, Copy)]
+enum Which {
+    Active,
+    Queued,
+}
+
+/// The representation asked for by a file name's extension.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ext {
+    Txt,
+    Html,
+    Json,
+}
+
+/// Splits `ADDR.ext`; `None` for another extension or an address that does not parse.
+fn split_file(file: &str) -> Option<(&str, Ext)> {
+    let file = file.strip_prefix('/').filter(|f| f.starts_with('/')).unwrap_or(file);
+    let (addr, ext) = file.rsplit_once('.')?;
+    let ext = match ext {
+        "txt" => Ext::Txt,
+        "html" => Ext::Html,
+        "json" => Ext::Json,
+        _ => return None,
+    };
+    valid_addr(addr).then_some((addr, ext))
+}
+
+/// A TCP `host:port` with a numeric host, or an absolute Unix socket path.
+fn valid_addr(addr: &str) -> bool {
+    addr.parse::<SocketAddr>().is_ok() || (addr.starts_with('/') && !addr.contains('\0'))
+}
+
+/// Percent-encodes `addr` for a link, like Rack's `escape`.
+fn escape_url(addr: &str) -> String {
+    utf8_percent_encode(addr, NON_ALPHANUMERIC).to_string()
+}
+
+/// Escapes `text` for HTML text and attribute values.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn header_value(value: &str) -> HeaderValue {
+    HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+pub(super) async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain")], "Not Found\n").into_response()
+}
+
+pub(super) async fn index(State(watcher): State<Watcher>) -> Response {
+    let sample = watcher.state.latest.borrow().clone();
+    let delay = watcher.state.delay;
+    let mut listeners = sample.listeners.clone();
+    listeners.sort_by(|a, b| a.addr.cmp(&b.addr));
+    let mut body = format!(
+        "<html><head><title>{} - all interfaces</title>\
+         <meta http-equiv='refresh' content='{}'></head>\
+         <body><h3>Updated at {}</h3>",
+        escape_html(&watcher.hostname),
+        delay.as_secs().max(1),
+        iso8601(sample.time)
+    );
+    if let Some(error) = &sample.error {
+        let _ = write!(body, "<p>Sampling failed: {}</p>", escape_html(error));
+    }
+    body.push_str("<table><tr><th>address</th><th>active</th><th>queued</th><th>reset</th></tr>");
+    for listener in &listeners {
+        let e_addr = escape_url(&listener.addr);
+        let _ = write!(
+            body,
+            "<tr><td><a href='tail/{e_addr}.txt' title='&quot;tail&quot; output in real time'>{}</a></td>\
+             <td><a href='active/{e_addr}.html' title='show active connection stats'>{}</a></td>\
+             <td><a href='queued/{e_addr}.html' title='show queued connection stats'>{}</a></td>\
+             <td><form action='reset/{e_addr}' method='post'>\
+             <input title='reset statistics' type='submit' name='x' value='x' /></form></td></tr>",
+            escape_html(&listener.addr),
+            listener.active,
+            listener.queued
+        );
+    }
+    body.push_str(
+        "</table><p>This is the raindrops Watcher; <a href='metrics'>metrics</a> \
+         are in the OpenMetrics format.</p></body></html>",
+    );
+    let expires = sample.time + delay;
+    (
+        [
+            (header::CONTENT_TYPE, header_value("text/html")),
+            (header::LAST_MODIFIED, header_value(&http_date(sample.time))),
+            (header::EXPIRES, header_value(&http_date(expires))),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+pub(super) async fn active(State(watcher): State<Watcher>, Path(file): Path<String>) -> Response {
+    histogram(&watcher, Which::Active, &file)
+}
+
+pub(super) async fn queued(State(watcher): State<Watcher>, Path(file): Path<String>) -> Response {
+    histogram(&watcher, Which::Queued, &file)
+}
+
+/// A histogram's data, copied out of the lock.
+struct Histogram {
+    updated: SystemTime,
+    reset_at: SystemTime,
+    series: Series,
+    current: u64,
+}
+
+fn histogram_of(watcher: &Watcher, which: Which, addr: &str) -> Histogram {
+    let state = &watcher.state;
+    let sample = state.latest.borrow().clone();
+    let current = sample.listeners.iter().find(|l| l.addr == addr);
+    let addrs = state.addrs();
+    match (addrs.get(addr), current) {
+        (Some(AddrState { active, queued, reset_at, .. }), Some(current)) => {
+            let (series, current) = match which {
+                Which::Active => (active.clone(), current.active),
+                Which::Queued => (queued.clone(), current.queued),
+            };
+            Histogram { updated: sample.time, reset_at: *reset_at, series, current }
+        }
+        // Not watched (or gone): an empty histogram, and nothing stored.
+        _ => Histogram {
+            updated: sample.time,
+            reset_at: state.started,
+            series: Series {
+                aggregate: Aggregate::new(),
+                peak: Peak { first: state.started, last: state.started },
+            },
+            current: 0,
+        },
+    }
+}
+
+fn histogram(watcher: &Watcher, which: Which, file: &str) -> Response {
+    let Some((addr, ext)) = split_file(file) else {
+        return (StatusCode::NOT_FOUND, "Not Found\n").into_response();
+    };
+    let h = histogram_of(watcher, which, addr);
+    let agg = &h.series.aggregate;
+    let mut x_headers: Vec<(&'static str, String)> = agg.headers().into_iter().collect();
+    x_headers.push(("X-Last-Reset", http_date(h.reset_at)));
+    x_headers.push(("X-Current", h.current.to_string()));
+    x_headers.push(("X-First-Peak-At", http_date(h.series.peak.first)));
+    x_headers.push(("X-Last-Peak-At", http_date(h.series.peak.last)));
+
+    let (content_type, body) = match ext {
+        Ext::Txt => ("text/plain", agg.to_string()),
+        Ext::Html => {
+            let rows: String = x_headers
+                .iter()
+                .map(|(k, v)| format!("<tr><td>{}</td><td>{}</td></tr>", &k[2..], escape_html(v)))
+                .collect();
+            let body = format!(
+                "<html><head><title>{} - {}</title></head><body><table>{rows}</table>\
+                 <pre>{}</pre><form action='../reset/{}' method='post'>\
+                 <input type='submit' name='x' value='reset' /></form></body>",
+                escape_html(&watcher.hostname),
+                escape_html(addr),
+                escape_html(&agg.to_string()),
+                escape_url(addr)
+            );
+            ("text/html", body)
+        }
+        Ext::Json => {
+            let float = |f: f64| if f.is_finite() { json!(f) } else { json!(null) };
+            let buckets: Vec<_> = agg
+                .nonzero_buckets()
+                .map(|b| json!({ "value": b.value.to_string(), "count": b.count }))
+                .collect();
+            let body = json!({
+                "address": addr,
+                "count": agg.count(),
+                "min": agg.min(),
+                "max": agg.max(),
+                "mean": float(agg.mean()),
+                "std_dev": float(agg.std_dev()),
+                "outliers_low": agg.outliers_low(),
+                "outliers_high": agg.outliers_high(),
+                "last_reset": iso8601(h.reset_at),
+                "current": h.current,
+                "first_peak_at": iso8601(h.series.peak.first),
+                "last_peak_at": iso8601(h.series.peak.last),
+                "buckets": buckets,
+            });
+            ("application/json", format!("{body}\n"))
+        }
+    };
+    let mut headers = HeaderMap::new();
+    for (name, value) in x_headers {
+        headers.insert(name, header_value(&value));
+    }
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::EXPIRES, header_value(&http_date(h.updated + watcher.state.delay)));
+    (headers, body).into_response()
+}
+
+pub(super) async fn reset(
+    State(watcher): State<Watcher>,
+    Path(addr): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !valid_addr(&addr) || !watcher.state.reset(&addr) {
+        return (StatusCode::NOT_FOUND, "Not Found\n").into_response();
+    }
+    let to = headers.get(header::REFERER).and_then(|r| r.to_str().ok()).unwrap_or("/").to_owned();
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, header_value(&to)), (header::CONTENT_TYPE, header_value("text/plain"))],
+        format!("Redirecting to {to}"),
+    )
+        .into_response()
+}
+
+/// `?active_min=N&queued_min=N`, read leniently like Ruby's `to_i`: a missing or malformed
+/// number is 0 (a leading run of digits counts, as in `"12abc"`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct TailQuery {
+    active_min: u64,
+    queued_min: u64,
+}
+
+impl TailQuery {
+    fn parse(query: &str) -> Self {
+        let mut parsed = TailQuery::default();
+        for pair in query.split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let digits = value.bytes().take_while(u8::is_ascii_digit).count();
+            let number = value[..digits].parse().unwrap_or(if digits > 0 { u64::MAX } else { 0 });
+            match key {
+                "active_min" => parsed.active_min = number,
+                "queued_min" => parsed.queued_min = number,
+                _ => {}
+            }
+        }
+        parsed
+    }
+}
+
+/// Counts an open tail until dropped.
+struct TailGuard(Arc<AtomicUsize>);
+
+impl Drop for TailGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+pub(super) async fn tail(
+    State(watcher): State<Watcher>,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let Some((addr, Ext::Txt)) = split_file(&file) else {
+        return (StatusCode::NOT_FOUND, "Not Found\n").into_response();
+    };
+    let query = TailQuery::parse(query.as_deref().unwrap_or(""));
+    // Relaxed: a lone counter bounding concurrent tails.
+    if watcher.tails.fetch_add(1, Ordering::Relaxed) >= super::MAX_TAILS {
+        watcher.tails.fetch_sub(1, Ordering::Relaxed);
+        return (StatusCode::SERVICE_UNAVAILABLE, "Too many tails\n").into_response();
+    }
+    let guard = TailGuard(Arc::clone(&watcher.tails));
+    let addr = addr.to_owned();
+    let width = addr.len().min(35);
+    let mut latest = watcher.state.latest.clone();
+    latest.mark_unchanged();
+    let lines = futures_util::stream::unfold((latest, guard), move |(mut latest, guard)| {
+        let addr = addr.clone();
+        async move {
+            loop {
+                latest.changed().await.ok()?;
+                let sample = latest.borrow_and_update().clone();
+                let Some(l) = sample.listeners.iter().find(|l| l.addr == addr) else { continue };
+                if l.active >= query.active_min && l.queued >= query.queued_min {
+                    let line = format!(
+                        "{:>20} {:>width$} {:>10} {:>10}\n",
+                        iso8601(sample.time),
+                        addr,
+                        l.active,
+                        l.queued
+                    );
+                    return Some((Ok::<_, std::io::Error>(Bytes::from(line)), (latest, guard)));
+                }
+            }
+        }
+    });
+    (
+        [
+            (header::CONTENT_TYPE, header_value("text/plain")),
+            (header::CACHE_CONTROL, header_value("no-transform")),
+            (header::EXPIRES, header_value(&http_date(SystemTime::UNIX_EPOCH))),
+        ],
+        Body::from_stream(lines),
+    )
+        .into_response()
+}
+
+/// One gauge of the metrics page: from the current sample and the address's state.
+type MetricValue = fn(&crate::exposition::ListenerSample, Option<&AddrState>) -> Option<u64>;
+
+pub(super) async fn metrics(State(watcher): State<Watcher>) -> Response {
+    let sample = watcher.state.latest.borrow().clone();
+    let addrs = watcher.state.addrs();
+    let mut out = String::new();
+    let families: [(&str, &str, MetricValue); 4] = [
+        ("listener_active", "Accepted connections still established.", |l, _| Some(l.active)),
+        ("listener_queued", "Connections waiting for accept().", |l, _| Some(l.queued)),
+        ("listener_active_peak", "Most active connections since the last reset.", |_, s| {
+            s.and_then(|s| s.active.aggregate.max()).map(|m| m.max(0) as u64)
+        }),
+        ("listener_queued_peak", "Most queued connections since the last reset.", |_, s| {
+            s.and_then(|s| s.queued.aggregate.max()).map(|m| m.max(0) as u64)
+        }),
+    ];
+    for (name, help, value) in families {
+        let _ = write!(out, "# TYPE raindrops_{name} gauge\n# HELP raindrops_{name} {help}\n");
+        for listener in &sample.listeners {
+            if let Some(v) = value(listener, addrs.get(&listener.addr)) {
+                let _ = writeln!(
+                    out,
+                    "raindrops_{name}{{addr=\"{}\"}} {v}",
+                    escape_label(&listener.addr)
+                );
+            }
+        }
+    }
+    drop(addrs);
+    let _ = write!(
+        out,
+        "# TYPE raindrops_sample_time_seconds gauge\n\
+         # HELP raindrops_sample_time_seconds When the numbers were sampled (Unix time).\n\
+         raindrops_sample_time_seconds {}\n# EOF\n",
+        RubyFloat(
+            sample.time.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+        )
+    );
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], out)
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names() {
+        assert!(matches!(split_file("127.0.0.1:80.txt"), Some(("127.0.0.1:80", Ext::Txt))));
+        assert!(matches!(split_file("[::1]:80.html"), Some(("[::1]:80", Ext::Html))));
+        assert!(matches!(split_file("/tmp/a.sock.json"), Some(("/tmp/a.sock", Ext::Json))));
+        assert!(split_file("localhost:80.txt").is_none());
+        assert!(split_file("127.0.0.1:80.csv").is_none());
+        assert!(split_file("127.0.0.1").is_none());
+    }
+
+    #[test]
+    fn tail_query_is_lenient() {
+        assert_eq!(TailQuery::parse(""), TailQuery::default());
+        assert_eq!(
+            TailQuery::parse("active_min=3&queued_min=12abc&x=1"),
+            TailQuery { active_min: 3, queued_min: 12 }
+        );
+        assert_eq!(TailQuery::parse("queued_min=-1").queued_min, 0);
+        assert_eq!(TailQuery::parse("active_min=99999999999999999999999").active_min, u64::MAX);
+    }
+
+    proptest::proptest! {
+        /// Any query string parses without panicking.
+        #[test]
+        fn tail_query_never_panics(query in ".*") {
+            let _ = TailQuery::parse(&query);
+        }
+    }
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape_html("<script>'\"&"), "&lt;script&gt;&#39;&quot;&amp;");
+        assert_eq!(escape_url("/tmp/a b"), "%2Ftmp%2Fa%20b");
+    }
+}

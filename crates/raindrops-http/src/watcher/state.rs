@@ -1,0 +1,155 @@
+//! The Watcher's memory: the latest sample, and per watched address its aggregates, peaks,
+//! last reset and recent history. Only the sampler thread writes; handlers read snapshots.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use raindrops::Aggregate;
+use tokio::sync::watch;
+
+use crate::exposition::ListenerSample;
+use crate::middleware::Listeners;
+
+/// Points of history kept per address (an hour at the default 1 s delay).
+pub(super) const HISTORY: usize = 3600;
+
+/// When a number last reached its maximum: the first time it rose to a new maximum, and the
+/// last time it reached it again.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Peak {
+    pub(super) first: SystemTime,
+    pub(super) last: SystemTime,
+}
+
+/// One watched number (active or queued) of one address.
+#[derive(Debug, Clone)]
+pub(super) struct Series {
+    pub(super) aggregate: Aggregate,
+    pub(super) peak: Peak,
+}
+
+impl Series {
+    fn new(since: SystemTime) -> Self {
+        Series { aggregate: Aggregate::new(), peak: Peak { first: since, last: since } }
+    }
+
+    /// Records `number` at `now`, moving the peak as Ruby raindrops' `aggregate!` does.
+    fn record(&mut self, number: u64, now: SystemTime) {
+        if let Some(max) = self.aggregate.max() {
+            let number = number as i64;
+            if number > 0 && number >= max {
+                if number > max {
+                    self.peak.first = now;
+                }
+                self.peak.last = now;
+            }
+        }
+        self.aggregate.record(i64::try_from(number).unwrap_or(i64::MAX));
+    }
+}
+
+/// Everything known about one watched address.
+#[derive(Debug, Clone)]
+pub(super) struct AddrState {
+    pub(super) active: Series,
+    pub(super) queued: Series,
+    pub(super) reset_at: SystemTime,
+    /// `(time, active, queued)`, oldest first, at most [`HISTORY`] points.
+    pub(super) history: VecDeque<(SystemTime, u64, u64)>,
+}
+
+/// The latest sample of every watched listener.
+#[derive(Debug, Clone)]
+pub(super) struct Sample {
+    pub(super) time: SystemTime,
+    pub(super) listeners: Vec<ListenerSample>,
+    /// Why the last sample failed, if it did.
+    pub(super) error: Option<String>,
+}
+
+/// Shared between the sampler thread and the handlers.
+#[derive(Debug)]
+pub(super) struct State {
+    pub(super) started: SystemTime,
+    pub(super) delay: Duration,
+    addrs: Mutex<HashMap<String, AddrState>>,
+    /// The latest sample; tails wait on it.
+    pub(super) latest: watch::Receiver<Arc<Sample>>,
+}
+
+impl State {
+    pub(super) fn addrs(&self) -> MutexGuard<'_, HashMap<String, AddrState>> {
+        // A handler that panicked while holding the lock left consistent data: each update is
+        // a plain assignment of whole values.
+        self.addrs.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Forgets `addr`'s aggregates and peaks (not its history); false if it is not watched.
+    pub(super) fn reset(&self, addr: &str) -> bool {
+        let now = SystemTime::now();
+        match self.addrs().get_mut(addr) {
+            Some(state) => {
+                state.active = Series::new(now);
+                state.queued = Series::new(now);
+                state.reset_at = now;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn record(&self, sample: &Sample) {
+        let mut addrs = self.addrs();
+        for listener in &sample.listeners {
+            let started = self.started;
+            let state = addrs.entry(listener.addr.clone()).or_insert_with(|| AddrState {
+                active: Series::new(started),
+                queued: Series::new(started),
+                reset_at: started,
+                history: VecDeque::with_capacity(64),
+            });
+            state.active.record(listener.active, sample.time);
+            state.queued.record(listener.queued, sample.time);
+            if state.history.len() == HISTORY {
+                state.history.pop_front();
+            }
+            state.history.push_back((sample.time, listener.active, listener.queued));
+        }
+    }
+}
+
+/// Starts the sampler thread: one query of `listeners` every `delay`, on a fixed schedule
+/// (a slow sample does not shift the next ones). It stops when every handle to the state
+/// is gone.
+pub(super) fn start(listeners: Arc<dyn Listeners>, delay: Duration) -> std::io::Result<Arc<State>> {
+    let first = take_sample(&*listeners);
+    let (tx, rx) = watch::channel(Arc::new(first.clone()));
+    let started = first.time;
+    let state = Arc::new(State { started, delay, addrs: Mutex::default(), latest: rx });
+    state.record(&first);
+    let weak = Arc::downgrade(&state);
+    std::thread::Builder::new().name("raindrops-sampler".into()).spawn(move || {
+        let mut next = std::time::Instant::now() + delay;
+        loop {
+            if let Some(wait) = next.checked_duration_since(std::time::Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            next += delay;
+            let Some(state) = weak.upgrade() else { return };
+            let sample = take_sample(&*listeners);
+            state.record(&sample);
+            // No receivers left only means no tail is open: keep sampling.
+            let _ = tx.send(Arc::new(sample));
+        }
+    })?;
+    Ok(state)
+}
+
+fn take_sample(listeners: &dyn Listeners) -> Sample {
+    let time = SystemTime::now();
+    match listeners.sample() {
+        Ok(listeners) => Sample { time, listeners, error: None },
+        Err(err) => Sample { time, listeners: Vec::new(), error: Some(err.to_string()) },
+    }
+}
