@@ -34,7 +34,7 @@ pub struct LocalQueue {
 /// let q = raindrops::local_queue(&listener)?;
 /// assert_eq!(q.queued, 0);
 /// assert_eq!(q.backlog, 128);
-/// # Ok::<(), raindrops::ListenError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn local_queue(listener: &impl AsFd) -> Result<LocalQueue, ListenError> {
     // The first 32 bytes hold state (byte 0), unacked (24..28) and sacked (28..32); asking for
