@@ -63,16 +63,25 @@
 mod aggregate;
 mod counters;
 mod drops;
+pub mod listen;
 #[allow(unsafe_code)]
 mod segment;
 mod shared_aggregate;
+#[allow(unsafe_code)]
+mod sys;
+pub mod tcp_info;
 mod workers;
 
 pub use aggregate::{Aggregate, AggregateError, Bucket, RubyFloat};
 pub use counters::{Field, Kind, Row, Schema};
 pub use drops::{Drops, Iter};
+pub use listen::{
+    AddrErrorKind, AddrParseError, InetDiag, ListenError, ListenStats, ListenerAddr, LocalQueue,
+    UnixSource, local_queue,
+};
 pub use segment::{SegmentError, SegmentErrorKind, Slot};
 pub use shared_aggregate::{AggregateSnapshot, Recorder, SharedAggregate};
+pub use tcp_info::TcpInfo;
 pub use workers::{RowSnapshot, Workers, WorkersSnapshot, monotonic_ms};
 
 /// Support for the [`counters!`] macro; not a public API.

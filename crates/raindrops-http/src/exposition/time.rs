@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// use std::time::{Duration, UNIX_EPOCH};
 /// use raindrops_http::exposition::time::iso8601;
 ///
-/// let t = UNIX_EPOCH + Duration::from_secs(1_795_298_389);
+/// let t = UNIX_EPOCH + Duration::from_secs(1_795_384_789);
 /// assert_eq!(iso8601(t), "2026-11-22T21:59:49Z");
 /// ```
 pub fn iso8601(t: SystemTime) -> String {
@@ -30,7 +30,7 @@ pub fn iso8601(t: SystemTime) -> String {
 /// use std::time::{Duration, UNIX_EPOCH};
 /// use raindrops_http::exposition::time::http_date;
 ///
-/// let t = UNIX_EPOCH + Duration::from_secs(1_795_298_389);
+/// let t = UNIX_EPOCH + Duration::from_secs(1_795_384_789);
 /// assert_eq!(http_date(t), "Sun, 22 Nov 2026 21:59:49 GMT");
 /// ```
 pub fn http_date(t: SystemTime) -> String {

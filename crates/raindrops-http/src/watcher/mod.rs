@@ -32,7 +32,8 @@ impl Listeners for Fixed {
     }
 }
 
-# async fn run() -> std::io::Result<()> {
+# #[tokio::main]
+# async fn main() -> std::io::Result<()> {
 let app = Watcher::new(Fixed, Duration::from_secs(1))?.router();
 let listener = tokio::net::TcpListener::bind("127.0.0.1:9292").await?;
 axum::serve(listener, app).await
@@ -78,7 +79,7 @@ impl Watcher {
     /// # impl Listeners for Fixed {
     /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }
     /// # }
-    /// let watcher = raindrops_http::watcher::Watcher::new(Fixed, std::time::Duration::from_secs(1))?;
+    /// let _watcher = raindrops_http::watcher::Watcher::new(Fixed, std::time::Duration::from_secs(1))?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new(listeners: impl Listeners, delay: Duration) -> std::io::Result<Self> {
@@ -102,7 +103,7 @@ impl Watcher {
     /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }
     /// # }
     /// let watcher = raindrops_http::watcher::Watcher::new(Fixed, std::time::Duration::from_secs(1))?;
-    /// let app: axum::Router = watcher.router();
+    /// let _app: axum::Router = watcher.router();
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn router(&self) -> Router {

@@ -1,0 +1,335 @@
+//! TCP listeners over `NETLINK_SOCK_DIAG`: the `inet_diag_req_v2` request with its bytecode
+//! filter, the `inet_diag_msg` reply, and the one rule that turns sockets into
+//! [`ListenStats`].
+//!
+//! # The rule (shared by every query form)
+//!
+//! For a listener address `A:P` of family `F`:
+//!
+//! - **queued** = the sum of `idiag_rqueue` (the accept-queue length) over the `LISTEN`
+//!   sockets of family `F` bound exactly to `A:P`: every `SO_REUSEPORT` member counts.
+//! - **active** = the number of `ESTABLISHED` sockets of family `F` with local port `P` and
+//!   local address `A` (any address when `A` is the wildcard) that have been `accept()`ed,
+//!   i.e. have an inode: connections still waiting in the accept queue are `ESTABLISHED` too,
+//!   but they are what *queued* counts.
+//!
+//! A dual-stack `[::]:P` listener's IPv4 clients are `AF_INET6` sockets with v4-mapped
+//! addresses, so they count for `[::]:P` (and not for `0.0.0.0:P`, which has no listener
+//! then).
+//!
+//! # The bytecode filter
+//!
+//! `INET_DIAG_REQ_BYTECODE` is a little program the kernel runs on each socket
+//! (`net/ipv4/inet_diag.c`, `inet_diag_bc_run`). Each op is `{ code: u8, yes: u8, no: u16 }`;
+//! it jumps `yes` bytes forward when its condition holds and `no` bytes otherwise; landing
+//! exactly on the end accepts the socket, jumping 4 bytes past it rejects. We OR together one
+//! `S_COND` (source address/prefix/port) per address, the way `ss` compiles `a || b`:
+//!
+//! ```text
+//! [S_COND a: yes=len(a) no=len(a)+4] [JMP: no=to end] [S_COND b: yes=len(b) no=len(b)+4]
+//! ```
+//!
+//! `a` true falls through to the `JMP`, which always takes `no` to the end (accept); `a` false
+//! skips the `JMP` and tries `b`; the last op's `no` lands 4 bytes past the end (reject). The
+//! kernel's audit (`inet_diag_bc_audit`) walks the `yes` chain, which this layout keeps valid.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use super::netlink::{NLA_HDRLEN, Reader, align4, finish_request, start_request};
+use super::{ListenError, ListenStats};
+
+pub(crate) const AF_INET: u8 = libc::AF_INET as u8;
+pub(crate) const AF_INET6: u8 = libc::AF_INET6 as u8;
+/// `TCP_ESTABLISHED` from `include/net/tcp_states.h`.
+pub(crate) const TCP_ESTABLISHED: u8 = 1;
+/// `TCP_LISTEN` from `include/net/tcp_states.h`.
+pub(crate) const TCP_LISTEN: u8 = 10;
+/// States bitmask for a full query.
+pub(crate) const STATES_ALL: u32 = 1 << TCP_ESTABLISHED | 1 << TCP_LISTEN;
+/// States bitmask for a queued-only query: the kernel then skips the established hash.
+pub(crate) const STATES_LISTEN: u32 = 1 << TCP_LISTEN;
+
+const INET_DIAG_REQ_BYTECODE: u16 = 1;
+const INET_DIAG_BC_JMP: u8 = 1;
+const INET_DIAG_BC_S_COND: u8 = 7;
+/// `struct inet_diag_msg`: 4 bytes, a 48-byte `inet_diag_sockid`, 5 × u32.
+const INET_DIAG_MSG_LEN: usize = 72;
+/// More addresses than this and the filter is skipped (the attribute length is a u16, and a
+/// long program costs the kernel more than it saves); the userspace rule still applies.
+const MAX_FILTERED_ADDRS: usize = 512;
+
+/// One socket of a reply, the fields the rule needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct InetSock {
+    pub(crate) state: u8,
+    pub(crate) local: SocketAddr,
+    pub(crate) rqueue: u32,
+    pub(crate) inode: u32,
+}
+
+/// Encodes a `SOCK_DIAG_BY_FAMILY` dump request for `family` and `states`, filtered to the
+/// sockets whose local address matches one of `filter` (all of family `family`), or unfiltered
+/// when `filter` is `None`.
+pub(crate) fn encode_request(
+    buf: &mut Vec<u8>,
+    seq: u32,
+    family: u8,
+    states: u32,
+    filter: Option<&[SocketAddr]>,
+) {
+    start_request(buf, seq);
+    // struct inet_diag_req_v2: family, protocol, idiag_ext, pad, states, then the sockid.
+    buf.extend_from_slice(&[family, libc::IPPROTO_TCP as u8, 0, 0]);
+    buf.extend_from_slice(&states.to_ne_bytes());
+    // inet_diag_sockid: the kernel compares idiag_sport (big-endian) before running the
+    // bytecode, so when every address shares a port we set it as a cheap pre-filter.
+    let sport = match filter {
+        Some([first, rest @ ..]) if rest.iter().all(|a| a.port() == first.port()) => first.port(),
+        _ => 0,
+    };
+    buf.extend_from_slice(&sport.to_be_bytes());
+    buf.extend_from_slice(&[0; 46]); // dport, src, dst, if, cookie
+    let Some(addrs) = filter.filter(|a| !a.is_empty() && a.len() <= MAX_FILTERED_ADDRS) else {
+        finish_request(buf);
+        return;
+    };
+    let attr_start = buf.len();
+    buf.extend_from_slice(&[0; NLA_HDRLEN]); // nla_len, nla_type: patched below
+    let code_start = buf.len();
+    let conds: Vec<Vec<u8>> = addrs.iter().map(|a| host_cond(*a)).collect();
+    for (i, cond) in conds.iter().enumerate() {
+        let len = cond.len() as u16;
+        // yes: fall through to the next op (the JMP, or the end for the last cond);
+        // no: skip the JMP (4 bytes) to the next cond, or land 4 past the end to reject.
+        buf.push(INET_DIAG_BC_S_COND);
+        buf.push(len as u8);
+        buf.extend_from_slice(&(len + 4).to_ne_bytes());
+        buf.extend_from_slice(&cond[4..]);
+        if i + 1 < conds.len() {
+            let after_jmp: usize = conds[i + 1..].iter().map(|c| c.len() + 4).sum::<usize>() - 4;
+            // JMP never matches, so it always takes `no`: past the remaining conds to the end.
+            buf.push(INET_DIAG_BC_JMP);
+            buf.push(4);
+            buf.extend_from_slice(&((after_jmp + 4) as u16).to_ne_bytes());
+        }
+    }
+    let attr_len = (buf.len() - attr_start) as u16;
+    buf[attr_start..attr_start + 2].copy_from_slice(&attr_len.to_ne_bytes());
+    buf[attr_start + 2..code_start].copy_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+    buf.resize(attr_start + align4(attr_len as usize), 0);
+    finish_request(buf);
+}
+
+/// One `S_COND` op (its first 4 bytes are a placeholder) with its `inet_diag_hostcond`:
+/// family, prefix length in bits (0 for the wildcard: any address of the family), the port
+/// in host order as an `int`, then the address bytes.
+fn host_cond(addr: SocketAddr) -> Vec<u8> {
+    let (family, bytes, bits): (u8, Vec<u8>, u8) = match addr.ip() {
+        IpAddr::V4(ip) => (AF_INET, ip.octets().to_vec(), 32),
+        IpAddr::V6(ip) => (AF_INET6, ip.octets().to_vec(), 128),
+    };
+    let prefix = if addr.ip().is_unspecified() { 0 } else { bits };
+    let mut op = vec![0; 4];
+    op.extend_from_slice(&[family, prefix, 0, 0]);
+    op.extend_from_slice(&i32::from(addr.port()).to_ne_bytes());
+    op.extend_from_slice(&bytes);
+    op
+}
+
+/// Decodes one `inet_diag_msg` payload; `None` for a family other than IPv4/IPv6.
+pub(crate) fn parse_msg(payload: &[u8]) -> Result<Option<InetSock>, ListenError> {
+    let r = Reader(payload);
+    if payload.len() < INET_DIAG_MSG_LEN {
+        return Err(ListenError::Malformed { what: "inet_diag_msg shorter than 72 bytes" });
+    }
+    let short = ListenError::Malformed { what: "inet_diag_msg" };
+    let family = r.u8(0).ok_or(short)?;
+    let state = r.u8(1).ok_or(ListenError::Malformed { what: "inet_diag_msg" })?;
+    let sport = r.u16_be(4).ok_or(ListenError::Malformed { what: "inet_diag_msg" })?;
+    let src: [u8; 16] = r.array(8).ok_or(ListenError::Malformed { what: "inet_diag_msg" })?;
+    let rqueue = r.u32_ne(56).ok_or(ListenError::Malformed { what: "inet_diag_msg" })?;
+    let inode = r.u32_ne(68).ok_or(ListenError::Malformed { what: "inet_diag_msg" })?;
+    let ip = match family {
+        AF_INET => IpAddr::V4(Ipv4Addr::new(src[0], src[1], src[2], src[3])),
+        AF_INET6 => IpAddr::V6(Ipv6Addr::from(src)),
+        _ => return Ok(None),
+    };
+    Ok(Some(InetSock { state, local: SocketAddr::new(ip, sport), rqueue, inode }))
+}
+
+/// Applies the rule for a fixed list of addresses (duplicates allowed: each gets the numbers).
+#[derive(Debug)]
+pub(crate) struct Wanted<'a> {
+    addrs: &'a [SocketAddr],
+    by_port: HashMap<u16, Vec<usize>>,
+    pub(crate) stats: Vec<ListenStats>,
+}
+
+impl<'a> Wanted<'a> {
+    pub(crate) fn new(addrs: &'a [SocketAddr]) -> Self {
+        let mut by_port: HashMap<u16, Vec<usize>> = HashMap::new();
+        for (i, a) in addrs.iter().enumerate() {
+            by_port.entry(a.port()).or_default().push(i);
+        }
+        Wanted { addrs, by_port, stats: vec![ListenStats::default(); addrs.len()] }
+    }
+
+    pub(crate) fn add(&mut self, sock: &InetSock) {
+        let Some(idxs) = self.by_port.get(&sock.local.port()) else { return };
+        for &i in idxs {
+            let want = self.addrs[i];
+            if want.is_ipv4() != sock.local.is_ipv4() {
+                continue;
+            }
+            let stats = &mut self.stats[i];
+            match sock.state {
+                TCP_LISTEN if sock.local.ip() == want.ip() => {
+                    stats.queued = stats.queued.saturating_add(sock.rqueue);
+                }
+                TCP_ESTABLISHED
+                    if sock.inode != 0
+                        && (want.ip().is_unspecified() || sock.local.ip() == want.ip()) =>
+                {
+                    stats.active = stats.active.saturating_add(1);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Applies the rule to every listener seen: listeners first, then each accepted connection
+/// counts for its exact listener and for its family's wildcard listener on that port.
+#[derive(Debug, Default)]
+pub(crate) struct All {
+    listeners: BTreeMap<SocketAddr, ListenStats>,
+    established: Vec<SocketAddr>,
+}
+
+impl All {
+    pub(crate) fn add(&mut self, sock: &InetSock) {
+        match sock.state {
+            TCP_LISTEN => {
+                let stats = self.listeners.entry(sock.local).or_default();
+                stats.queued = stats.queued.saturating_add(sock.rqueue);
+            }
+            TCP_ESTABLISHED if sock.inode != 0 => self.established.push(sock.local),
+            _ => {}
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Vec<(SocketAddr, ListenStats)> {
+        for local in &self.established {
+            let wildcard = match local {
+                SocketAddr::V4(_) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), local.port()),
+                SocketAddr::V6(_) => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), local.port()),
+            };
+            for key in [*local, wildcard] {
+                if let Some(stats) = self.listeners.get_mut(&key) {
+                    stats.active = stats.active.saturating_add(1);
+                }
+                if local.ip().is_unspecified() {
+                    break; // the same key twice
+                }
+            }
+        }
+        self.listeners.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listen::netlink::walk;
+    use proptest::prelude::*;
+
+    #[test]
+    fn request_layout() {
+        let mut buf = Vec::new();
+        let a: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        let b: SocketAddr = "0.0.0.0:81".parse().unwrap();
+        encode_request(&mut buf, 9, AF_INET, STATES_ALL, Some(&[a, b]));
+        // header 16 + req 56 + nla 4 + (16 cond + 4 jmp + 16 cond)
+        assert_eq!(buf.len(), 16 + 56 + 4 + 36);
+        assert_eq!(u32::from_ne_bytes(buf[0..4].try_into().unwrap()) as usize, buf.len());
+        let code = &buf[76..];
+        assert_eq!(&code[..4], &[INET_DIAG_BC_S_COND, 16, 20, 0][..]);
+        assert_eq!(&code[4..8], &[AF_INET, 32, 0, 0][..]);
+        assert_eq!(i32::from_ne_bytes(code[8..12].try_into().unwrap()), 80);
+        assert_eq!(&code[12..16], &[127, 0, 0, 1][..]);
+        // JMP: never matches, no = 4 + the last cond's 16 bytes = exactly the end.
+        assert_eq!(&code[16..20], &[INET_DIAG_BC_JMP, 4, 20, 0][..]);
+        assert_eq!(&code[20..24], &[INET_DIAG_BC_S_COND, 16, 20, 0][..]);
+        assert_eq!(&code[24..28], &[AF_INET, 0, 0, 0][..]);
+        // Different ports: no sport pre-filter.
+        assert_eq!(&buf[24..26], &[0, 0][..]);
+    }
+
+    #[test]
+    fn wildcard_counts_every_local_address() {
+        let wild: SocketAddr = "0.0.0.0:80".parse().unwrap();
+        let lo: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        let addrs = [wild, lo, lo];
+        let mut w = Wanted::new(&addrs);
+        let mut all = All::default();
+        let socks = [
+            InetSock { state: TCP_LISTEN, local: wild, rqueue: 3, inode: 1 },
+            InetSock { state: TCP_ESTABLISHED, local: lo, rqueue: 0, inode: 5 },
+            InetSock {
+                state: TCP_ESTABLISHED,
+                local: "10.0.0.1:80".parse().unwrap(),
+                rqueue: 0,
+                inode: 6,
+            },
+            // still in the accept queue: counted by queued, not active
+            InetSock { state: TCP_ESTABLISHED, local: lo, rqueue: 0, inode: 0 },
+        ];
+        for s in &socks {
+            w.add(s);
+            all.add(s);
+        }
+        assert_eq!(w.stats[0], ListenStats { active: 2, queued: 3 });
+        assert_eq!(w.stats[1], ListenStats { active: 1, queued: 0 });
+        assert_eq!(w.stats[2], w.stats[1]);
+        assert_eq!(all.finish(), vec![(wild, ListenStats { active: 2, queued: 3 })]);
+    }
+
+    fn datagram(payloads: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for p in payloads {
+            let len = 16 + p.len();
+            out.extend_from_slice(&(len as u32).to_ne_bytes());
+            out.extend_from_slice(&20u16.to_ne_bytes());
+            out.extend_from_slice(&2u16.to_ne_bytes());
+            out.extend_from_slice(&1u32.to_ne_bytes());
+            out.extend_from_slice(&0u32.to_ne_bytes());
+            out.extend_from_slice(p);
+            out.resize(align4(out.len()), 0);
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn reply_parser_never_panics(
+            payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..120), 0..6),
+            noise in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let mut bytes = datagram(&payloads);
+            let mut all = All::default();
+            let addrs = ["0.0.0.0:1".parse().unwrap()];
+            let mut w = Wanted::new(&addrs);
+            let _ = walk(&bytes, 1, "test", |p| {
+                if let Some(s) = parse_msg(p)? { all.add(&s); w.add(&s); }
+                Ok(())
+            });
+            bytes.extend_from_slice(&noise);
+            let _ = walk(&bytes, 1, "test", |p| {
+                if let Some(s) = parse_msg(p)? { all.add(&s); w.add(&s); }
+                Ok(())
+            });
+            let _ = all.finish();
+        }
+    }
+}
