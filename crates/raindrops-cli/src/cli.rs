@@ -1,6 +1,8 @@
 //! Every clap type of the command line; the logic is in `cmd/`.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -18,6 +20,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Print the named counters of a file-backed segment (per worker row and summed).
     Dump(DumpArgs),
+    /// Serve the Watcher: live listener stats, histograms, a tail and OpenMetrics over HTTP.
+    Watch(WatchArgs),
 }
 
 /// Output formats shared by the subcommands.
@@ -42,9 +46,60 @@ pub(crate) struct DumpArgs {
     pub(crate) format: Format,
 }
 
+/// Arguments of `raindrops watch`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct WatchArgs {
+    /// Where to serve the Watcher (keep it on loopback unless you mean it).
+    #[arg(long, short, default_value = "127.0.0.1:9292")]
+    pub(crate) listen: SocketAddr,
+    /// Time between samples: `1s`, `500ms`, or plain seconds (`0.5`).
+    #[arg(long, short, default_value = "1s", value_parser = parse_duration)]
+    pub(crate) delay: Duration,
+    /// Also watch every Unix listener (when no ADDR is given).
+    #[arg(long)]
+    pub(crate) unix: bool,
+    /// Listeners to watch: `127.0.0.1:8080`, `[::]:80`, `/run/app.sock`. Default: every TCP
+    /// listener of the host.
+    pub(crate) addrs: Vec<String>,
+}
+
+/// Parses `1s`, `250ms`, `2m` or plain seconds (`0.5`) into a positive duration.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let scale = match unit {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        _ => return Err(format!("unknown unit {unit:?} in {text:?}: use ms, s or m")),
+    };
+    let value: f64 = number.trim().parse().map_err(|_| format!("{text:?} is not a duration"))?;
+    let secs = value * scale;
+    if !(secs.is_finite() && secs >= 0.001 && secs <= 86_400.0) {
+        return Err(format!("{text:?} is out of range: use 1ms to 24h"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use clap::CommandFactory;
+
+    #[test]
+    fn durations() {
+        assert_eq!(super::parse_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(super::parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(super::parse_duration("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(super::parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(super::parse_duration("0").is_err());
+        assert!(super::parse_duration("1h").is_err());
+        assert!(super::parse_duration("x").is_err());
+        assert!(super::parse_duration("NaN").is_err());
+    }
 
     #[test]
     fn verify_cli() {

@@ -18,6 +18,8 @@ pub(crate) enum Code {
     Failure,
     /// The command line was wrong.
     Usage,
+    /// SIGINT arrived.
+    Interrupted,
 }
 
 impl From<Code> for std::process::ExitCode {
@@ -26,6 +28,7 @@ impl From<Code> for std::process::ExitCode {
             Code::Success => 0,
             Code::Failure => 1,
             Code::Usage => 2,
+            Code::Interrupted => 130,
         })
     }
 }

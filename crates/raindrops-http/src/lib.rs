@@ -14,5 +14,6 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod exposition;
+pub mod kernel;
 pub mod middleware;
 pub mod watcher;

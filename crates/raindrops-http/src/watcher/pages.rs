@@ -11,7 +11,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use raindrops::{Aggregate, RubyFloat};
 use serde_json::json;
 
@@ -53,9 +53,14 @@ fn valid_addr(addr: &str) -> bool {
     addr.parse::<SocketAddr>().is_ok() || (addr.starts_with('/') && !addr.contains('\0'))
 }
 
-/// Percent-encodes `addr` for a link, like Rack's `escape`.
+/// What Rack's `escape` (`URI.encode_www_form_component`) leaves alone: letters, digits and
+/// `*-._`.
+const RACK_ESCAPE: &AsciiSet =
+    &NON_ALPHANUMERIC.remove(b'*').remove(b'-').remove(b'.').remove(b'_');
+
+/// Percent-encodes `addr` for a link, like Rack's `escape` (but a space is `%20`, not `+`).
 fn escape_url(addr: &str) -> String {
-    utf8_percent_encode(addr, NON_ALPHANUMERIC).to_string()
+    utf8_percent_encode(addr, RACK_ESCAPE).to_string()
 }
 
 /// Escapes `text` for HTML text and attribute values.
@@ -414,6 +419,7 @@ mod tests {
     #[test]
     fn escaping() {
         assert_eq!(escape_html("<script>'\"&"), "&lt;script&gt;&#39;&quot;&amp;");
-        assert_eq!(escape_url("/tmp/a b"), "%2Ftmp%2Fa%20b");
+        assert_eq!(escape_url("/tmp/a b.sock"), "%2Ftmp%2Fa%20b.sock");
+        assert_eq!(escape_url("[::1]:80"), "%5B%3A%3A1%5D%3A80");
     }
 }

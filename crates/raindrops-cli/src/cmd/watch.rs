@@ -1,0 +1,44 @@
+//! `raindrops watch`: serve the Watcher on loopback.
+
+use anyhow::Context;
+use raindrops::ListenerAddr;
+use raindrops_http::kernel::KernelListeners;
+use raindrops_http::watcher::Watcher;
+
+use crate::cli::WatchArgs;
+use crate::exit::{Code, UsageError};
+
+impl super::Run for WatchArgs {
+    fn run(&self) -> anyhow::Result<Code> {
+        let addrs = self
+            .addrs
+            .iter()
+            .map(|addr| addr.parse::<ListenerAddr>().map_err(|err| UsageError(err.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let listeners = if addrs.is_empty() {
+            KernelListeners::all(self.unix)
+        } else {
+            KernelListeners::addrs(addrs)
+        }
+        .context("cannot read listener stats")?;
+        let watcher = Watcher::new(listeners, self.delay).context("cannot start the sampler")?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind(self.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", self.listen))?;
+            let local = listener.local_addr().context("listener address")?;
+            eprintln!("raindrops watch: serving http://{local}/");
+            tokio::select! {
+                served = axum::serve(listener, watcher.router()) => {
+                    served.context("serving the Watcher")?;
+                    Ok(Code::Success)
+                }
+                _ = tokio::signal::ctrl_c() => Ok(Code::Interrupted),
+            }
+        })
+    }
+}

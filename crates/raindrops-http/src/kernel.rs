@@ -1,0 +1,108 @@
+//! [`KernelListeners`]: listener numbers from the kernel over sock_diag netlink, for the
+//! middleware's endpoint and the Watcher.
+
+use std::io;
+use std::sync::Mutex;
+
+use raindrops::{InetDiag, ListenError, ListenerAddr};
+
+use crate::exposition::ListenerSample;
+use crate::middleware::Listeners;
+
+/// Which listeners to report.
+#[derive(Debug)]
+enum Which {
+    /// These addresses, TCP first then Unix, each in the given order.
+    Addrs(Vec<ListenerAddr>),
+    /// Every TCP listener of the host, and every Unix listener if `unix`.
+    All { unix: bool },
+}
+
+/// Listener numbers from the kernel, over one reused netlink socket: works for the listeners
+/// of any process, in any language.
+///
+/// ```no_run
+/// use raindrops_http::kernel::KernelListeners;
+/// use raindrops_http::middleware::Listeners;
+///
+/// let listeners = KernelListeners::addrs(vec!["127.0.0.1:8080".parse()?])?;
+/// for sample in listeners.sample()? {
+///     println!("{} active={} queued={}", sample.addr, sample.active, sample.queued);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct KernelListeners {
+    diag: Mutex<InetDiag>,
+    which: Which,
+}
+
+impl KernelListeners {
+    /// Reports `addrs`, TCP ones first, then Unix ones, each group in the given order (the
+    /// order of Ruby raindrops' middleware).
+    ///
+    /// # Errors
+    ///
+    /// When the netlink socket cannot be opened.
+    ///
+    /// ```no_run
+    /// let listeners = raindrops_http::kernel::KernelListeners::addrs(vec!["[::]:80".parse()?])?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn addrs(addrs: Vec<ListenerAddr>) -> Result<Self, ListenError> {
+        let (tcp, unix): (Vec<_>, Vec<_>) =
+            addrs.into_iter().partition(|addr| matches!(addr, ListenerAddr::Tcp(_)));
+        let ordered = tcp.into_iter().chain(unix).collect();
+        Ok(KernelListeners { diag: Mutex::new(InetDiag::new()?), which: Which::Addrs(ordered) })
+    }
+
+    /// Reports every TCP listener of the host (sorted by address) and, with `unix`, every Unix
+    /// listener.
+    ///
+    /// # Errors
+    ///
+    /// When the netlink socket cannot be opened.
+    ///
+    /// ```no_run
+    /// let listeners = raindrops_http::kernel::KernelListeners::all(true)?;
+    /// # Ok::<(), raindrops::ListenError>(())
+    /// ```
+    pub fn all(unix: bool) -> Result<Self, ListenError> {
+        Ok(KernelListeners { diag: Mutex::new(InetDiag::new()?), which: Which::All { unix } })
+    }
+
+    fn query(&self) -> Result<Vec<ListenerSample>, ListenError> {
+        let mut diag = self.diag.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let sample = |addr: String, stats: raindrops::ListenStats| ListenerSample {
+            addr,
+            active: u64::from(stats.active),
+            queued: u64::from(stats.queued),
+        };
+        match &self.which {
+            Which::Addrs(addrs) => {
+                let stats = diag.stats(addrs)?;
+                Ok(addrs.iter().zip(stats).map(|(a, s)| sample(a.to_string(), s)).collect())
+            }
+            Which::All { unix } => {
+                let mut tcp = diag.tcp_all()?;
+                tcp.sort_by_key(|(addr, _)| *addr);
+                let mut out: Vec<_> = tcp
+                    .into_iter()
+                    .map(|(a, s)| sample(ListenerAddr::from(a).to_string(), s))
+                    .collect();
+                if *unix {
+                    let mut unix = diag.unix_all()?;
+                    unix.sort_by(|a, b| a.0.cmp(&b.0));
+                    out.extend(unix.into_iter().map(|(p, s)| sample(p.display().to_string(), s)));
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+impl Listeners for KernelListeners {
+    fn sample(&self) -> io::Result<Vec<ListenerSample>> {
+        self.query().map_err(io::Error::other)
+    }
+}
