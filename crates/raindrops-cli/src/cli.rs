@@ -77,7 +77,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     };
     let value: f64 = number.trim().parse().map_err(|_| format!("{text:?} is not a duration"))?;
     let secs = value * scale;
-    if !(secs.is_finite() && secs >= 0.001 && secs <= 86_400.0) {
+    if !(0.001..=86_400.0).contains(&secs) {
         return Err(format!("{text:?} is out of range: use 1ms to 24h"));
     }
     Ok(Duration::from_secs_f64(secs))
