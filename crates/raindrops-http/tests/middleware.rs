@@ -1,6 +1,8 @@
 //! The middleware in a real axum server on loopback, driven by a real HTTP/1.1 client.
 #![cfg(target_os = "linux")]
 
+mod util;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,7 +13,7 @@ use axum::routing::get;
 use bytes::Bytes;
 use raindrops_http::middleware::RaindropsLayer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
 
 /// Serves `app` on 127.0.0.1:0 in the background; returns its address.
@@ -24,18 +26,9 @@ async fn serve(app: Router) -> SocketAddr {
     addr
 }
 
-/// Sends `GET path` from `source` (an address on loopback) and reads the whole response.
 async fn get_from(addr: SocketAddr, path: &str, source: &str) -> (u16, String, String) {
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
-    let mut stream = socket.connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").expect("a complete response");
-    let status = head[9..12].parse().unwrap();
-    (status, head.to_owned(), body.to_owned())
+    let reply = util::request_from(addr, "GET", path, source).await;
+    (reply.status, reply.head, reply.body)
 }
 
 async fn fetch(addr: SocketAddr, path: &str) -> (u16, String, String) {

@@ -1,0 +1,49 @@
+//! A small real HTTP/1.1 client over loopback sockets, shared by the integration tests.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpSocket;
+
+/// A response: status, head (lowercase header names as sent), body.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) head: String,
+    pub(crate) body: String,
+}
+
+impl Reply {
+    /// The value of header `name` (lowercase), if present.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|line| {
+            let (key, value) = line.split_once(": ")?;
+            key.eq_ignore_ascii_case(name).then_some(value)
+        })
+    }
+}
+
+/// Sends `method path` from `source` (a loopback address) and reads the whole response.
+pub(crate) async fn request_from(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    source: &str,
+) -> Reply {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("a complete response");
+    Reply { status: head[9..12].parse().unwrap(), head: head.to_owned(), body: body.to_owned() }
+}
+
+/// `GET path` from 127.0.0.1.
+pub(crate) async fn get(addr: SocketAddr, path: &str) -> Reply {
+    request_from(addr, "GET", path, "127.0.0.1").await
+}
