@@ -1,6 +1,7 @@
 //! One module per subcommand, each an `impl Run for <Args>`.
 
 mod dump;
+mod stats;
 
 use crate::cli::Command;
 use crate::exit::Code;
@@ -15,6 +16,7 @@ impl Run for Command {
     fn run(&self) -> anyhow::Result<Code> {
         match self {
             Command::Dump(args) => args.run(),
+            Command::Stats(args) => args.run(),
         }
     }
 }
