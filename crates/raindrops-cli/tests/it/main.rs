@@ -1,1 +1,4 @@
 //! Integration tests that run the real `raindrops` binary.
+
+mod stats;
+mod util;
