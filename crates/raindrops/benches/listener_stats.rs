@@ -37,12 +37,16 @@ fn time(budget: Duration, mut f: impl FnMut()) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / f64::from(n)
 }
 
+/// Raises the soft RLIMIT_NOFILE to the hard limit (10k connections need ~10k fds here; the
+/// clients live in a child process, which raises its own).
 fn raise_nofile() {
-    let want: libc::rlim_t = 65_536;
-    let lim = libc::rlimit { rlim_cur: want, rlim_max: want };
-    // SAFETY: `lim` is a valid, initialised rlimit that outlives the call.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
-        eprintln!("setrlimit(NOFILE, {want}) failed: {}", std::io::Error::last_os_error());
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `lim` is a valid, writable rlimit that outlives the calls.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
     }
 }
 
@@ -191,6 +195,7 @@ fn main() {
     }
     if let [_, flag, addr, n] = &args[..] {
         if flag == "--clients" {
+            raise_nofile();
             return clients(addr.parse().unwrap(), n.parse().unwrap());
         }
     }
