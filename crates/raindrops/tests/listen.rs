@@ -215,8 +215,14 @@ fn many_listeners_and_a_stress_run() {
     let worker = std::thread::spawn(move || {
         let mut rounds = 0;
         while Instant::now() < stop && rounds < 400 {
-            let clients: Vec<TcpStream> =
-                (0..10).map(|_| TcpStream::connect(addr).unwrap()).collect();
+            let clients: Vec<TcpStream> = (0..10)
+                .map(|_| {
+                    let c = TcpStream::connect(addr).unwrap();
+                    // Close with RST: no TIME_WAIT sockets left to slow the host's later dumps.
+                    socket2::SockRef::from(&c).set_linger(Some(Duration::ZERO)).unwrap();
+                    c
+                })
+                .collect();
             let accepted: Vec<TcpStream> = (0..10).map(|_| server.accept().unwrap().0).collect();
             drop(clients);
             drop(accepted);

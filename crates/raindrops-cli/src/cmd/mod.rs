@@ -1,6 +1,7 @@
 //! One module per subcommand, each an `impl Run for <Args>`.
 
 mod dump;
+mod stats;
 mod watch;
 
 use crate::cli::Command;
@@ -17,6 +18,7 @@ impl Run for Command {
         match self {
             Command::Dump(args) => args.run(),
             Command::Watch(args) => args.run(),
+            Command::Stats(args) => args.run(),
         }
     }
 }

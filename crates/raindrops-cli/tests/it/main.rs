@@ -1,4 +1,5 @@
 //! Integration tests that run the real `raindrops` binary (one test binary, many modules).
 
 mod dump;
+mod stats;
 mod util;

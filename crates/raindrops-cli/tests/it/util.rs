@@ -3,9 +3,19 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+/// Path of the `raindrops` binary cargo built for these tests.
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_raindrops");
+
 /// `raindrops` as built by cargo for this test run.
 pub(crate) fn raindrops() -> assert_cmd::Command {
-    assert_cmd::Command::new(env!("CARGO_BIN_EXE_raindrops"))
+    assert_cmd::Command::new(BIN)
+}
+
+/// `raindrops` run in `dir` (give each test its own `TempDir`).
+pub(crate) fn raindrops_in(dir: &std::path::Path) -> assert_cmd::Command {
+    let mut cmd = raindrops();
+    cmd.current_dir(dir);
+    cmd
 }
 
 /// Asserts two texts are equal, printing both framed when they are not.

@@ -1,0 +1,535 @@
+//! `raindrops stats [ADDR...]`: active and queued connections of listeners, compatible with
+//! raindrops' `examples/linux-listener-stats.rb` in text mode (byte for byte).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use raindrops::{InetDiag, ListenStats, ListenerAddr};
+use signal_hook::consts::{SIGINT, SIGUSR1, SIGUSR2};
+
+use crate::cli::{Format, StatsArgs};
+use crate::exit::{Code, UsageError};
+
+/// The Ruby tool's width limits for the address column.
+const MIN_LEN: usize = "address".len();
+const MAX_LEN: usize = 35;
+
+/// One printed line: the address as the user wrote it (or as the kernel reports it).
+#[derive(Debug)]
+struct Row {
+    addr: String,
+    stats: ListenStats,
+}
+
+/// What to ask each sample.
+#[derive(Debug)]
+enum Targets {
+    /// The arguments, deduplicated by spelling (the Ruby tool keys a Hash by them).
+    Given { tcp: Vec<(String, SocketAddr)>, unix: Vec<(String, PathBuf)> },
+    /// Every TCP listener, and every Unix listener with `--unix`.
+    All { unix: bool },
+}
+
+impl super::Run for StatsArgs {
+    fn run(&self) -> anyhow::Result<Code> {
+        let targets = self.targets()?;
+        let mut diag = InetDiag::new().context("cannot query listener stats")?;
+        let stderr = &mut io::stderr().lock();
+        if let Targets::Given { tcp, .. } = &targets {
+            warn_wildcard(&mut diag, tcp, stderr)?;
+        }
+        let signals = match self.delay {
+            Some(_) => Some(signal_channel()?),
+            None => None,
+        };
+        if signals.is_some() {
+            writeln!(
+                stderr,
+                "USR1(dump_aggregate) and USR2(reset) handlers ready for PID={}",
+                std::process::id()
+            )?;
+        }
+        let mut out = io::stdout().lock();
+        let mut aggs = Aggregates::default();
+        let mut width = match &targets {
+            Targets::Given { tcp, unix } => {
+                let longest =
+                    tcp.iter().map(|(s, _)| s.len()).chain(unix.iter().map(|(s, _)| s.len()));
+                Some(longest.fold(MIN_LEN, usize::max).min(MAX_LEN))
+            }
+            Targets::All { .. } => None,
+        };
+        if let Some(len) = width {
+            self.header(stderr, len)?;
+        }
+        let start = Instant::now();
+        let mut tick: u32 = 0;
+        loop {
+            let rows = self.sample(&mut diag, &targets)?;
+            let len = match width {
+                Some(len) => len,
+                None => {
+                    let len = rows.iter().map(|r| r.addr.len()).fold(MIN_LEN, usize::max);
+                    let len = len.min(MAX_LEN);
+                    self.header(stderr, len)?;
+                    width = Some(len);
+                    len
+                }
+            };
+            if signals.is_some() {
+                aggs.add(&rows, self.queued_only);
+            }
+            let text = self.render(&rows, len, &timestamp(SystemTime::now()));
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .context("writing to stdout")?;
+            let (Some(delay), Some(rx)) = (self.delay, &signals) else { return Ok(Code::Success) };
+            // A fixed schedule (start + k × delay), not sleep(delay) after the work: no drift.
+            // Ticks missed while we were busy are skipped, as timerfd expirations would be.
+            let period = Duration::from_secs_f64(delay);
+            let elapsed = start.elapsed();
+            tick = tick.saturating_add(1).max(div_ceil(elapsed, period));
+            let next = start + period.saturating_mul(tick);
+            loop {
+                let wait = next.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(wait) {
+                    Ok(SIGUSR1) => aggs.dump(stderr)?,
+                    Ok(SIGUSR2) => aggs.reset(),
+                    Ok(SIGINT) => return Ok(Code::Interrupted),
+                    Ok(_) => {}
+                    Err(mpsc::RecvTimeoutError::Timeout) => break,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        std::thread::sleep(wait);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn div_ceil(a: Duration, b: Duration) -> u32 {
+    let (a, b) = (a.as_nanos(), b.as_nanos().max(1));
+    u32::try_from(a.div_ceil(b)).unwrap_or(u32::MAX)
+}
+
+impl StatsArgs {
+    fn targets(&self) -> anyhow::Result<Targets> {
+        if self.addrs.is_empty() {
+            return Ok(Targets::All { unix: self.unix });
+        }
+        let (mut tcp, mut unix) = (Vec::new(), Vec::<(String, PathBuf)>::new());
+        for arg in &self.addrs {
+            let addr: ListenerAddr = arg.parse().map_err(|e| UsageError(format!("{e}")))?;
+            let seen = tcp.iter().any(|(s, _)| s == arg) || unix.iter().any(|(s, _)| s == arg);
+            if seen {
+                continue;
+            }
+            match addr {
+                ListenerAddr::Tcp(sa) => tcp.push((arg.clone(), sa)),
+                ListenerAddr::Unix(path) => unix.push((arg.clone(), path)),
+            }
+        }
+        Ok(Targets::Given { tcp, unix })
+    }
+
+    fn sample(&self, diag: &mut InetDiag, targets: &Targets) -> anyhow::Result<Vec<Row>> {
+        let ctx = "cannot query listener stats";
+        let mut rows = Vec::new();
+        match targets {
+            Targets::Given { tcp, unix } => {
+                let addrs: Vec<SocketAddr> = tcp.iter().map(|(_, a)| *a).collect();
+                let stats = if self.queued_only {
+                    let q = diag.tcp_queued_many(&addrs).context(ctx)?;
+                    q.into_iter().map(|queued| ListenStats { active: 0, queued }).collect()
+                } else {
+                    diag.tcp_stats_many(&addrs).context(ctx)?
+                };
+                rows.extend(
+                    tcp.iter().zip(stats).map(|((s, _), stats)| Row { addr: s.clone(), stats }),
+                );
+                let paths: Vec<&PathBuf> = unix.iter().map(|(_, p)| p).collect();
+                let stats = diag.unix_stats_many(&paths).context(ctx)?;
+                rows.extend(
+                    unix.iter().zip(stats).map(|((s, _), stats)| Row { addr: s.clone(), stats }),
+                );
+            }
+            Targets::All { unix } => {
+                if self.queued_only {
+                    let all = diag.tcp_queued_all().context(ctx)?;
+                    rows.extend(all.into_iter().map(|(a, queued)| Row {
+                        addr: a.to_string(),
+                        stats: ListenStats { active: 0, queued },
+                    }));
+                } else {
+                    let all = diag.tcp_all().context(ctx)?;
+                    rows.extend(
+                        all.into_iter().map(|(a, stats)| Row { addr: a.to_string(), stats }),
+                    );
+                }
+                if *unix {
+                    let all = diag.unix_all().context(ctx)?;
+                    rows.extend(
+                        all.into_iter().map(|(p, stats)| Row {
+                            addr: p.to_string_lossy().into_owned(),
+                            stats,
+                        }),
+                    );
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    fn header(&self, stderr: &mut impl Write, len: usize) -> io::Result<()> {
+        if self.format == Format::Text {
+            let line = text_line("timestamp", "address", "active", "queued", len);
+            stderr.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// One sample in the chosen format; rows under the `-t` threshold are left out.
+    fn render(&self, rows: &[Row], len: usize, ts: &str) -> String {
+        let threshold = self.queued_threshold.unwrap_or(0);
+        let rows: Vec<&Row> = rows.iter().filter(|r| r.stats.queued >= threshold).collect();
+        let mut out = String::new();
+        match self.format {
+            Format::Text => {
+                for r in rows {
+                    let active =
+                        if self.queued_only { "-".to_owned() } else { r.stats.active.to_string() };
+                    out.push_str(&text_line(
+                        ts,
+                        &r.addr,
+                        &active,
+                        &r.stats.queued.to_string(),
+                        len,
+                    ));
+                }
+            }
+            Format::Json => {
+                let listeners: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|r| {
+                        let mut o = serde_json::Map::new();
+                        o.insert("address".into(), r.addr.clone().into());
+                        if !self.queued_only {
+                            o.insert("active".into(), r.stats.active.into());
+                        }
+                        o.insert("queued".into(), r.stats.queued.into());
+                        o.into()
+                    })
+                    .collect();
+                let sample = serde_json::json!({ "timestamp": ts, "listeners": listeners });
+                out.push_str(&sample.to_string());
+                out.push('\n');
+            }
+            Format::Prometheus => {
+                type Gauge = (&'static str, &'static str, fn(&ListenStats) -> u32);
+                let gauges: &[Gauge] = &[
+                    (
+                        "raindrops_listener_active",
+                        "Accepted connections still established on the listener's address.",
+                        |s| s.active,
+                    ),
+                    (
+                        "raindrops_listener_queued",
+                        "Connections waiting for accept() on the listener.",
+                        |s| s.queued,
+                    ),
+                ];
+                for (name, help, value) in gauges {
+                    if self.queued_only && *name == "raindrops_listener_active" {
+                        continue;
+                    }
+                    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+                    for r in &rows {
+                        let _ = writeln!(
+                            out,
+                            "{name}{{addr=\"{}\"}} {}",
+                            label(&r.addr),
+                            value(&r.stats)
+                        );
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `"%20s % LENs % 10u % 10u\n"` as the Ruby tool formats it: widths count bytes.
+fn text_line(ts: &str, addr: &str, active: &str, queued: &str, len: usize) -> String {
+    let pad = " ".repeat(len.saturating_sub(addr.len()));
+    format!("{ts:>20} {pad}{addr} {active:>10} {queued:>10}\n")
+}
+
+/// Escapes a Prometheus label value.
+fn label(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// UTC ISO-8601 with seconds and `Z`, like Ruby's `Time.now.utc.iso8601`.
+fn timestamp(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days, for days since 1970-01-01 (non-negative here).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+/// `W: ADDR not found` / `W: Did you mean 0.0.0.0:PORT?` for a loopback address with no
+/// listener of its own while the port's wildcard has one (the Ruby tool's check, IPv6 too).
+fn warn_wildcard(
+    diag: &mut InetDiag,
+    tcp: &[(String, SocketAddr)],
+    stderr: &mut impl Write,
+) -> anyhow::Result<()> {
+    let loopback: Vec<&(String, SocketAddr)> =
+        tcp.iter().filter(|(_, a)| a.ip().is_loopback()).collect();
+    if loopback.is_empty() {
+        return Ok(());
+    }
+    let listeners = diag.tcp_queued_all().context("cannot query listener stats")?;
+    let listening = |a: SocketAddr| listeners.iter().any(|(l, _)| *l == a);
+    for (arg, addr) in loopback {
+        if listening(*addr) {
+            continue;
+        }
+        let port = addr.port();
+        let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+        let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
+        let candidates = if addr.is_ipv4() { [v4, v6] } else { [v6, v6] };
+        if let Some(wild) = candidates.into_iter().find(|w| listening(*w)) {
+            writeln!(stderr, "W: {arg} not found")?;
+            writeln!(stderr, "W: Did you mean {wild}?")?;
+        }
+    }
+    Ok(())
+}
+
+/// Forwards SIGUSR1, SIGUSR2 and SIGINT to the main loop.
+fn signal_channel() -> anyhow::Result<mpsc::Receiver<i32>> {
+    let mut signals = signal_hook::iterator::Signals::new([SIGUSR1, SIGUSR2, SIGINT])
+        .context("cannot install signal handlers")?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                if tx.send(sig).is_err() {
+                    break;
+                }
+            }
+        })
+        .context("cannot start the signal thread")?;
+    Ok(rx)
+}
+
+/// Per-address aggregates of active and queued, in first-seen order.
+#[derive(Debug, Default)]
+struct Aggregates {
+    order: Vec<String>,
+    by_addr: HashMap<String, (Agg, Agg)>,
+}
+
+impl Aggregates {
+    fn add(&mut self, rows: &[Row], queued_only: bool) {
+        for r in rows {
+            let (active, queued) = self.by_addr.entry(r.addr.clone()).or_insert_with(|| {
+                self.order.push(r.addr.clone());
+                Default::default()
+            });
+            if !queued_only {
+                active.add(r.stats.active);
+            }
+            queued.add(r.stats.queued);
+        }
+    }
+
+    fn reset(&mut self) {
+        self.order.clear();
+        self.by_addr.clear();
+    }
+
+    /// The Ruby tool's `dump_aggregate`, once per address and column.
+    fn dump(&self, stderr: &mut impl Write) -> io::Result<()> {
+        let mut out = String::new();
+        for addr in &self.order {
+            let (active, queued) = &self.by_addr[addr];
+            for (label, agg) in [("active", active), ("queued", queued)] {
+                if agg.count == 0 {
+                    continue;
+                }
+                let _ = writeln!(out, "--- {addr} {label} ---");
+                agg.describe(&mut out);
+            }
+        }
+        stderr.write_all(out.as_bytes())
+    }
+}
+
+/// A stand-in for `raindrops::Aggregate` (being written separately): the Ruby `aggregate`
+/// gem's default log2 histogram, with its `to_s`. Replace at merge.
+#[derive(Debug, Default)]
+struct Agg {
+    count: u64,
+    min: u32,
+    max: u32,
+    sum: f64,
+    sum2: f64,
+    outliers_low: u64,
+    /// Bucket i counts values in [2^i, 2^(i+1)); values below 1 are low outliers.
+    buckets: [u64; 32],
+}
+
+impl Agg {
+    fn add(&mut self, v: u32) {
+        if self.count == 0 {
+            (self.min, self.max) = (v, v);
+        }
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+        self.count += 1;
+        self.sum += f64::from(v);
+        self.sum2 += f64::from(v) * f64::from(v);
+        match v.checked_ilog2() {
+            Some(i) => self.buckets[i as usize] += 1,
+            None => self.outliers_low += 1,
+        }
+    }
+
+    fn describe(&self, out: &mut String) {
+        let n = self.count as f64;
+        let mean = self.sum / n;
+        let std_dev = ((self.sum2 - self.sum * self.sum / n) / (n - 1.0)).sqrt();
+        let _ = write!(
+            out,
+            "count={}\nmin={}\nmax={}\noutliers_low={}\noutliers_high=0\nmean={}\nstd_dev={}\n",
+            self.count,
+            self.min,
+            self.max,
+            self.outliers_low,
+            ruby_float(mean),
+            ruby_float(std_dev)
+        );
+        out.push_str(&self.histogram());
+        out.push_str("\n\n");
+    }
+
+    /// The gem's `to_s` for 80 columns.
+    fn histogram(&self) -> String {
+        let shown: Vec<(usize, u64, u64)> = self
+            .buckets
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c != 0)
+            .map(|(i, c)| (i, 1u64 << i, *c))
+            .collect();
+        let Some(&(_, last_value, _)) = shown.last() else { return "Empty histogram".into() };
+        let total: u64 = shown.iter().map(|s| s.2).sum();
+        let max_count = shown.iter().map(|s| s.2).max().unwrap_or(0);
+        let vw = last_value.to_string().len().max(5);
+        let cw = total.to_string().len().max(5);
+        let bar = 80 - (vw + 2 + 2 + cw);
+        let weight = (max_count as f64 / bar as f64).max(1.0);
+        let dashes = "-".repeat(bar);
+        let mut s = format!("{:>vw$} |{dashes}| {:>cw$}\n", "value", "count");
+        let mut prev = shown[0].0.wrapping_sub(1);
+        for &(i, value, count) in &shown {
+            if prev != i.wrapping_sub(1) {
+                let _ = writeln!(s, "{:>vw$} ~", " ");
+            }
+            prev = i;
+            let filled = ((count as f64 / weight) as usize).min(bar);
+            let _ = writeln!(
+                s,
+                "{value:>vw$} |{}{}| {count:>cw$}",
+                "@".repeat(filled),
+                " ".repeat(bar - filled)
+            );
+        }
+        // The gem has 128 buckets; ours stop at 2^32, so the last shown is never the last.
+        let _ = writeln!(s, "{:>vw$} ~", " ");
+        let _ = writeln!(s, "{:>vw$} |{dashes}| {total:>cw$}", "Total");
+        s
+    }
+}
+
+/// Ruby's `Float#to_s` for the values we print: `2.0`, `2.5`, `NaN`.
+fn ruby_float(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+    } else if f.fract() == 0.0 && f.abs() < 1e16 {
+        format!("{f:.1}")
+    } else {
+        format!("{f}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        let t = |s| timestamp(UNIX_EPOCH + Duration::from_secs(s));
+        assert_eq!(t(0), "1970-01-01T00:00:00Z");
+        assert_eq!(t(1_795_384_789), "2026-11-22T21:59:49Z");
+        assert_eq!(t(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn text_lines_match_the_ruby_format() {
+        let line = text_line("2026-11-22T21:59:49Z", "127.0.0.1:18091", "3", "2", 15);
+        assert_eq!(line, "2026-11-22T21:59:49Z 127.0.0.1:18091          3          2\n");
+    }
+
+    /// Output of the Ruby gem for `[0,1,2,3,3,5,9]` (see `ruby -raggregate`).
+    #[test]
+    fn aggregate_matches_the_gem() {
+        let mut a = Agg::default();
+        for v in [0, 1, 2, 3, 3, 5, 9] {
+            a.add(v);
+        }
+        let mut out = String::new();
+        a.describe(&mut out);
+        let bar = "-".repeat(66);
+        let expected = format!(
+            "count=7\nmin=0\nmax=9\noutliers_low=1\noutliers_high=0\nmean=3.2857142857142856\n\
+             std_dev=2.984084768360628\n\
+             value |{bar}| count\n\
+             \x20   1 |@{s1}|     1\n\
+             \x20   2 |@@@{s3}|     3\n\
+             \x20   4 |@{s1}|     1\n\
+             \x20   8 |@{s1}|     1\n\
+             \x20     ~\n\
+             Total |{bar}|     6\n\n\n",
+            s1 = " ".repeat(65),
+            s3 = " ".repeat(63),
+        );
+        assert_eq!(out, expected);
+        let mut one = Agg::default();
+        one.add(4);
+        let mut out = String::new();
+        one.describe(&mut out);
+        assert!(out.contains("std_dev=NaN\n"), "{out}");
+    }
+}
