@@ -7,10 +7,12 @@ use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use raindrops::{InetDiag, ListenStats, ListenerAddr};
+use raindrops::{Aggregate, InetDiag, ListenStats, ListenerAddr, RubyFloat};
+use raindrops_http::exposition::escape_label;
+use raindrops_http::exposition::time::iso8601;
 use signal_hook::consts::{SIGINT, SIGUSR1, SIGUSR2};
 
 use crate::cli::{Format, StatsArgs};
@@ -85,7 +87,7 @@ impl super::Run for StatsArgs {
             if signals.is_some() {
                 aggs.add(&rows, self.queued_only);
             }
-            let text = self.render(&rows, len, &timestamp(SystemTime::now()));
+            let text = self.render(&rows, len, &iso8601(SystemTime::now()));
             out.write_all(text.as_bytes())
                 .and_then(|()| out.flush())
                 .context("writing to stdout")?;
@@ -254,7 +256,7 @@ impl StatsArgs {
                         let _ = writeln!(
                             out,
                             "{name}{{addr=\"{}\"}} {}",
-                            label(&r.addr),
+                            escape_label(&r.addr),
                             value(&r.stats)
                         );
                     }
@@ -269,28 +271,6 @@ impl StatsArgs {
 fn text_line(ts: &str, addr: &str, active: &str, queued: &str, len: usize) -> String {
     let pad = " ".repeat(len.saturating_sub(addr.len()));
     format!("{ts:>20} {pad}{addr} {active:>10} {queued:>10}\n")
-}
-
-/// Escapes a Prometheus label value.
-fn label(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
-/// UTC ISO-8601 with seconds and `Z`, like Ruby's `Time.now.utc.iso8601`.
-fn timestamp(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Howard Hinnant's civil_from_days, for days since 1970-01-01 (non-negative here).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
 }
 
 /// `W: ADDR not found` / `W: Did you mean 0.0.0.0:PORT?` for a loopback address with no
@@ -345,7 +325,7 @@ fn signal_channel() -> anyhow::Result<mpsc::Receiver<i32>> {
 #[derive(Debug, Default)]
 struct Aggregates {
     order: Vec<String>,
-    by_addr: HashMap<String, (Agg, Agg)>,
+    by_addr: HashMap<String, (Aggregate, Aggregate)>,
 }
 
 impl Aggregates {
@@ -356,9 +336,9 @@ impl Aggregates {
                 Default::default()
             });
             if !queued_only {
-                active.add(r.stats.active);
+                active.record(i64::from(r.stats.active));
             }
-            queued.add(r.stats.queued);
+            queued.record(i64::from(r.stats.queued));
         }
     }
 
@@ -373,128 +353,36 @@ impl Aggregates {
         for addr in &self.order {
             let (active, queued) = &self.by_addr[addr];
             for (label, agg) in [("active", active), ("queued", queued)] {
-                if agg.count == 0 {
+                if agg.count() == 0 {
                     continue;
                 }
                 let _ = writeln!(out, "--- {addr} {label} ---");
-                agg.describe(&mut out);
+                describe(agg, &mut out);
             }
         }
         stderr.write_all(out.as_bytes())
     }
 }
 
-/// A stand-in for `raindrops::Aggregate` (being written separately): the Ruby `aggregate`
-/// gem's default log2 histogram, with its `to_s`. Replace at merge.
-#[derive(Debug, Default)]
-struct Agg {
-    count: u64,
-    min: u32,
-    max: u32,
-    sum: f64,
-    sum2: f64,
-    outliers_low: u64,
-    /// Bucket i counts values in [2^i, 2^(i+1)); values below 1 are low outliers.
-    buckets: [u64; 32],
-}
-
-impl Agg {
-    fn add(&mut self, v: u32) {
-        if self.count == 0 {
-            (self.min, self.max) = (v, v);
-        }
-        self.min = self.min.min(v);
-        self.max = self.max.max(v);
-        self.count += 1;
-        self.sum += f64::from(v);
-        self.sum2 += f64::from(v) * f64::from(v);
-        match v.checked_ilog2() {
-            Some(i) => self.buckets[i as usize] += 1,
-            None => self.outliers_low += 1,
-        }
-    }
-
-    fn describe(&self, out: &mut String) {
-        let n = self.count as f64;
-        let mean = self.sum / n;
-        let std_dev = ((self.sum2 - self.sum * self.sum / n) / (n - 1.0)).sqrt();
-        let _ = write!(
-            out,
-            "count={}\nmin={}\nmax={}\noutliers_low={}\noutliers_high=0\nmean={}\nstd_dev={}\n",
-            self.count,
-            self.min,
-            self.max,
-            self.outliers_low,
-            ruby_float(mean),
-            ruby_float(std_dev)
-        );
-        out.push_str(&self.histogram());
-        out.push_str("\n\n");
-    }
-
-    /// The gem's `to_s` for 80 columns.
-    fn histogram(&self) -> String {
-        let shown: Vec<(usize, u64, u64)> = self
-            .buckets
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| **c != 0)
-            .map(|(i, c)| (i, 1u64 << i, *c))
-            .collect();
-        let Some(&(_, last_value, _)) = shown.last() else { return "Empty histogram".into() };
-        let total: u64 = shown.iter().map(|s| s.2).sum();
-        let max_count = shown.iter().map(|s| s.2).max().unwrap_or(0);
-        let vw = last_value.to_string().len().max(5);
-        let cw = total.to_string().len().max(5);
-        let bar = 80 - (vw + 2 + 2 + cw);
-        let weight = (max_count as f64 / bar as f64).max(1.0);
-        let dashes = "-".repeat(bar);
-        let mut s = format!("{:>vw$} |{dashes}| {:>cw$}\n", "value", "count");
-        let mut prev = shown[0].0.wrapping_sub(1);
-        for &(i, value, count) in &shown {
-            if prev != i.wrapping_sub(1) {
-                let _ = writeln!(s, "{:>vw$} ~", " ");
-            }
-            prev = i;
-            let filled = ((count as f64 / weight) as usize).min(bar);
-            let _ = writeln!(
-                s,
-                "{value:>vw$} |{}{}| {count:>cw$}",
-                "@".repeat(filled),
-                " ".repeat(bar - filled)
-            );
-        }
-        // The gem has 128 buckets; ours stop at 2^32, so the last shown is never the last.
-        let _ = writeln!(s, "{:>vw$} ~", " ");
-        let _ = writeln!(s, "{:>vw$} |{dashes}| {total:>cw$}", "Total");
-        s
-    }
-}
-
-/// Ruby's `Float#to_s` for the values we print: `2.0`, `2.5`, `NaN`.
-fn ruby_float(f: f64) -> String {
-    if f.is_nan() {
-        "NaN".into()
-    } else if f.is_infinite() {
-        if f > 0.0 { "Infinity".into() } else { "-Infinity".into() }
-    } else if f.fract() == 0.0 && f.abs() < 1e16 {
-        format!("{f:.1}")
-    } else {
-        format!("{f}")
-    }
+/// The Ruby tool's `dump_aggregate` block for one column's aggregate.
+fn describe(agg: &Aggregate, out: &mut String) {
+    let show = |v: Option<i64>| v.map_or(String::new(), |v| v.to_string());
+    let _ = write!(
+        out,
+        "count={}\nmin={}\nmax={}\noutliers_low={}\noutliers_high={}\nmean={}\nstd_dev={}\n{agg}\n\n",
+        agg.count(),
+        show(agg.min()),
+        show(agg.max()),
+        agg.outliers_low(),
+        agg.outliers_high(),
+        RubyFloat(agg.mean()),
+        RubyFloat(agg.std_dev()),
+    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps() {
-        let t = |s| timestamp(UNIX_EPOCH + Duration::from_secs(s));
-        assert_eq!(t(0), "1970-01-01T00:00:00Z");
-        assert_eq!(t(1_795_384_789), "2026-11-22T21:59:49Z");
-        assert_eq!(t(951_782_400), "2000-02-29T00:00:00Z");
-    }
 
     #[test]
     fn text_lines_match_the_ruby_format() {
@@ -505,12 +393,9 @@ mod tests {
     /// Output of the Ruby gem for `[0,1,2,3,3,5,9]` (see `ruby -raggregate`).
     #[test]
     fn aggregate_matches_the_gem() {
-        let mut a = Agg::default();
-        for v in [0, 1, 2, 3, 3, 5, 9] {
-            a.add(v);
-        }
+        let a: Aggregate = [0, 1, 2, 3, 3, 5, 9].into_iter().collect();
         let mut out = String::new();
-        a.describe(&mut out);
+        describe(&a, &mut out);
         let bar = "-".repeat(66);
         let expected = format!(
             "count=7\nmin=0\nmax=9\noutliers_low=1\noutliers_high=0\nmean=3.2857142857142856\n\
@@ -526,10 +411,9 @@ mod tests {
             s3 = " ".repeat(63),
         );
         assert_eq!(out, expected);
-        let mut one = Agg::default();
-        one.add(4);
+        let one: Aggregate = [4].into_iter().collect();
         let mut out = String::new();
-        one.describe(&mut out);
+        describe(&one, &mut out);
         assert!(out.contains("std_dev=NaN\n"), "{out}");
     }
 }

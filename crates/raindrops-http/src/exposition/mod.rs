@@ -25,6 +25,7 @@ assert_eq!(
 
 mod json;
 pub(crate) mod openmetrics;
+pub use openmetrics::escape_label;
 mod text;
 pub mod time;
 

@@ -5,8 +5,13 @@ use std::fmt::Write;
 
 use super::Snapshot;
 
-/// Escapes a label value: backslash, double quote and newline, as OpenMetrics requires.
-pub(crate) fn escape_label(value: &str) -> String {
+/// Escapes a label value: backslash, double quote and newline, as OpenMetrics (and the
+/// Prometheus text format) require.
+///
+/// ```
+/// assert_eq!(raindrops_http::exposition::escape_label("/tmp/\"x\""), "/tmp/\\\"x\\\"");
+/// ```
+pub fn escape_label(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {
