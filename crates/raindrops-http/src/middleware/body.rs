@@ -5,26 +5,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::stats::HttpStats;
-
-/// Keeps a response counted in `writing` until its body ends or is dropped.
-#[derive(Debug)]
-pub(super) struct WritingGuard {
-    stats: HttpStats,
-}
-
-impl WritingGuard {
-    pub(super) fn enter(stats: &HttpStats) -> Self {
-        stats.writing().incr();
-        WritingGuard { stats: stats.clone() }
-    }
-}
-
-impl Drop for WritingGuard {
-    fn drop(&mut self) {
-        self.stats.writing().decr();
-    }
-}
+use super::stats::GaugeGuard;
 
 pin_project! {
     /// The response body of [`Raindrops`](super::Raindrops): the app's body, counted in
@@ -32,7 +13,7 @@ pin_project! {
     pub struct ResponseBody<B> {
         #[pin]
         kind: Kind<B>,
-        guard: Option<WritingGuard>,
+        guard: Option<GaugeGuard>,
     }
 }
 
@@ -45,7 +26,7 @@ pin_project! {
 }
 
 impl<B> ResponseBody<B> {
-    pub(super) fn counted(body: B, guard: WritingGuard) -> Self {
+    pub(super) fn counted(body: B, guard: GaugeGuard) -> Self {
         ResponseBody { kind: Kind::Inner { body }, guard: Some(guard) }
     }
 

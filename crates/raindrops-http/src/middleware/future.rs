@@ -6,28 +6,8 @@ use bytes::Bytes;
 use http::Response;
 use pin_project_lite::pin_project;
 
-use super::body::{ResponseBody, WritingGuard};
-use super::stats::HttpStats;
-
-/// Keeps a request counted in `calling` until dropped.
-#[derive(Debug)]
-pub(super) struct CallingGuard {
-    stats: HttpStats,
-}
-
-impl CallingGuard {
-    pub(super) fn enter(stats: &HttpStats) -> Self {
-        stats.requests().incr();
-        stats.calling().incr();
-        CallingGuard { stats: stats.clone() }
-    }
-}
-
-impl Drop for CallingGuard {
-    fn drop(&mut self) {
-        self.stats.calling().decr();
-    }
-}
+use super::body::ResponseBody;
+use super::stats::{GaugeGuard, HttpStats};
 
 pin_project! {
     /// The response future of [`Raindrops`](super::Raindrops): the inner future, counted in
@@ -42,7 +22,7 @@ pin_project! {
     #[project = StateProj]
     enum State<F> {
         Stats { response: Option<Response<Bytes>> },
-        Inner { #[pin] future: F, guard: Option<CallingGuard> },
+        Inner { #[pin] future: F, guard: Option<GaugeGuard> },
     }
 }
 
@@ -51,7 +31,7 @@ impl<F> ResponseFuture<F> {
         ResponseFuture { state: State::Stats { response: Some(response) } }
     }
 
-    pub(super) fn inner(future: F, guard: CallingGuard) -> Self {
+    pub(super) fn inner(future: F, guard: GaugeGuard) -> Self {
         ResponseFuture { state: State::Inner { future, guard: Some(guard) } }
     }
 }
@@ -74,7 +54,7 @@ where
                 // The writing guard goes up before calling goes down, as in Ruby raindrops.
                 let result = result.map(|response| match guard.as_ref() {
                     Some(calling) => {
-                        let writing = WritingGuard::enter(&calling.stats);
+                        let writing = GaugeGuard::enter(calling.stats(), HttpStats::writing);
                         response.map(|body| ResponseBody::counted(body, writing))
                     }
                     None => response.map(ResponseBody::uncounted),

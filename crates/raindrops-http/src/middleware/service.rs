@@ -9,8 +9,9 @@ use http_body::Body;
 use tower::Service;
 
 use super::body::ResponseBody;
-use super::future::{CallingGuard, ResponseFuture};
+use super::future::ResponseFuture;
 use super::layer::{RaindropsLayer, Shared};
+use super::stats::{GaugeGuard, HttpStats};
 use crate::exposition::{Format, Snapshot};
 
 /// Counts `calling`/`writing` around `S` and answers the stats endpoint; see the
@@ -114,7 +115,8 @@ where
         if let Some(format) = self.endpoint(&req) {
             return ResponseFuture::stats(self.stats_response(format, req.method()));
         }
-        let guard = CallingGuard::enter(&self.shared.stats);
+        self.shared.stats.requests().incr();
+        let guard = GaugeGuard::enter(&self.shared.stats, HttpStats::calling);
         ResponseFuture::inner(self.inner.call(req), guard)
     }
 }

@@ -2,6 +2,8 @@
 
 use std::io;
 
+use raindrops::Slot;
+
 use crate::exposition::ListenerSample;
 
 raindrops::counters! {
@@ -39,4 +41,30 @@ pub trait Listeners: Send + Sync + 'static {
     ///
     /// When the numbers cannot be read (netlink unavailable, say); the endpoint answers 503.
     fn sample(&self) -> io::Result<Vec<ListenerSample>>;
+}
+
+/// Keeps one gauge of a worker's row (`calling` or `writing`) up until dropped.
+#[derive(Debug)]
+pub(super) struct GaugeGuard {
+    stats: HttpStats,
+    gauge: fn(&HttpStats) -> &Slot,
+}
+
+impl GaugeGuard {
+    /// Increments `gauge` of `stats` now; the drop decrements it.
+    pub(super) fn enter(stats: &HttpStats, gauge: fn(&HttpStats) -> &Slot) -> Self {
+        gauge(stats).incr();
+        GaugeGuard { stats: stats.clone(), gauge }
+    }
+
+    /// The row this guard counts in.
+    pub(super) fn stats(&self) -> &HttpStats {
+        &self.stats
+    }
+}
+
+impl Drop for GaugeGuard {
+    fn drop(&mut self) {
+        (self.gauge)(&self.stats).decr();
+    }
 }
