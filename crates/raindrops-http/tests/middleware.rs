@@ -221,3 +221,39 @@ async fn a_peer_not_allowed_gets_the_app() {
     let (status, _, _) = get_from(addr, "/_raindrops", "127.0.0.1").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn exact_body_with_a_tcp_and_a_unix_listener_from_the_kernel() {
+    use std::os::unix::net::UnixListener;
+
+    // TCP: 3 clients, 1 accepted -> active 1, queued 2. Unix: idle -> 0, 0.
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tcp_addr = tcp.local_addr().unwrap();
+    let _clients: Vec<_> =
+        (0..3).map(|_| std::net::TcpStream::connect(tcp_addr).unwrap()).collect();
+    let _accepted = tcp.accept().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("app.sock");
+    let _unix = UnixListener::bind(&sock).unwrap();
+
+    let kernel = raindrops_http::kernel::KernelListeners::addrs(vec![
+        sock.to_str().unwrap().parse().unwrap(),
+        tcp_addr.into(),
+    ])
+    .unwrap();
+    let app = Router::new()
+        .route("/", get(|| async { "hello\n" }))
+        .layer(RaindropsLayer::new().unwrap().listeners(kernel));
+    let addr = serve(app).await;
+    let (status, head, body) = fetch(addr, "/_raindrops").await;
+    assert_eq!(status, 200);
+    // TCP listeners first, then Unix ones, whatever order they were given in.
+    let expected = format!(
+        "calling: 0\nwriting: 0\n\
+         {tcp_addr} active: 1\n{tcp_addr} queued: 2\n\
+         {s} active: 0\n{s} queued: 0\n",
+        s = sock.display()
+    );
+    assert_eq!(body, expected);
+    assert!(head.contains(&format!("content-length: {}\r\n", expected.len())), "{head}");
+}
