@@ -92,10 +92,10 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
 /// stderr and the rows to stdout, so `raindrops stats ADDR | ...` sees only data.
 #[derive(Debug, clap::Args)]
 pub(crate) struct StatsArgs {
-    /// Repeat every SECONDS (fractions allowed) on a fixed schedule, keeping per-address
+    /// Repeat every SECONDS (`0.5`, or with a unit: `500ms`, `2s`) on a fixed schedule, keeping per-address
     /// aggregates: SIGUSR1 dumps them to stderr, SIGUSR2 resets them.
-    #[arg(short, long, value_name = "SECONDS", value_parser = parse_delay)]
-    pub(crate) delay: Option<f64>,
+    #[arg(short, long, value_name = "SECONDS", value_parser = parse_duration)]
+    pub(crate) delay: Option<Duration>,
     /// Print only rows whose queued count is at least N.
     #[arg(short = 't', long = "queued-threshold", value_name = "N")]
     pub(crate) queued_threshold: Option<u32>,
@@ -116,13 +116,6 @@ pub(crate) struct StatsArgs {
     /// every TCP listener on the host.
     #[arg(value_name = "ADDR")]
     pub(crate) addrs: Vec<String>,
-}
-
-fn parse_delay(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(d) if d.is_finite() && d > 0.0 && d < 1e9 => Ok(d),
-        _ => Err(format!("{s:?} is not a positive number of seconds")),
-    }
 }
 
 #[cfg(test)]

@@ -94,7 +94,7 @@ impl super::Run for StatsArgs {
             let (Some(delay), Some(rx)) = (self.delay, &signals) else { return Ok(Code::Success) };
             // A fixed schedule (start + k × delay), not sleep(delay) after the work: no drift.
             // Ticks missed while we were busy are skipped, as timerfd expirations would be.
-            let period = Duration::from_secs_f64(delay);
+            let period = delay;
             let elapsed = start.elapsed();
             tick = tick.saturating_add(1).max(div_ceil(elapsed, period));
             let next = start + period.saturating_mul(tick);
