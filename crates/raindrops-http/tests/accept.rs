@@ -2,6 +2,8 @@
 //! answer, on real loopback and Unix listeners.
 #![cfg(target_os = "linux")]
 
+mod util;
+
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -10,31 +12,7 @@ use raindrops_http::accept::{ConnectionCounts, CountingListener, OwnedListeners,
 use raindrops_http::exposition::ListenerSample;
 use raindrops_http::kernel::KernelListeners;
 use raindrops_http::middleware::{Listeners, RaindropsLayer};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
-
-/// Sends one keep-alive `GET path` on `stream` and reads exactly one response; returns its body.
-async fn keep_alive_get(stream: &mut (impl AsyncRead + AsyncWrite + Unpin), path: &str) -> String {
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = stream.read(&mut chunk).await.unwrap();
-        assert_ne!(n, 0, "connection closed mid-response: {}", String::from_utf8_lossy(&buf));
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        let Some((head, body)) = text.split_once("\r\n\r\n") else { continue };
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ")?.parse().ok())
-            .expect("a content-length");
-        if body.len() >= length {
-            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-            return body.to_owned();
-        }
-    }
-}
 
 /// Polls both sources until each reports `expected` (bounded: 5 s).
 fn both_report(owned: &OwnedListeners, kernel: &KernelListeners, expected: &[ListenerSample]) {
@@ -106,13 +84,13 @@ async fn owned_and_kernel_paths_agree_at_quiescence() {
     let mut tcp_clients = Vec::new();
     for _ in 0..5 {
         let mut client = TcpStream::connect(tcp_addr).await.unwrap();
-        assert_eq!(keep_alive_get(&mut client, "/").await, "hello\n");
+        assert_eq!(util::keep_alive_get(&mut client, "/").await, "hello\n");
         tcp_clients.push(client);
     }
     let mut unix_clients = Vec::new();
     for _ in 0..3 {
         let mut client = UnixStream::connect(&sock).await.unwrap();
-        assert_eq!(keep_alive_get(&mut client, "/").await, "hello\n");
+        assert_eq!(util::keep_alive_get(&mut client, "/").await, "hello\n");
         unix_clients.push(client);
     }
     let mut queued = Vec::new();
@@ -129,8 +107,8 @@ async fn owned_and_kernel_paths_agree_at_quiescence() {
          {idle_name} active: 0\n{idle_name} queued: 4\n\
          {unix_name} active: 3\n{unix_name} queued: 0\n"
     );
-    assert_eq!(keep_alive_get(&mut tcp_clients[0], "/_raindrops").await, body);
-    assert_eq!(keep_alive_get(&mut unix_clients[0], "/_raindrops").await, body);
+    assert_eq!(util::keep_alive_get(&mut tcp_clients[0], "/_raindrops").await, body);
+    assert_eq!(util::keep_alive_get(&mut unix_clients[0], "/_raindrops").await, body);
 
     // Clients leave: the server drops their connections and both paths follow. A client that
     // gives up while queued stays in the accept queue until someone accepts it: still 4.

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpSocket;
 
 /// A response: status, head (lowercase header names as sent), body.
@@ -46,4 +46,31 @@ pub(crate) async fn request_from(
 /// `GET path` from 127.0.0.1.
 pub(crate) async fn get(addr: SocketAddr, path: &str) -> Reply {
     request_from(addr, "GET", path, "127.0.0.1").await
+}
+
+/// Sends one keep-alive `GET path` on `stream`, reads exactly one 200 response; returns its
+/// body.
+pub(crate) async fn keep_alive_get(
+    stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
+    path: &str,
+) -> String {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert_ne!(n, 0, "connection closed mid-response: {}", String::from_utf8_lossy(&buf));
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let Some((head, body)) = text.split_once("\r\n\r\n") else { continue };
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ")?.parse().ok())
+            .expect("a content-length");
+        if body.len() >= length {
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+            return body.to_owned();
+        }
+    }
 }
