@@ -47,12 +47,13 @@ mod chart;
 mod pages;
 mod state;
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::routing::{get, post};
+use bytes::Bytes;
 
 use crate::middleware::Listeners;
 use state::State;
@@ -66,6 +67,8 @@ pub struct Watcher {
     state: Arc<State>,
     tails: Arc<AtomicUsize>,
     hostname: Arc<str>,
+    /// The index page of the latest sample, rendered once: `(sample time, page)`.
+    index: Arc<Mutex<Option<(SystemTime, Bytes)>>>,
 }
 
 impl Watcher {
@@ -94,6 +97,7 @@ impl Watcher {
             state: state::start(Arc::new(listeners), delay)?,
             tails: Arc::new(AtomicUsize::new(0)),
             hostname: hostname.into(),
+            index: Arc::default(),
         })
     }
 

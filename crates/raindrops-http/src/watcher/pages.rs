@@ -15,7 +15,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use raindrops::{Aggregate, RubyFloat};
 use serde_json::json;
 
-use super::state::{AddrState, Peak, Series};
+use super::state::{AddrState, Peak, Sample, Series};
 use super::{Watcher, chart};
 use crate::exposition::openmetrics::escape_label;
 use crate::exposition::time::{http_date, iso8601};
@@ -90,6 +90,32 @@ pub(super) async fn not_found() -> Response {
 pub(super) async fn index(State(watcher): State<Watcher>) -> Response {
     let sample = watcher.state.latest.borrow().clone();
     let delay = watcher.state.delay;
+    // The page changes once per sample: render it once, serve copies.
+    let page = {
+        let mut cache = watcher.index.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match &*cache {
+            Some((time, page)) if *time == sample.time => page.clone(),
+            _ => {
+                let page = Bytes::from(render_index(&watcher, &sample));
+                *cache = Some((sample.time, page.clone()));
+                page
+            }
+        }
+    };
+    let expires = sample.time + delay;
+    (
+        [
+            (header::CONTENT_TYPE, header_value("text/html")),
+            (header::LAST_MODIFIED, header_value(&http_date(sample.time))),
+            (header::EXPIRES, header_value(&http_date(expires))),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+fn render_index(watcher: &Watcher, sample: &Sample) -> String {
+    let delay = watcher.state.delay;
     let mut listeners = sample.listeners.clone();
     listeners.sort_by(|a, b| a.addr.cmp(&b.addr));
     let mut body = format!(
@@ -126,16 +152,7 @@ pub(super) async fn index(State(watcher): State<Watcher>) -> Response {
         "</table><p>This is the raindrops Watcher; <a href='metrics'>metrics</a> \
          are in the OpenMetrics format.</p></body></html>",
     );
-    let expires = sample.time + delay;
-    (
-        [
-            (header::CONTENT_TYPE, header_value("text/html")),
-            (header::LAST_MODIFIED, header_value(&http_date(sample.time))),
-            (header::EXPIRES, header_value(&http_date(expires))),
-        ],
-        body,
-    )
-        .into_response()
+    body
 }
 
 pub(super) async fn active(State(watcher): State<Watcher>, Path(file): Path<String>) -> Response {
