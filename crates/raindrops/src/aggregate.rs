@@ -35,7 +35,7 @@ use std::fmt::{self, Write as _};
 
 /// Buckets of the log2 histogram that an `i64` sample can reach: bucket `k`
 /// is labelled `2^k`, and `i64::MAX` rounds to `2^63` (bucket 63).
-const LOG2_BUCKETS: usize = 64;
+pub(crate) const LOG2_BUCKETS: usize = 64;
 
 /// The gem's `@@LOG_BUCKETS`: only matters for the trailing `~` row.
 const GEM_LOG2_BUCKETS: usize = 128;
@@ -315,6 +315,31 @@ impl Aggregate {
             width: uwidth,
             counts: vec![0; len].into_boxed_slice(),
         }))
+    }
+
+    /// A log2 aggregate made from merged statistics rather than samples: what
+    /// [`AggregateSnapshot::to_aggregate`](crate::AggregateSnapshot::to_aggregate)
+    /// returns. `log2_counts[k]` counts samples `x >= 1` with
+    /// `floor(log2(x)) == k`; `sum2` is the sum of squares.
+    pub(crate) fn from_log2_parts(
+        count: u64,
+        sum: i128,
+        sum2: f64,
+        min_max: Option<(i64, i64)>,
+        outliers_low: u64,
+        log2_counts: [u64; LOG2_BUCKETS],
+    ) -> Self {
+        let (min, max) = min_max.unwrap_or((0, 0));
+        Self {
+            count,
+            sum,
+            sum2,
+            min,
+            max,
+            outliers_low,
+            outliers_high: 0,
+            layout: Layout::Log2 { counts: log2_counts },
+        }
     }
 
     fn with_layout(layout: Layout) -> Self {

@@ -62,6 +62,7 @@
 
 mod aggregate;
 mod counters;
+mod defer_accept;
 mod drops;
 pub mod listen;
 #[allow(unsafe_code)]
@@ -74,6 +75,7 @@ mod workers;
 
 pub use aggregate::{Aggregate, AggregateError, Bucket, RubyFloat};
 pub use counters::{Field, Kind, Row, Schema};
+pub use defer_accept::{defer_accept, set_defer_accept};
 pub use drops::{Drops, Iter};
 pub use listen::{
     AddrErrorKind, AddrParseError, InetDiag, ListenError, ListenStats, ListenerAddr, LocalQueue,

@@ -34,6 +34,7 @@ locks or waits.
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::aggregate::{Aggregate, LOG2_BUCKETS};
 use crate::drops::Drops;
 use crate::segment::{Layout, SegmentError, SegmentErrorKind, WORDS_PER_SLOT};
 
@@ -323,6 +324,39 @@ impl AggregateSnapshot {
         variance.max(0.0).sqrt()
     }
 
+    /// The statistics as an [`Aggregate`] with a log2 histogram, to print the `aggregate` gem's
+    /// text and raindrops' `X-*` headers. Exact: every log-linear bucket lies within one power of
+    /// two, so each lands whole in its log2 bucket (`floor(log2(x))`; the gem's float rounding
+    /// differs only for values within 2^-50 below a power of two beyond 2^48). Zero and
+    /// negative samples are the gem's low outliers.
+    ///
+    /// ```
+    /// let aggregate = raindrops::SharedAggregate::new(2)?;
+    /// aggregate.recorder(0).record(3);
+    /// aggregate.recorder(1).record(200);
+    /// aggregate.recorder(1).record(0);
+    /// let gem = aggregate.snapshot().to_aggregate();
+    /// let buckets: Vec<_> = gem.nonzero_buckets().map(|b| (b.value, b.count)).collect();
+    /// assert_eq!(buckets, [(2, 1), (128, 1)]);
+    /// assert_eq!((gem.count(), gem.sum(), gem.outliers_low()), (3, 203, 1));
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn to_aggregate(&self) -> Aggregate {
+        let mut log2 = [0u64; LOG2_BUCKETS];
+        for (index, &count) in self.buckets.iter().enumerate().skip(1) {
+            let (low, _) = bucket_range(index);
+            log2[low.ilog2() as usize] += count;
+        }
+        Aggregate::from_log2_parts(
+            self.count,
+            i128::from(self.sum),
+            self.sum_squares as f64,
+            self.min.zip(self.max),
+            self.outliers_low + self.buckets[0],
+            log2,
+        )
+    }
+
     /// The `p`-th percentile (0 to 100) of the non-negative samples, within 1/128 of the exact
     /// value (see the module docs); `None` when there are none or `p` is out of range.
     ///
@@ -374,6 +408,26 @@ mod tests {
         assert_eq!(bucket_of(64), 64);
         assert_eq!(bucket_of(u64::MAX), BUCKETS - 1);
         assert_eq!(bucket_range(BUCKETS - 1).0 + (bucket_range(BUCKETS - 1).1 - 1), u64::MAX);
+    }
+
+    proptest! {
+        /// The gem view of a snapshot is the `Aggregate` of the same samples: same text, same
+        /// statistics (std dev to rounding: the sums of squares are rounded differently).
+        #[test]
+        fn to_aggregate_is_the_gem_aggregate(values in proptest::collection::vec(-1000i64..(1 << 40), 0..200)) {
+            let shared = SharedAggregate::new(2).unwrap();
+            for (i, &v) in values.iter().enumerate() {
+                shared.recorder(i % 2).record(v);
+            }
+            let got = shared.snapshot().to_aggregate();
+            let want: Aggregate = values.iter().copied().collect();
+            prop_assert_eq!(got.to_string(), want.to_string());
+            prop_assert_eq!(&got.headers()[..3], &want.headers()[..3]);
+            prop_assert_eq!(&got.headers()[5..], &want.headers()[5..]);
+            prop_assert_eq!((got.sum(), got.mean().to_bits()), (want.sum(), want.mean().to_bits()));
+            let (a, b) = (got.std_dev(), want.std_dev());
+            prop_assert!(a.is_nan() && b.is_nan() || (a - b).abs() <= 1e-9 * b.max(1.0), "{} {}", a, b);
+        }
     }
 
     proptest! {

@@ -1,6 +1,7 @@
 /*!
 The output formats of raindrops' stats, in one place: the middleware's endpoint, the Watcher and
-the CLI all render a [`Snapshot`] through [`Format::render`].
+the CLI all render a [`Snapshot`] through [`Format::render`]; histograms (the Watcher's pages,
+`LastDataRecv`, the `metrics` exporter) render through [`histogram`].
 
 * [`Format::Text`]: byte for byte what Ruby raindrops' middleware prints, so existing scrapers
   keep working;
@@ -23,6 +24,7 @@ assert_eq!(
 ```
 */
 
+pub mod histogram;
 mod json;
 pub(crate) mod openmetrics;
 pub use openmetrics::escape_label;

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -17,6 +17,7 @@ use serde_json::json;
 
 use super::state::{AddrState, Peak, Sample, Series};
 use super::{Watcher, chart};
+use crate::exposition::histogram::{self, header_value};
 use crate::exposition::openmetrics::escape_label;
 use crate::exposition::time::{http_date, iso8601};
 
@@ -77,10 +78,6 @@ fn escape_html(text: &str) -> String {
         }
     }
     out
-}
-
-fn header_value(value: &str) -> HeaderValue {
-    HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 pub(super) async fn not_found() -> Response {
@@ -228,36 +225,20 @@ fn histogram(watcher: &Watcher, which: Which, file: &str) -> Response {
             ("text/html", body)
         }
         Ext::Json => {
-            let float = |f: f64| if f.is_finite() { json!(f) } else { json!(null) };
-            let buckets: Vec<_> = agg
-                .nonzero_buckets()
-                .map(|b| json!({ "value": b.value.to_string(), "count": b.count }))
-                .collect();
-            let body = json!({
-                "address": addr,
-                "count": agg.count(),
-                "min": agg.min(),
-                "max": agg.max(),
-                "mean": float(agg.mean()),
-                "std_dev": float(agg.std_dev()),
-                "outliers_low": agg.outliers_low(),
-                "outliers_high": agg.outliers_high(),
-                "last_reset": iso8601(h.reset_at),
-                "current": h.current,
-                "first_peak_at": iso8601(h.series.peak.first),
-                "last_peak_at": iso8601(h.series.peak.last),
-                "buckets": buckets,
-            });
-            ("application/json", format!("{body}\n"))
+            let mut body = serde_json::Map::new();
+            body.insert("address".into(), json!(addr));
+            body.extend(histogram::json(agg, &[]));
+            body.insert("last_reset".into(), json!(iso8601(h.reset_at)));
+            body.insert("current".into(), json!(h.current));
+            body.insert("first_peak_at".into(), json!(iso8601(h.series.peak.first)));
+            body.insert("last_peak_at".into(), json!(iso8601(h.series.peak.last)));
+            ("application/json", format!("{}\n", serde_json::Value::Object(body)))
         }
     };
-    let mut headers = HeaderMap::new();
-    for (name, value) in x_headers {
-        headers.insert(name, header_value(&value));
-    }
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::EXPIRES, header_value(&http_date(h.updated + watcher.state.delay)));
-    (headers, body).into_response()
+    let mut response = histogram::response(x_headers, content_type, body);
+    let expires = header_value(&http_date(h.updated + watcher.state.delay));
+    response.headers_mut().insert(header::EXPIRES, expires);
+    response
 }
 
 pub(super) async fn reset(
@@ -462,7 +443,9 @@ pub(super) async fn metrics(State(watcher): State<Watcher>) -> Response {
                     Which::Active => &state.active,
                     Which::Queued => &state.queued,
                 };
-                write_histogram(&mut out, name, &escape_label(&listener.addr), &series.aggregate);
+                let labels = format!("addr=\"{}\"", escape_label(&listener.addr));
+                let family = format!("raindrops_listener_{name}_samples");
+                histogram::write_buckets(&mut out, &family, &labels, &series.aggregate);
             }
         }
     }
@@ -478,30 +461,6 @@ pub(super) async fn metrics(State(watcher): State<Watcher>) -> Response {
     );
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], out)
         .into_response()
-}
-
-/// Upper bounds of the histogram buckets in `/metrics`: `2^k - 1` for k in 0..=20, so each
-/// holds whole log2 buckets of the `aggregate` gem (0, 1, 2..3, 4..7, ...), fixed so every
-/// scrape has the same series.
-const LE_BOUNDS: usize = 21;
-
-/// One address's `_bucket`, `_count` and `_sum` lines. The numbers are never negative, so the
-/// gem's low outliers (values below 1) are the zeros.
-fn write_histogram(out: &mut String, name: &str, addr: &str, agg: &Aggregate) {
-    let family = format!("raindrops_listener_{name}_samples");
-    for k in 0..LE_BOUNDS {
-        let le = (1i128 << k) - 1;
-        let count = agg.outliers_low()
-            + agg.nonzero_buckets().filter(|b| b.value <= le).map(|b| b.count).sum::<u64>();
-        let _ = writeln!(out, "{family}_bucket{{addr=\"{addr}\",le=\"{le}\"}} {count}");
-    }
-    let _ = write!(
-        out,
-        "{family}_bucket{{addr=\"{addr}\",le=\"+Inf\"}} {count}\n\
-         {family}_count{{addr=\"{addr}\"}} {count}\n{family}_sum{{addr=\"{addr}\"}} {sum}\n",
-        count = agg.count(),
-        sum = agg.sum()
-    );
 }
 
 #[cfg(test)]
@@ -535,26 +494,6 @@ mod tests {
         fn tail_query_never_panics(query in ".*") {
             let _ = TailQuery::parse(&query);
         }
-    }
-
-    #[test]
-    fn histogram_buckets_are_cumulative_over_log2_buckets() {
-        let mut agg = Aggregate::new();
-        agg.extend([0, 1, 2, 3, 4, 9, 1 << 30]);
-        let mut out = String::new();
-        write_histogram(&mut out, "queued", "a", &agg);
-        let line = |le: &str| {
-            let prefix =
-                format!("raindrops_listener_queued_samples_bucket{{addr=\"a\",le=\"{le}\"}} ");
-            out.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap().to_owned()
-        };
-        let got: Vec<_> = ["0", "1", "3", "7", "15", "1048575", "+Inf"].map(line).into();
-        assert_eq!(got, ["1", "2", "4", "5", "6", "6", "7"]);
-        assert!(out.ends_with(&format!(
-            "raindrops_listener_queued_samples_count{{addr=\"a\"}} 7\n\
-             raindrops_listener_queued_samples_sum{{addr=\"a\"}} {}\n",
-            19 + (1u64 << 30)
-        )));
     }
 
     #[test]

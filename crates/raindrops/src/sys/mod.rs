@@ -4,7 +4,8 @@
 //! the kernel facility it wraps:
 //!
 //! - `netlink.rs`: an `AF_NETLINK` socket (`NETLINK_SOCK_DIAG`), `send` and `recv` of raw bytes.
-//! - `sockopt.rs`: `getsockopt(TCP_INFO)` into a byte buffer (the struct grows with the kernel).
+//! - `sockopt.rs`: `getsockopt(TCP_INFO)` into a byte buffer (the struct grows with the kernel),
+//!   and `TCP_DEFER_ACCEPT`.
 //!
 //! On other platforms `unsupported.rs` provides the same items, each returning
 //! `io::ErrorKind::Unsupported`, so the public API compiles and fails with a typed error.

@@ -25,3 +25,11 @@ pub(crate) fn recv(_fd: BorrowedFd<'_>, _buf: &mut [u8]) -> io::Result<usize> {
 pub(crate) fn tcp_info(_fd: BorrowedFd<'_>, _buf: &mut [u8]) -> io::Result<usize> {
     Err(unsupported())
 }
+
+pub(crate) fn set_tcp_defer_accept(_fd: BorrowedFd<'_>, _seconds: i32) -> io::Result<()> {
+    Err(unsupported())
+}
+
+pub(crate) fn tcp_defer_accept(_fd: BorrowedFd<'_>) -> io::Result<i32> {
+    Err(unsupported())
+}
