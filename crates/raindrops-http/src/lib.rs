@@ -6,6 +6,12 @@
 //! their body in shared per-worker counters, and serves `/_raindrops` in Ruby raindrops' exact
 //! text format (plus JSON and OpenMetrics).
 //!
+//! # Accept-queue wait
+//!
+//! [`last_data_recv`] wraps TCP listeners with `TCP_DEFER_ACCEPT` and records how long each
+//! accepted connection's first data waited (`tcpi_last_data_recv`), shown by a tower service
+//! like raindrops' `Raindrops::LastDataRecv`.
+//!
 //! # Output formats
 //!
 //! [`exposition`] renders stats as text, JSON or OpenMetrics; the middleware, the Watcher and
@@ -16,5 +22,6 @@
 pub mod accept;
 pub mod exposition;
 pub mod kernel;
+pub mod last_data_recv;
 pub mod middleware;
 pub mod watcher;
