@@ -68,6 +68,7 @@ pub mod listen;
 #[allow(unsafe_code)]
 mod segment;
 mod shared_aggregate;
+mod shared_words;
 #[allow(unsafe_code)]
 mod sys;
 pub mod tcp_info;
@@ -83,6 +84,7 @@ pub use listen::{
 };
 pub use segment::{SegmentError, SegmentErrorKind, Slot};
 pub use shared_aggregate::{AggregateSnapshot, Recorder, SharedAggregate};
+pub use shared_words::SharedWords;
 pub use tcp_info::TcpInfo;
 pub use workers::{RowSnapshot, Workers, WorkersSnapshot, monotonic_ms};
 

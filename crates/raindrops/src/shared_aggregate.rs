@@ -123,8 +123,11 @@ impl SharedAggregate {
             drops: Arc::new(Drops::anonymous_with(slots, Layout::default())?),
             rows,
         };
+        // A new mapping is all zeros: only the minimums need a value (and the pages of the
+        // buckets stay untouched until used).
         for row in 0..rows {
-            aggregate.clear_row(row);
+            // Relaxed: nothing else can see the mapping yet.
+            aggregate.row(row)[MIN].store(u64::MAX, Ordering::Relaxed);
         }
         Ok(aggregate)
     }
@@ -166,6 +169,24 @@ impl SharedAggregate {
     pub fn recorder(&self, row: usize) -> Recorder {
         self.row(row);
         Recorder { aggregate: self.clone(), base: row * ROW_WORDS }
+    }
+
+    /// Records one sample into row `row`: what [`Recorder::record`] does, for callers that pick
+    /// the row at each call (a handle made before `fork`, used by each worker in its own row).
+    ///
+    /// # Panics
+    ///
+    /// When `row >= rows()`.
+    ///
+    /// ```
+    /// let aggregate = raindrops::SharedAggregate::new(2)?;
+    /// aggregate.record(1, 5);
+    /// assert_eq!(aggregate.snapshot().sum, 5);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    #[inline]
+    pub fn record(&self, row: usize, value: i64) {
+        record_into(self.row(row), value);
     }
 
     /// Empties every row. Samples recorded while it runs may be kept or dropped, partly.
@@ -249,29 +270,37 @@ impl Recorder {
     /// ```
     #[inline]
     pub fn record(&self, value: i64) {
-        let words = &self.aggregate.drops.segment().words()[self.base..self.base + ROW_WORDS];
-        // Relaxed everywhere: each word is a lone counter (see `snapshot`).
-        words[COUNT].fetch_add(1, Ordering::Relaxed);
-        words[SUM].fetch_add(value as u64, Ordering::Relaxed);
-        let square = value.unsigned_abs() as u128 * value.unsigned_abs() as u128;
-        let (low, high) = (square as u64, (square >> 64) as u64);
-        let old = words[SQ_LO].fetch_add(low, Ordering::Relaxed);
-        let carry = u64::from(old.checked_add(low).is_none());
-        if high + carry != 0 {
-            words[SQ_HI].fetch_add(high + carry, Ordering::Relaxed);
-        }
-        let biased = value as u64 ^ BIAS;
-        if biased < words[MIN].load(Ordering::Relaxed) {
-            words[MIN].fetch_min(biased, Ordering::Relaxed);
-        }
-        if biased > words[MAX].load(Ordering::Relaxed) {
-            words[MAX].fetch_max(biased, Ordering::Relaxed);
-        }
-        if value < 0 {
-            words[NEGATIVE].fetch_add(1, Ordering::Relaxed);
-        } else {
-            words[HEADER_WORDS + bucket_of(value as u64)].fetch_add(1, Ordering::Relaxed);
-        }
+        record_into(
+            &self.aggregate.drops.segment().words()[self.base..self.base + ROW_WORDS],
+            value,
+        );
+    }
+}
+
+/// Records `value` into a row's words.
+#[inline]
+fn record_into(words: &[AtomicU64], value: i64) {
+    // Relaxed everywhere: each word is a lone counter (see `snapshot`).
+    words[COUNT].fetch_add(1, Ordering::Relaxed);
+    words[SUM].fetch_add(value as u64, Ordering::Relaxed);
+    let square = value.unsigned_abs() as u128 * value.unsigned_abs() as u128;
+    let (low, high) = (square as u64, (square >> 64) as u64);
+    let old = words[SQ_LO].fetch_add(low, Ordering::Relaxed);
+    let carry = u64::from(old.checked_add(low).is_none());
+    if high + carry != 0 {
+        words[SQ_HI].fetch_add(high + carry, Ordering::Relaxed);
+    }
+    let biased = value as u64 ^ BIAS;
+    if biased < words[MIN].load(Ordering::Relaxed) {
+        words[MIN].fetch_min(biased, Ordering::Relaxed);
+    }
+    if biased > words[MAX].load(Ordering::Relaxed) {
+        words[MAX].fetch_max(biased, Ordering::Relaxed);
+    }
+    if value < 0 {
+        words[NEGATIVE].fetch_add(1, Ordering::Relaxed);
+    } else {
+        words[HEADER_WORDS + bucket_of(value as u64)].fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -1,0 +1,164 @@
+//! The OpenMetrics exporter: [`SharedRecorder::render`] and [`MetricsService`].
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::fmt::Write;
+use std::future::{Ready, ready};
+use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+use axum::response::{IntoResponse, Response};
+use http::{Request, header};
+use raindrops_http::exposition::histogram::{PERCENTILES, write_quantiles};
+use raindrops_http::exposition::{Format, escape_label};
+
+use crate::recorder::SharedRecorder;
+use crate::table::{Entry, Kind};
+
+/// A number as OpenMetrics writes it: `NaN`, `+Inf`, `-Inf`, or Rust's shortest form.
+fn number(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".to_owned()
+    } else if value.is_infinite() {
+        if value > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
+    } else {
+        value.to_string()
+    }
+}
+
+/// `{labels}`, or nothing.
+fn braced(labels: &str) -> String {
+    if labels.is_empty() { String::new() } else { format!("{{{labels}}}") }
+}
+
+impl SharedRecorder {
+    /// Every metric registered by any process, summed over workers, as OpenMetrics text:
+    /// counters as `counter` families (samples `NAME_total`), gauges as `gauge`, histograms as
+    /// `summary` (quantiles 0.5, 0.9, 0.99, 0.999, then `_count` and `_sum`, in the recorded
+    /// unit), families sorted by name, ending in `# EOF`. A name registered with two kinds
+    /// (under different labels) is shown with the kind it first appears with in the table.
+    ///
+    /// ```
+    /// let recorder = raindrops_metrics::SharedRecorder::builder().build()?;
+    /// recorder.gauge(&metrics::Key::from_name("temperature"))?.set(-1.5);
+    /// assert_eq!(
+    ///     recorder.render(),
+    ///     "# TYPE temperature gauge\ntemperature -1.5\n# EOF\n"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn render(&self) -> String {
+        let shared = &self.shared;
+        let mut families: BTreeMap<String, (Kind, Vec<Entry>)> = BTreeMap::new();
+        for entry in shared.table.entries() {
+            let family = match entry.kind {
+                Kind::Counter => {
+                    entry.name.strip_suffix("_total").unwrap_or(&entry.name).to_owned()
+                }
+                _ => entry.name.clone(),
+            };
+            let (kind, entries) = families.entry(family).or_insert((entry.kind, Vec::new()));
+            if *kind == entry.kind {
+                entries.push(entry);
+            }
+        }
+        let descriptions = shared.descriptions.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out = String::new();
+        for (family, (kind, mut entries)) in families {
+            entries.sort_by(|a, b| a.labels.cmp(&b.labels));
+            let type_name = if kind == Kind::Histogram { "summary" } else { kind.name() };
+            // Writing to a String cannot fail.
+            let _ = writeln!(out, "# TYPE {family} {type_name}");
+            let help = descriptions
+                .get(&family)
+                .or_else(|| entries.first().and_then(|e| descriptions.get(&e.name)));
+            if let Some(help) = help {
+                let _ = writeln!(out, "# HELP {family} {}", escape_label(help));
+            }
+            for entry in entries {
+                let labels = &entry.labels;
+                let words = shared.rows_of(entry.slot.index);
+                // Relaxed: lone values, summed.
+                match kind {
+                    Kind::Counter => {
+                        let sum =
+                            words.fold(0u64, |sum, w| sum.wrapping_add(w.load(Ordering::Relaxed)));
+                        let _ = writeln!(out, "{family}_total{} {sum}", braced(labels));
+                    }
+                    Kind::Gauge => {
+                        let sum: f64 =
+                            words.map(|w| f64::from_bits(w.load(Ordering::Relaxed))).sum();
+                        let _ = writeln!(out, "{family}{} {}", braced(labels), number(sum));
+                    }
+                    Kind::Histogram => {
+                        let Some(aggregate) =
+                            entry.slot.histogram.and_then(|h| shared.histograms.get(h))
+                        else {
+                            continue;
+                        };
+                        let snapshot = aggregate.snapshot();
+                        let scale = shared.scale;
+                        let quantiles: Vec<(f64, f64)> = PERCENTILES
+                            .iter()
+                            .filter_map(|&p| {
+                                Some((p / 100.0, snapshot.percentile(p)? as f64 / scale))
+                            })
+                            .collect();
+                        let sum = snapshot.sum as f64 / scale;
+                        write_quantiles(&mut out, &family, labels, &quantiles, snapshot.count, sum);
+                    }
+                }
+            }
+        }
+        out.push_str("# EOF\n");
+        out
+    }
+
+    /// The exporter as a tower service: every request gets [`render`](Self::render).
+    ///
+    /// ```
+    /// let recorder = raindrops_metrics::SharedRecorder::builder().build()?;
+    /// let _app: axum::Router = axum::Router::new().route_service("/metrics", recorder.service());
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn service(&self) -> MetricsService {
+        MetricsService { recorder: self.clone() }
+    }
+}
+
+/// Answers every request with the OpenMetrics text of a [`SharedRecorder`], summed over
+/// workers; see [`SharedRecorder::service`].
+///
+/// ```
+/// use tower::ServiceExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let recorder = raindrops_metrics::SharedRecorder::builder().build()?;
+/// let response = recorder.service().oneshot(http::Request::new(())).await?;
+/// assert_eq!(response.headers()["content-type"], raindrops_http::exposition::Format::OpenMetrics.content_type());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct MetricsService {
+    recorder: SharedRecorder,
+}
+
+impl<B> tower::Service<Request<B>> for MetricsService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Ready<Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<B>) -> Self::Future {
+        let body = self.recorder.render();
+        ready(Ok(
+            ([(header::CONTENT_TYPE, Format::OpenMetrics.content_type())], body).into_response()
+        ))
+    }
+}
