@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use axum::response::{IntoResponse, Response};
 use http::{Request, header};
-use raindrops_http::exposition::histogram::{PERCENTILES, write_quantiles};
+use raindrops_http::exposition::histogram::{PERCENTILES, quantile, write_quantiles};
 use raindrops_http::exposition::{Format, escape_label};
 
 use crate::recorder::SharedRecorder;
@@ -102,7 +102,7 @@ impl SharedRecorder {
                         let quantiles: Vec<(f64, f64)> = PERCENTILES
                             .iter()
                             .filter_map(|&p| {
-                                Some((p / 100.0, snapshot.percentile(p)? as f64 / scale))
+                                Some((quantile(p), snapshot.percentile(p)? as f64 / scale))
                             })
                             .collect();
                         let sum = snapshot.sum as f64 / scale;

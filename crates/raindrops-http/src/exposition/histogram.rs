@@ -50,6 +50,18 @@ pub fn percentiles(snapshot: &AggregateSnapshot) -> Vec<(f64, i64)> {
     PERCENTILES.iter().filter_map(|&p| Some((p, snapshot.percentile(p)?))).collect()
 }
 
+/// Percentile `p` (0 to 100) as an OpenMetrics quantile (0 to 1), rounded to the
+/// thousandth of a percent so that 99.9 is `0.999`, not `0.9990000000000001`.
+///
+/// ```
+/// use raindrops_http::exposition::histogram::quantile;
+/// assert_eq!(quantile(99.9).to_string(), "0.999");
+/// assert_eq!(quantile(50.0), 0.5);
+/// ```
+pub fn quantile(p: f64) -> f64 {
+    (p * 1000.0).round() / 100_000.0
+}
+
 /// The name of percentile `p`: `p50`, `p99.9`.
 ///
 /// ```

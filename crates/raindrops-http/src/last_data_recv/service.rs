@@ -129,7 +129,7 @@ fn render(snapshot: &AggregateSnapshot, format: Format) -> Response {
                  within 1/128.\n"
             ));
             let quantiles: Vec<(f64, f64)> =
-                percentiles.iter().map(|&(p, v)| (p / 100.0, v as f64)).collect();
+                percentiles.iter().map(|&(p, v)| (histogram::quantile(p), v as f64)).collect();
             histogram::write_quantiles(
                 &mut out,
                 QUANTILES,
