@@ -84,6 +84,7 @@ impl Escalation {
     /// ```
     /// use nix::sys::signal::Signal::{SIGKILL, SIGUSR2};
     /// let mut once = raindrops_killer::Escalation::new(SIGUSR2, None);
+    /// assert_eq!(once.steps().last(), Some(SIGKILL));
     /// once.graceful_tries = 1;
     /// once.kill = false;
     /// assert_eq!(once.steps().collect::<Vec<_>>(), [SIGUSR2]);

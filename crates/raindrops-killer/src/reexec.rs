@@ -22,7 +22,8 @@
 //! use raindrops_killer::{KillerLayer, Policy, Recycler, Reexec};
 //! use tower::{ServiceBuilder, service_fn};
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let (reexec, inherited) = Reexec::from_env()?;
 //! let listener = match inherited.into_iter().next() {
 //!     Some(listener) => listener, // from the previous generation
@@ -36,8 +37,8 @@
 //! ));
 //! let served = reexec.serve(vec![listener], app).await?;
 //! eprintln!("handed over to pid {}", served.successor);
-//! # Ok(())
-//! # }
+//! Ok(())
+//! }
 //! ```
 
 use std::error::Error as StdError;

@@ -98,6 +98,7 @@ fn get(addr: SocketAddr) -> Result<String, String> {
     Ok(body.to_owned())
 }
 
+#[expect(clippy::zombie_processes, reason = "every generation is reaped by `stop_and_reap`")]
 fn a_single_process_server_recycles_under_load_with_no_failed_request() {
     // Orphaned generations become our children, so we can reap them.
     nix::sys::prctl::set_child_subreaper(true).expect("PR_SET_CHILD_SUBREAPER");

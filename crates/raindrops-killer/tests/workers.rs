@@ -159,10 +159,10 @@ fn max_requests_with_jitter_differs_between_workers_and_stays_in_range() {
         assert_eq!(waitpid(child, None).unwrap(), WaitStatus::Exited(child, 0));
     }
     let points: Vec<u64> = (0..WORKERS).map(|i| results.get(i)).collect();
-    for i in 0..WORKERS {
+    for (i, &point) in points.iter().enumerate() {
         assert_eq!(results.get(WORKERS + i), 1, "worker {i}'s adapter calls");
-        assert_eq!(points[i], results.get(2 * WORKERS + i), "worker {i} recycled at its limit");
-        assert!((MIN..=MAX).contains(&points[i]), "worker {i} recycled at {}", points[i]);
+        assert_eq!(point, results.get(2 * WORKERS + i), "worker {i} recycled at its limit");
+        assert!((MIN..=MAX).contains(&point), "worker {i} recycled at {point}");
     }
     let mut distinct = points.clone();
     distinct.sort_unstable();

@@ -43,8 +43,11 @@ pub struct SmapsRollup {
     pub swap: u64,
 }
 
+/// Where a key's value goes.
+type Field = fn(&mut SmapsRollup) -> &mut u64;
+
 /// The keys read, and where each goes; the first four are required.
-const KEYS: [(&[u8], fn(&mut SmapsRollup) -> &mut u64); 8] = [
+const KEYS: [(&[u8], Field); 8] = [
     (b"Rss", |r| &mut r.rss),
     (b"Pss", |r| &mut r.pss),
     (b"Private_Clean", |r| &mut r.private_clean),
