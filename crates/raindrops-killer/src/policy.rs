@@ -347,7 +347,10 @@ mod tests {
 
     #[test]
     fn bad_policies_are_refused_with_the_limit_named() {
-        let err = Policy::new().max_memory(MemoryMetric::Uss, RangeInclusive::new(2, 1)).draw().unwrap_err();
+        let err = Policy::new()
+            .max_memory(MemoryMetric::Uss, RangeInclusive::new(2, 1))
+            .draw()
+            .unwrap_err();
         assert_eq!(err, PolicyError::EmptyRange { what: "max memory", min: 2, max: 1 });
         assert_eq!(Policy::new().cycle(0).draw(), Err(PolicyError::ZeroCycle));
         let full = Policy::new().max_requests(0..=u64::MAX).draw().unwrap();

@@ -219,12 +219,40 @@ impl Reexec {
         self.signal_ready();
         let mut trigger = self.shared.trigger.subscribe();
         let (drain, draining) = watch::channel(false);
+        let settle = self.settle;
+        // Serves one connection; once draining (and `settle` after its accept), finishes the
+        // response in progress and closes.
+        let connection = |stream: TcpStream, app: S, mut draining: watch::Receiver<bool>| async move {
+            let accepted = Instant::now();
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+            tokio::pin!(conn);
+            let drained = async {
+                // An error means the server is gone: drain too.
+                let _ = draining.wait_for(|draining| *draining).await;
+                tokio::time::sleep_until(accepted + settle).await;
+            };
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(err) = result {
+                        tracing::debug!(%err, "connection failed");
+                    }
+                    return;
+                }
+                () = drained => {}
+            }
+            conn.as_mut().graceful_shutdown();
+            if let Err(err) = conn.await {
+                tracing::debug!(%err, "connection failed while draining");
+            }
+        };
         let mut connections = JoinSet::new();
         let successor = loop {
             tokio::select! {
                 accepted = accept(&listeners) => match accepted {
                     Ok((stream, _peer)) => {
-                        connections.spawn(connection(stream, app.clone(), draining.clone(), self.settle));
+                        connections.spawn(connection(stream, app.clone(), draining.clone()));
                     }
                     Err(err) => {
                         // EMFILE and the like: let some connections finish, then retry.
@@ -368,46 +396,6 @@ async fn accept(listeners: &[TcpListener]) -> io::Result<(TcpStream, SocketAddr)
         std::task::Poll::Pending
     })
     .await
-}
-
-/// Serves one connection; once draining (and `settle` after its accept), finishes the
-/// response in progress and closes.
-async fn connection<S, B>(
-    stream: TcpStream,
-    app: S,
-    mut draining: watch::Receiver<bool>,
-    settle: Duration,
-) where
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn StdError + Send + Sync>>,
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-{
-    let accepted = Instant::now();
-    let conn = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
-    tokio::pin!(conn);
-    let drained = async {
-        // An error means the server is gone: drain too.
-        let _ = draining.wait_for(|draining| *draining).await;
-        tokio::time::sleep_until(accepted + settle).await;
-    };
-    tokio::select! {
-        result = conn.as_mut() => {
-            if let Err(err) = result {
-                tracing::debug!(%err, "connection failed");
-            }
-            return;
-        }
-        () = drained => {}
-    }
-    conn.as_mut().graceful_shutdown();
-    if let Err(err) = conn.await {
-        tracing::debug!(%err, "connection failed while draining");
-    }
 }
 
 #[cfg(test)]
