@@ -11,27 +11,9 @@ use raindrops::Aggregate;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use util::fixture::fixture;
 
-/// The response head's header lines (sorted, lowercase names) with dates masked, `date` and
-/// `content-length` and `connection` left out.
+/// The response's header lines, sorted.
 fn masked_headers(reply: &util::Reply) -> Vec<String> {
-    let dates = ["expires", "last-modified", "x-last-reset", "x-first-peak-at", "x-last-peak-at"];
-    let mut lines: Vec<String> = reply
-        .head
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let (name, value) = line.split_once(": ")?;
-            let name = name.to_ascii_lowercase();
-            if ["date", "content-length", "connection"].contains(&name.as_str()) {
-                return None;
-            }
-            if dates.contains(&name.as_str()) {
-                httpdate::parse_http_date(value).expect(value);
-                return Some(format!("{name}: <date>"));
-            }
-            Some(format!("{name}: {value}"))
-        })
-        .collect();
+    let mut lines = util::header_lines(reply);
     lines.sort();
     lines
 }

@@ -257,7 +257,10 @@ fn histogram(watcher: &Watcher, which: Which, file: &str) -> Response {
     }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::EXPIRES, header_value(&http_date(h.updated + watcher.state.delay)));
-    (headers, body).into_response()
+    // Headers in Ruby raindrops' order: the body's default content type must not come first.
+    let mut response = body.into_response();
+    *response.headers_mut() = headers;
+    response
 }
 
 pub(super) async fn reset(
