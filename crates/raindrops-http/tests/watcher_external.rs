@@ -138,6 +138,9 @@ async fn chromium_renders_the_index_and_a_chart_with_one_point_per_sample() {
     assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 1000, "{} bytes", bytes.len());
 }
 
+/// A Rack response as tests/ruby/watcher.rb prints it: status, headers, body.
+type RackResponse = (u16, Vec<(String, String)>, String);
+
 /// Ruby raindrops' own Watcher (run in process with `Rack::MockRequest`) and ours, watching
 /// the same listeners, answer the histogram pages with the same status, headers in the same
 /// order, and the same bytes.
@@ -161,8 +164,7 @@ async fn histograms_match_ruby_raindrops_watcher() {
     let ruby =
         tokio::task::block_in_place(|| finish(spawn("ruby", &args, "ruby-raindrops", None), &args));
     assert!(ruby.status.success(), "{}", String::from_utf8_lossy(&ruby.stderr));
-    let answers: Vec<(u16, Vec<(String, String)>, String)> =
-        serde_json::from_slice(&ruby.stdout).unwrap();
+    let answers: Vec<RackResponse> = serde_json::from_slice(&ruby.stdout).unwrap();
     assert_eq!(answers.len(), paths.len());
     for (path, (status, headers, body)) in paths.iter().zip(answers) {
         let ours = util::get(addr, path).await;
