@@ -245,6 +245,15 @@ async fn tail_streams_lines_that_reach_the_minimums() {
     let line = seen.lines().find(|l| l.ends_with(" 4")).unwrap();
     assert_eq!(&line[20..], format!(" {} {:>10} {:>10}", fx.unix.display(), 1, 4));
 
+    // JSON lines.
+    let (mut stream, mut seen) = open_tail(addr, &format!("/tail/{tcp}.json?queued_min=2")).await;
+    assert!(seen.contains("content-type: application/x-ndjson"), "{seen}");
+    read_until(&mut stream, &mut seen, "\"queued\":2}", 1).await;
+    let line = seen.lines().find(|l| l.ends_with("\"queued\":2}")).unwrap();
+    let object: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(object["address"], fx.tcp.to_string());
+    assert_eq!((object["active"].as_u64(), object["queued"].as_u64()), (Some(3), Some(2)));
+
     // queued_min above the truth: nothing within several samples.
     let (mut quiet, head) = open_tail(addr, &format!("/tail/{tcp}.txt?queued_min=3")).await;
     assert!(head.starts_with("HTTP/1.1 200"));
