@@ -44,6 +44,26 @@ pub trait Listeners: Send + Sync + 'static {
     fn sample(&self) -> io::Result<Vec<ListenerSample>>;
 }
 
+/// A shared source: one [`OwnedListeners`](crate::accept::OwnedListeners) or
+/// [`KernelListeners`](crate::kernel::KernelListeners) can feed the middleware and a Watcher.
+///
+/// ```
+/// use std::sync::Arc;
+/// use raindrops_http::kernel::KernelListeners;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let kernel = Arc::new(KernelListeners::addrs(vec!["127.0.0.1:8080".parse()?])?);
+/// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.listeners(Arc::clone(&kernel));
+/// let _watcher = raindrops_http::watcher::Watcher::new(kernel, std::time::Duration::from_secs(1))?;
+/// # Ok(())
+/// # }
+/// ```
+impl<L: Listeners + ?Sized> Listeners for Arc<L> {
+    fn sample(&self) -> io::Result<Vec<ListenerSample>> {
+        (**self).sample()
+    }
+}
+
 /// One stripe of a worker's counters: a row, in an allocation of its own cache lines, so
 /// threads on different stripes share neither counter slots nor reference counts.
 #[derive(Debug)]
