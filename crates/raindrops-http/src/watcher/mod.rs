@@ -13,6 +13,7 @@ Routes (every `ADDR` percent-encoded, e.g. `127.0.0.1%3A8080` or `%2Frun%2Fapp.s
 | `GET /active/ADDR.json`, `/queued/ADDR.json` | the same as JSON |
 | `POST /reset/ADDR` | forgets that address's aggregates and peaks; 302 to the Referer |
 | `GET /tail/ADDR.txt?active_min=N&queued_min=N` | one line per sample reaching the minimums, streamed |
+| `GET /tail/ADDR.json?active_min=N&queued_min=N` | the same as one JSON object per line (`application/x-ndjson`) |
 | `GET /chart/ADDR.html` | SVG charts of active and queued over the last hour (no script, no external assets) |
 | `GET /chart/ADDR.json` | the same history as data |
 | `GET /metrics` | OpenMetrics: current numbers, peaks and histograms of every address |
@@ -47,12 +48,13 @@ mod chart;
 mod pages;
 mod state;
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::routing::{get, post};
+use bytes::Bytes;
 
 use crate::middleware::Listeners;
 use state::State;
@@ -66,6 +68,8 @@ pub struct Watcher {
     state: Arc<State>,
     tails: Arc<AtomicUsize>,
     hostname: Arc<str>,
+    /// The index page of the latest sample, rendered once: `(sample time, page)`.
+    index: Arc<Mutex<Option<(SystemTime, Bytes)>>>,
 }
 
 impl Watcher {
@@ -94,6 +98,7 @@ impl Watcher {
             state: state::start(Arc::new(listeners), delay)?,
             tails: Arc::new(AtomicUsize::new(0)),
             hostname: hostname.into(),
+            index: Arc::default(),
         })
     }
 

@@ -15,7 +15,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use raindrops::{Aggregate, RubyFloat};
 use serde_json::json;
 
-use super::state::{AddrState, Peak, Series};
+use super::state::{AddrState, Peak, Sample, Series};
 use super::{Watcher, chart};
 use crate::exposition::openmetrics::escape_label;
 use crate::exposition::time::{http_date, iso8601};
@@ -90,6 +90,32 @@ pub(super) async fn not_found() -> Response {
 pub(super) async fn index(State(watcher): State<Watcher>) -> Response {
     let sample = watcher.state.latest.borrow().clone();
     let delay = watcher.state.delay;
+    // The page changes once per sample: render it once, serve copies.
+    let page = {
+        let mut cache = watcher.index.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match &*cache {
+            Some((time, page)) if *time == sample.time => page.clone(),
+            _ => {
+                let page = Bytes::from(render_index(&watcher, &sample));
+                *cache = Some((sample.time, page.clone()));
+                page
+            }
+        }
+    };
+    let expires = sample.time + delay;
+    (
+        [
+            (header::CONTENT_TYPE, header_value("text/html")),
+            (header::LAST_MODIFIED, header_value(&http_date(sample.time))),
+            (header::EXPIRES, header_value(&http_date(expires))),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+fn render_index(watcher: &Watcher, sample: &Sample) -> String {
+    let delay = watcher.state.delay;
     let mut listeners = sample.listeners.clone();
     listeners.sort_by(|a, b| a.addr.cmp(&b.addr));
     let mut body = format!(
@@ -126,16 +152,7 @@ pub(super) async fn index(State(watcher): State<Watcher>) -> Response {
         "</table><p>This is the raindrops Watcher; <a href='metrics'>metrics</a> \
          are in the OpenMetrics format.</p></body></html>",
     );
-    let expires = sample.time + delay;
-    (
-        [
-            (header::CONTENT_TYPE, header_value("text/html")),
-            (header::LAST_MODIFIED, header_value(&http_date(sample.time))),
-            (header::EXPIRES, header_value(&http_date(expires))),
-        ],
-        body,
-    )
-        .into_response()
+    body
 }
 
 pub(super) async fn active(State(watcher): State<Watcher>, Path(file): Path<String>) -> Response {
@@ -240,7 +257,10 @@ fn histogram(watcher: &Watcher, which: Which, file: &str) -> Response {
     }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::EXPIRES, header_value(&http_date(h.updated + watcher.state.delay)));
-    (headers, body).into_response()
+    // Headers in Ruby raindrops' order: the body's default content type must not come first.
+    let mut response = body.into_response();
+    *response.headers_mut() = headers;
+    response
 }
 
 pub(super) async fn reset(
@@ -299,8 +319,10 @@ pub(super) async fn tail(
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let Some((addr, Ext::Txt)) = split_file(&file) else {
-        return (StatusCode::NOT_FOUND, "Not Found\n").into_response();
+    let (addr, json) = match split_file(&file) {
+        Some((addr, Ext::Txt)) => (addr, false),
+        Some((addr, Ext::Json)) => (addr, true),
+        _ => return (StatusCode::NOT_FOUND, "Not Found\n").into_response(),
     };
     let query = TailQuery::parse(query.as_deref().unwrap_or(""));
     // Relaxed: a lone counter bounding concurrent tails.
@@ -321,21 +343,24 @@ pub(super) async fn tail(
                 let sample = latest.borrow_and_update().clone();
                 let Some(l) = sample.listeners.iter().find(|l| l.addr == addr) else { continue };
                 if l.active >= query.active_min && l.queued >= query.queued_min {
-                    let line = format!(
-                        "{:>20} {:>width$} {:>10} {:>10}\n",
-                        iso8601(sample.time),
-                        addr,
-                        l.active,
-                        l.queued
-                    );
+                    let time = iso8601(sample.time);
+                    let line = if json {
+                        let line = json!({
+                            "time": time, "address": addr, "active": l.active, "queued": l.queued
+                        });
+                        format!("{line}\n")
+                    } else {
+                        format!("{time:>20} {addr:>width$} {:>10} {:>10}\n", l.active, l.queued)
+                    };
                     return Some((Ok::<_, std::io::Error>(Bytes::from(line)), (latest, guard)));
                 }
             }
         }
     });
+    let content_type = if json { "application/x-ndjson" } else { "text/plain" };
     (
         [
-            (header::CONTENT_TYPE, header_value("text/plain")),
+            (header::CONTENT_TYPE, header_value(content_type)),
             (header::CACHE_CONTROL, header_value("no-transform")),
             (header::EXPIRES, header_value(&http_date(SystemTime::UNIX_EPOCH))),
         ],
