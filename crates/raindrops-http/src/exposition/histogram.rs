@@ -195,7 +195,10 @@ pub(crate) fn response(
         headers.insert(name, header_value(&value));
     }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    (headers, body).into_response()
+    // Headers in Ruby raindrops' order: the body's default content type must not come first.
+    let mut response = body.into_response();
+    *response.headers_mut() = headers;
+    response
 }
 
 #[cfg(test)]
