@@ -452,3 +452,34 @@ impl HistogramFn for HistogramCell {
         self.shared.histograms[self.pool].record(row, scaled as i64);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any name and labels register (or fail with an error naming them) without a panic,
+        /// and a registered counter is exported under its sanitized name.
+        #[test]
+        fn any_key_registers_or_errs(
+            name in ".{0,40}",
+            labels in proptest::collection::vec((".{0,8}", ".{0,16}"), 0..4),
+        ) {
+            let recorder = SharedRecorder::builder().capacity(4).histograms(1).build().unwrap();
+            let key = Key::from_parts(name.clone(), labels.iter().map(|(k, v)| metrics::Label::new(k.clone(), v.clone())).collect::<Vec<_>>());
+            match recorder.counter(&key) {
+                Ok(counter) => {
+                    counter.increment(7);
+                    let family = key::sanitize(&name, true);
+                    let family = family.strip_suffix("_total").unwrap_or(&family).to_owned();
+                    let wanted = format!("# TYPE {family} counter\n");
+                    prop_assert!(recorder.render().contains(&wanted));
+                }
+                Err(err) => prop_assert!(err.to_string().contains(&key::sanitize(&name, true))),
+            }
+            prop_assert!(recorder.histogram(&key).is_err(), "a counter's key is not a histogram");
+        }
+    }
+}
