@@ -3,14 +3,15 @@
 #   prefork: `raindrops serve --workers 2` (2 processes, a current-thread runtime each),
 #   single:  the same axum handler and middleware in one multi-threaded process
 #            (crates/raindrops-http/examples/axum.rs, a thread per core),
-#   unicorn: Ruby's unicorn, 2 workers, a config.ru hello world,
+#   unicorn: Ruby's unicorn, 2 workers, a config.ru hello world (-E production: no Rack::Lint or access log),
 # with `wrk -t2 -c64` on loopback, alternating, several rounds; medians and ratios.
 # Nothing is pinned: each server may use both cores, as in production, so the figures share
 # the machine with wrk. Needs Debian's wrk and unicorn (`apt-get install -y wrk unicorn`).
 # ROUNDS and DURATION override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p raindrops-cli -p raindrops-http --example axum
+cargo build --release -q -p raindrops-cli
+cargo build --release -q -p raindrops-http --example axum
 raindrops=target/release/raindrops
 single=target/release/examples/axum
 addr=127.0.0.1:18282
@@ -25,7 +26,7 @@ start() { # variant -> starts the server, waits until it answers
   case "$1" in
     prefork) "$raindrops" serve --workers 2 --listen "$addr" 2>/dev/null & ;;
     single) "$single" "$addr" 2>/dev/null & ;;
-    unicorn) unicorn -c benches/ruby/unicorn.conf.rb -l "$addr" benches/ruby/hello.ru 2>/dev/null & ;;
+    unicorn) unicorn -E production -c benches/ruby/unicorn.conf.rb -l "$addr" benches/ruby/hello.ru 2>/dev/null & ;;
   esac
   server=$!; pids+=("$server")
   for _ in $(seq 100); do curl -s -o /dev/null "http://$addr/" && return; sleep 0.1; done

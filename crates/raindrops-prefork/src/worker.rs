@@ -77,18 +77,52 @@ impl WorkerContext {
     /// This worker's row: index the app's own per-worker segments with it (they must have
     /// [`Prefork::rows`](crate::Prefork::rows) rows). A row is reused by a later worker once
     /// this one has died and the master has retired it.
+    ///
+    /// ```no_run
+    /// # use raindrops_prefork::WorkerContext;
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// # fn app(ctx: WorkerContext, stats: raindrops::Workers<Stats>) {
+    /// stats.worker(ctx.row()).hits().incr();
+    /// # }
+    /// # let _ = app;
+    /// ```
     pub fn row(&self) -> usize {
         self.inner.row
     }
 
     /// The listeners to accept on, in the order they were given (inherited ones first);
     /// non-blocking, ready for `tokio::net::TcpListener::from_std(l.try_clone()?)`.
+    ///
+    /// ```no_run
+    /// # use raindrops_prefork::WorkerContext;
+    /// # fn app(ctx: WorkerContext) -> std::io::Result<()> {
+    /// for listener in ctx.listeners() {
+    ///     println!("serving {}", listener.addr()?);
+    /// }
+    /// # Ok(()) }
+    /// # let _ = app;
+    /// ```
     pub fn listeners(&self) -> &[Listener] {
         &self.inner.listeners
     }
 
     /// Resolves when the master asks this worker to stop gracefully (SIGQUIT): stop accepting,
     /// finish the requests in flight, then return from the app.
+    ///
+    /// ```no_run
+    /// # use raindrops_prefork::WorkerContext;
+    /// # async fn app(ctx: WorkerContext, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    /// let shutdown = ctx.shutdown();
+    /// tokio::pin!(shutdown);
+    /// loop {
+    ///     tokio::select! {
+    ///         accepted = listener.accept() => drop(accepted?),
+    ///         () = &mut shutdown => return Ok(()),
+    ///     }
+    /// }
+    /// # }
+    /// # let _ = app;
+    /// ```
     pub fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
         let mut shutdown = self.inner.shutdown.clone();
         async move {
@@ -98,6 +132,16 @@ impl WorkerContext {
     }
 
     /// Whether [`shutdown`](Self::shutdown) has resolved.
+    ///
+    /// ```no_run
+    /// # use raindrops_prefork::WorkerContext;
+    /// # fn app(ctx: WorkerContext) {
+    /// if ctx.is_shutting_down() {
+    ///     // e.g. answer with `Connection: close`
+    /// }
+    /// # }
+    /// # let _ = app;
+    /// ```
     pub fn is_shutting_down(&self) -> bool {
         *self.inner.shutdown.borrow()
     }
@@ -114,6 +158,16 @@ impl WorkerContext {
     /// # Errors
     ///
     /// When the request cannot be written without blocking (the master is not reading).
+    ///
+    /// ```no_run
+    /// # use raindrops_prefork::WorkerContext;
+    /// # fn app(ctx: WorkerContext, rss_mib: u64) -> std::io::Result<()> {
+    /// if rss_mib > 512 {
+    ///     ctx.request_restart(&format!("memory {rss_mib} MiB > 512 MiB"))?;
+    /// }
+    /// # Ok(()) }
+    /// # let _ = app;
+    /// ```
     pub fn request_restart(&self, reason: &str) -> io::Result<()> {
         let request =
             RestartRequest { row: self.inner.row, pid: std::process::id(), reason: reason.into() };
