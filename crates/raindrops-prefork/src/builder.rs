@@ -205,7 +205,7 @@ impl Builder {
             log_file: self.log_file,
             sockets,
         };
-        Ok(Prefork { settings, listeners, supervision, on_exit: None })
+        Ok(Prefork { settings, listeners, supervision, on_exit: None, on_tick: None })
     }
 }
 
@@ -215,6 +215,26 @@ pub struct Prefork {
     pub(crate) listeners: Vec<Listener>,
     pub(crate) supervision: Workers<Supervision>,
     pub(crate) on_exit: Option<Box<dyn FnMut(usize)>>,
+    pub(crate) on_tick: Option<(Duration, Box<TickHook>)>,
+}
+
+/// A hook run by the master every period: see [`Prefork::on_tick`].
+pub(crate) type TickHook = dyn FnMut(&[WorkerInfo]) -> Vec<(u32, String)>;
+
+/// One live worker, as a [`Prefork::on_tick`] hook sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerInfo {
+    /// Its row (see [`WorkerContext::row`]).
+    pub row: usize,
+    /// Its pid.
+    pub pid: u32,
+    /// Time since it was forked.
+    pub age: Duration,
+    /// Whether it serves yet.
+    pub serving: bool,
+    /// Whether it is already due for replacement.
+    pub replacing: bool,
 }
 
 impl std::fmt::Debug for Prefork {
@@ -290,6 +310,38 @@ impl Prefork {
     /// ```
     pub fn on_worker_exit(mut self, retire: impl FnMut(usize) + 'static) -> Self {
         self.on_exit = Some(Box::new(retire));
+        self
+    }
+
+    /// Runs `hook` in the master every `every` with the live workers; each `(pid, reason)` it
+    /// returns marks that worker for replacement, exactly as if the worker had called
+    /// [`WorkerContext::request_restart`] (replacement first, at most `max_restarting` at a
+    /// time). This is where policies that look at all workers belong: a memory budget across
+    /// workers (replace the largest), a rolling restart every so often. Like
+    /// [`on_worker_exit`](Self::on_worker_exit) it runs in the single-threaded master and must
+    /// not start threads.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let prefork = raindrops_prefork::Prefork::builder().listen("127.0.0.1:0".parse()?).build()?;
+    /// // Replace any worker older than an hour.
+    /// let prefork = prefork.on_tick(Duration::from_secs(1), |workers| {
+    ///     workers
+    ///         .iter()
+    ///         .filter(|w| w.age > Duration::from_secs(3600) && !w.replacing)
+    ///         .map(|w| (w.pid, "older than an hour".to_owned()))
+    ///         .collect()
+    /// });
+    /// # let _ = prefork;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn on_tick(
+        mut self,
+        every: Duration,
+        hook: impl FnMut(&[WorkerInfo]) -> Vec<(u32, String)> + 'static,
+    ) -> Self {
+        self.on_tick = Some((every, Box::new(hook)));
         self
     }
 

@@ -73,7 +73,7 @@ mod notify;
 mod sys;
 mod worker;
 
-pub use builder::{Builder, Prefork};
+pub use builder::{Builder, Prefork, WorkerInfo};
 pub use error::PreforkError;
 pub use listener::Listener;
 pub use notify::notify;

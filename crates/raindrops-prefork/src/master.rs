@@ -22,7 +22,7 @@ use nix::unistd::Pid;
 use raindrops::Workers;
 
 use crate::backoff::Backoff;
-use crate::builder::Settings;
+use crate::builder::{Settings, TickHook, WorkerInfo};
 use crate::control::Decoder;
 use crate::log::{self, log};
 use crate::sys::{self, Forked};
@@ -100,6 +100,8 @@ pub(crate) struct Master<F> {
     listeners: Vec<Listener>,
     supervision: Workers<Supervision>,
     on_exit: Option<Box<dyn FnMut(usize)>>,
+    on_tick: Option<(Duration, Box<TickHook>)>,
+    last_tick: Instant,
     app: F,
     pid: Pid,
     mask: SigSet,
@@ -124,7 +126,7 @@ where
     Fut: Future<Output = io::Result<()>>,
 {
     pub(crate) fn new(prefork: Prefork, app: F) -> Result<Self, PreforkError> {
-        let Prefork { settings, listeners, supervision, on_exit } = prefork;
+        let Prefork { settings, listeners, supervision, on_exit, on_tick } = prefork;
         if let Some(path) = &settings.log_file {
             log::redirect_stderr(path)
                 .map_err(PreforkError::io(format!("cannot open {}", path.display())))?;
@@ -146,6 +148,8 @@ where
             listeners,
             supervision,
             on_exit,
+            on_tick,
+            last_tick: Instant::now(),
             app,
             pid: nix::unistd::getpid(),
             mask,
@@ -177,6 +181,7 @@ where
                 }
                 continue;
             }
+            self.tick(now);
             self.scale(now);
             self.replace(now);
             self.notify_ready();
@@ -279,19 +284,46 @@ where
         }
         for request in got {
             let pid = Pid::from_raw(request.pid as i32);
-            let found = self.workers.iter_mut().find(|w| w.pid == pid && w.row == request.row);
-            match found {
-                Some(worker) if worker.live() && worker.replace.is_none() => {
-                    log!(
-                        "worker {} (pid {pid}) asks to be replaced: {}",
-                        request.row,
-                        request.reason
-                    );
-                    worker.replace = Some(request.reason);
-                }
-                // Already being replaced, stopping, or gone: nothing to do.
-                _ => {}
+            if self.workers.iter().any(|w| w.pid == pid && w.row == request.row) {
+                self.mark(pid, request.reason, "asks to be replaced");
             }
+        }
+    }
+
+    /// Marks live worker `pid` for replacement, unless it already is.
+    fn mark(&mut self, pid: Pid, reason: String, how: &str) {
+        let found = self.workers.iter_mut().find(|w| w.pid == pid);
+        match found {
+            Some(worker) if worker.live() && worker.replace.is_none() => {
+                log!("worker {} (pid {pid}) {how}: {reason}", worker.row);
+                worker.replace = Some(reason);
+            }
+            // Already being replaced, stopping, or gone: nothing to do.
+            _ => {}
+        }
+    }
+
+    /// Runs the `on_tick` hook when its period has passed.
+    fn tick(&mut self, now: Instant) {
+        let Some((every, hook)) = &mut self.on_tick else { return };
+        if now.duration_since(self.last_tick) < *every {
+            return;
+        }
+        self.last_tick = now;
+        let infos: Vec<WorkerInfo> = self
+            .workers
+            .iter()
+            .filter(|w| w.live())
+            .map(|w| WorkerInfo {
+                row: w.row,
+                pid: w.pid.as_raw() as u32,
+                age: now.duration_since(w.spawned),
+                serving: w.state == State::Serving,
+                replacing: w.replace.is_some(),
+            })
+            .collect();
+        for (pid, reason) in hook(&infos) {
+            self.mark(Pid::from_raw(pid as i32), reason, "to be replaced");
         }
     }
 

@@ -47,7 +47,19 @@ pub(crate) fn master() -> ExitCode {
     for listener in prefork.listeners() {
         eprintln!("listening on {}", listener.addr().expect("listener address"));
     }
-    let panic_at_start = std::env::var(ROLE).is_ok_and(|role| role == "panic");
+    let role = std::env::var(ROLE).unwrap_or_default();
+    let prefork = if role == "tick" {
+        // The master replaces the worker of row 0 once, when it serves.
+        let mut done = false;
+        prefork.on_tick(Duration::from_millis(100), move |workers| {
+            let due = workers.iter().find(|w| w.row == 0 && w.serving && !done);
+            done |= due.is_some();
+            due.map(|w| (w.pid, "tick test".to_owned())).into_iter().collect()
+        })
+    } else {
+        prefork
+    };
+    let panic_at_start = role == "panic";
     let result = prefork.run(move |ctx| {
         assert!(!panic_at_start, "this worker panics at start");
         serve(ctx)

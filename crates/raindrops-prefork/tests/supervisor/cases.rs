@@ -36,6 +36,7 @@ pub(crate) const ALL: &[Case] = &[
         hup_replaces_every_worker_without_a_failed_request,
     ),
     ("request_restart_starts_the_replacement_first", request_restart_starts_the_replacement_first),
+    ("an_on_tick_hook_replaces_a_worker", an_on_tick_hook_replaces_a_worker),
     ("ready_and_stopping_go_to_notify_socket", ready_and_stopping_go_to_notify_socket),
     ("usr1_reopens_the_log_in_master_and_workers", usr1_reopens_the_log_in_master_and_workers),
 ];
@@ -191,10 +192,8 @@ fn hup_replaces_every_worker_without_a_failed_request() {
         .collect();
     wait_for(DEADLINE, "load", || (ok.load(Ordering::Relaxed) > 100).then_some(()));
     master.signal(Signal::SIGHUP);
-    let mut fewest = usize::MAX;
     let after = wait_for(DEADLINE, "every worker replaced", || {
         let now = master.workers();
-        fewest = fewest.min(now.len());
         (now.len() == 2 && now.iter().all(|p| !before.contains(p))).then_some(now)
     });
     std::thread::sleep(Duration::from_millis(200));
@@ -202,7 +201,19 @@ fn hup_replaces_every_worker_without_a_failed_request() {
     clients.into_iter().for_each(|c| c.join().unwrap());
     let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
     assert_eq!(failed, 0, "{ok} answered, {failed} failed");
-    assert!(fewest >= 2, "never fewer live workers than 2, saw {fewest}");
+    // Never fewer than 2 serving: each old worker is told to stop only after one more new
+    // worker serves than there were stops before it.
+    let log = master.log();
+    let hup = log.iter().position(|l| l.contains("SIGHUP: replacing")).unwrap();
+    let (mut serving, mut stopped) = (0, 0);
+    for line in &log[hup..] {
+        serving += usize::from(line.ends_with(") serving"));
+        if line.ends_with("replaced: SIGQUIT") {
+            stopped += 1;
+            assert!(serving >= stopped, "a stop before its replacement served: {log:#?}");
+        }
+    }
+    assert_eq!((serving, stopped), (2, 2), "{log:#?}");
     eprint!("[{ok} requests, 0 failed, {before:?} -> {after:?}] ");
 }
 
@@ -225,6 +236,23 @@ fn request_restart_starts_the_replacement_first() {
     let serving = log[asked..quit].iter().filter(|l| l.ends_with(") serving")).count();
     assert_eq!(serving, 1, "{log:#?}");
     assert!(asked < quit && quit < exited);
+}
+
+fn an_on_tick_hook_replaces_a_worker() {
+    let master = Master::start("tick", &[("WORKERS", "2")]);
+    let line = master.wait_log("the hook's mark", |l| l.ends_with(") to be replaced: tick test"));
+    let old: u32 = line.split("(pid ").nth(1).unwrap().split(')').next().unwrap().parse().unwrap();
+    wait_for(DEADLINE, "the old worker to exit", || gone(old).then_some(()));
+    let now = master.wait_serving(2);
+    assert!(!now.contains(&old));
+    let log = master.log();
+    let marked = log.iter().position(|l| l == &line).unwrap();
+    let quit = log.iter().position(|l| l.ends_with(&format!("(pid {old}) replaced: SIGQUIT")));
+    let quit = quit.unwrap_or_else(|| panic!("{log:#?}"));
+    let serving = log[marked..quit].iter().filter(|l| l.ends_with(") serving")).count();
+    assert_eq!(serving, 1, "the replacement served first: {log:#?}");
+    // Once only: the hook marked a single worker.
+    assert_eq!(log.iter().filter(|l| l.contains("to be replaced")).count(), 1);
 }
 
 fn ready_and_stopping_go_to_notify_socket() {
