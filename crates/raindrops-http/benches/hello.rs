@@ -18,8 +18,16 @@ use raindrops_http::accept::{ConnectionCounts, CountingListener, OwnedListeners,
 use raindrops_http::kernel::KernelListeners;
 use raindrops_http::middleware::RaindropsLayer;
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // HELLO_THREADS=N: N runtime threads (default: one per CPU).
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = std::env::var("HELLO_THREADS").ok().and_then(|n| n.parse().ok()) {
+        runtime.worker_threads(n);
+    }
+    runtime.enable_all().build()?.block_on(run())
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let addr: SocketAddr = args.next().as_deref().unwrap_or("127.0.0.1:18181").parse()?;
     let variant = args.next().unwrap_or_else(|| "owned".to_owned());

@@ -4,6 +4,7 @@
 
 mod util;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -44,26 +45,22 @@ async fn owned_and_kernel_paths_agree_at_quiescence() {
     let (tcp_addr, idle_addr) = (tcp.local_addr().unwrap(), idle.local_addr().unwrap());
 
     let counts = ConnectionCounts::new(1, 3).unwrap();
-    let owned = OwnedListeners::new(counts.clone())
-        .unix(&unix)
-        .unwrap()
-        .tcp(&tcp)
-        .unwrap()
-        .tcp(&idle)
-        .unwrap();
+    // One source for the test's reads and the endpoint's.
+    let owned = Arc::new(
+        OwnedListeners::new(counts.clone())
+            .unix(&unix)
+            .unwrap()
+            .tcp(&tcp)
+            .unwrap()
+            .tcp(&idle)
+            .unwrap(),
+    );
     let watched =
         vec![tcp_addr.into(), idle_addr.into(), raindrops::ListenerAddr::Unix(sock.clone())];
     let kernel = KernelListeners::addrs(watched).unwrap();
-    let layer_owned = OwnedListeners::new(counts.clone())
-        .unix(&unix)
-        .unwrap()
-        .tcp(&tcp)
-        .unwrap()
-        .tcp(&idle)
-        .unwrap();
     let app = Router::new()
         .route("/", get(|| async { "hello\n" }))
-        .layer(RaindropsLayer::new().unwrap().listeners(layer_owned));
+        .layer(RaindropsLayer::new().unwrap().listeners(Arc::clone(&owned)));
     let tcp = CountingListener::new(tcp, counts.counter(0, 1));
     let unix = CountingListener::new(unix, counts.counter(0, 0));
     let service = app.clone().into_make_service_with_connect_info::<Peer>();

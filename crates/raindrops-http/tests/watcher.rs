@@ -11,27 +11,9 @@ use raindrops::Aggregate;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use util::fixture::fixture;
 
-/// The response head's header lines (sorted, lowercase names) with dates masked, `date` and
-/// `content-length` and `connection` left out.
+/// The response's header lines, sorted.
 fn masked_headers(reply: &util::Reply) -> Vec<String> {
-    let dates = ["expires", "last-modified", "x-last-reset", "x-first-peak-at", "x-last-peak-at"];
-    let mut lines: Vec<String> = reply
-        .head
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let (name, value) = line.split_once(": ")?;
-            let name = name.to_ascii_lowercase();
-            if ["date", "content-length", "connection"].contains(&name.as_str()) {
-                return None;
-            }
-            if dates.contains(&name.as_str()) {
-                httpdate::parse_http_date(value).expect(value);
-                return Some(format!("{name}: <date>"));
-            }
-            Some(format!("{name}: {value}"))
-        })
-        .collect();
+    let mut lines = util::header_lines(reply);
     lines.sort();
     lines
 }
@@ -262,6 +244,15 @@ async fn tail_streams_lines_that_reach_the_minimums() {
     read_until(&mut stream, &mut seen, " 4", 1).await;
     let line = seen.lines().find(|l| l.ends_with(" 4")).unwrap();
     assert_eq!(&line[20..], format!(" {} {:>10} {:>10}", fx.unix.display(), 1, 4));
+
+    // JSON lines.
+    let (mut stream, mut seen) = open_tail(addr, &format!("/tail/{tcp}.json?queued_min=2")).await;
+    assert!(seen.contains("content-type: application/x-ndjson"), "{seen}");
+    read_until(&mut stream, &mut seen, "\"queued\":2}", 1).await;
+    let line = seen.lines().find(|l| l.ends_with("\"queued\":2}")).unwrap();
+    let object: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(object["address"], fx.tcp.to_string());
+    assert_eq!((object["active"].as_u64(), object["queued"].as_u64()), (Some(3), Some(2)));
 
     // queued_min above the truth: nothing within several samples.
     let (mut quiet, head) = open_tail(addr, &format!("/tail/{tcp}.txt?queued_min=3")).await;

@@ -54,7 +54,11 @@ fn chromium(profile: &Path, args: &[&str]) -> Output {
         &profile,
     ];
     all.extend_from_slice(args);
-    let child = spawn("chromium", &all, "chromium", None);
+    finish(spawn("chromium", &all, "chromium", None), args)
+}
+
+/// Waits for `child` (bounded: 60 s, then killed) and returns its output.
+fn finish(child: Child, what: &[&str]) -> Output {
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || tx.send(child.wait_with_output()));
@@ -62,7 +66,7 @@ fn chromium(profile: &Path, args: &[&str]) -> Output {
         Ok(output) => output.unwrap(),
         Err(_) => {
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            panic!("chromium {args:?} did not finish in 60 s");
+            panic!("{what:?} did not finish in 60 s");
         }
     }
 }
@@ -132,6 +136,43 @@ async fn chromium_renders_the_index_and_a_chart_with_one_point_per_sample() {
     assert!(painted.status.success(), "{}", String::from_utf8_lossy(&painted.stderr));
     let bytes = std::fs::read(&png).unwrap();
     assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 1000, "{} bytes", bytes.len());
+}
+
+/// A Rack response as tests/ruby/watcher.rb prints it: status, headers, body.
+type RackResponse = (u16, Vec<(String, String)>, String);
+
+/// Ruby raindrops' own Watcher (run in process with `Rack::MockRequest`) and ours, watching
+/// the same listeners, answer the histogram pages with the same status, headers in the same
+/// order, and the same bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn histograms_match_ruby_raindrops_watcher() {
+    let fx = fixture();
+    let watcher = fx.watcher(Duration::from_secs(3600));
+    let addr = serve(&watcher).await;
+    let (tcp, unix) = fx.escaped();
+    let paths = [
+        format!("/queued/{tcp}.txt"),
+        format!("/active/{tcp}.txt"),
+        format!("/queued/{unix}.txt"),
+        format!("/active/{unix}.txt"),
+        "/active/127.0.0.1%3A1.txt".to_owned(),
+    ];
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ruby/watcher.rb");
+    let watched = format!("{},{}", fx.tcp, fx.unix.display());
+    let mut args = vec![script, &watched];
+    args.extend(paths.iter().map(String::as_str));
+    let ruby =
+        tokio::task::block_in_place(|| finish(spawn("ruby", &args, "ruby-raindrops", None), &args));
+    assert!(ruby.status.success(), "{}", String::from_utf8_lossy(&ruby.stderr));
+    let answers: Vec<RackResponse> = serde_json::from_slice(&ruby.stdout).unwrap();
+    assert_eq!(answers.len(), paths.len());
+    for (path, (status, headers, body)) in paths.iter().zip(answers) {
+        let ours = util::get(addr, path).await;
+        assert_eq!(ours.status, status, "{path}");
+        let theirs = util::mask_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(util::header_lines(&ours), theirs, "{path}");
+        assert_eq!(ours.body, body, "{path}");
+    }
 }
 
 /// A free loopback port (bound then released; fine for a test).

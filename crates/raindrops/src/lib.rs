@@ -31,6 +31,11 @@
 //! [`SharedAggregate`] records the same statistics lock-free from many forked processes, with
 //! percentiles.
 //!
+//! # Memory of a process
+//!
+//! [`memory`] measures a process's RSS, PSS, USS or its cgroup's usage, cheaply enough to check
+//! a worker every few requests.
+//!
 //! # Worker rows
 //!
 //! [`Workers`] keeps one row of those counters per worker process, so that no two workers ever
@@ -64,6 +69,7 @@ mod aggregate;
 mod counters;
 mod drops;
 pub mod listen;
+pub mod memory;
 #[allow(unsafe_code)]
 mod segment;
 mod shared_aggregate;

@@ -116,8 +116,9 @@ where
         if let Some(format) = self.endpoint(&req) {
             return ResponseFuture::stats(self.stats_response(format, req.method()));
         }
-        self.shared.stats.requests().incr();
-        let guard = GaugeGuard::enter(&self.shared.stats, HttpStats::calling);
+        let stripe = self.shared.stripe();
+        stripe.0.requests().incr();
+        let guard = GaugeGuard::enter(stripe, HttpStats::calling);
         ResponseFuture::inner(self.inner.call(req), guard)
     }
 }

@@ -13,6 +13,7 @@ Routes (every `ADDR` percent-encoded, e.g. `127.0.0.1%3A8080` or `%2Frun%2Fapp.s
 | `GET /active/ADDR.json`, `/queued/ADDR.json` | the same as JSON |
 | `POST /reset/ADDR` | forgets that address's aggregates and peaks; 302 to the Referer |
 | `GET /tail/ADDR.txt?active_min=N&queued_min=N` | one line per sample reaching the minimums, streamed |
+| `GET /tail/ADDR.json?active_min=N&queued_min=N` | the same as one JSON object per line (`application/x-ndjson`) |
 | `GET /chart/ADDR.html` | SVG charts of active and queued over the last hour (no script, no external assets) |
 | `GET /chart/ADDR.json` | the same history as data |
 | `GET /metrics` | OpenMetrics: current numbers, peaks and histograms of every address |

@@ -257,7 +257,10 @@ fn histogram(watcher: &Watcher, which: Which, file: &str) -> Response {
     }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::EXPIRES, header_value(&http_date(h.updated + watcher.state.delay)));
-    (headers, body).into_response()
+    // Headers in Ruby raindrops' order: the body's default content type must not come first.
+    let mut response = body.into_response();
+    *response.headers_mut() = headers;
+    response
 }
 
 pub(super) async fn reset(
@@ -316,8 +319,10 @@ pub(super) async fn tail(
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let Some((addr, Ext::Txt)) = split_file(&file) else {
-        return (StatusCode::NOT_FOUND, "Not Found\n").into_response();
+    let (addr, json) = match split_file(&file) {
+        Some((addr, Ext::Txt)) => (addr, false),
+        Some((addr, Ext::Json)) => (addr, true),
+        _ => return (StatusCode::NOT_FOUND, "Not Found\n").into_response(),
     };
     let query = TailQuery::parse(query.as_deref().unwrap_or(""));
     // Relaxed: a lone counter bounding concurrent tails.
@@ -338,21 +343,24 @@ pub(super) async fn tail(
                 let sample = latest.borrow_and_update().clone();
                 let Some(l) = sample.listeners.iter().find(|l| l.addr == addr) else { continue };
                 if l.active >= query.active_min && l.queued >= query.queued_min {
-                    let line = format!(
-                        "{:>20} {:>width$} {:>10} {:>10}\n",
-                        iso8601(sample.time),
-                        addr,
-                        l.active,
-                        l.queued
-                    );
+                    let time = iso8601(sample.time);
+                    let line = if json {
+                        let line = json!({
+                            "time": time, "address": addr, "active": l.active, "queued": l.queued
+                        });
+                        format!("{line}\n")
+                    } else {
+                        format!("{time:>20} {addr:>width$} {:>10} {:>10}\n", l.active, l.queued)
+                    };
                     return Some((Ok::<_, std::io::Error>(Bytes::from(line)), (latest, guard)));
                 }
             }
         }
     });
+    let content_type = if json { "application/x-ndjson" } else { "text/plain" };
     (
         [
-            (header::CONTENT_TYPE, header_value("text/plain")),
+            (header::CONTENT_TYPE, header_value(content_type)),
             (header::CACHE_CONTROL, header_value("no-transform")),
             (header::EXPIRES, header_value(&http_date(SystemTime::UNIX_EPOCH))),
         ],

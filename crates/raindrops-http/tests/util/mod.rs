@@ -76,3 +76,28 @@ pub(crate) async fn keep_alive_get(
         }
     }
 }
+
+/// Header lines as `name: value` in the order sent, `name` lowercase, the values of date
+/// headers masked as `<date>` (after checking they parse), and `date`, `content-length` and
+/// `connection` left out.
+pub(crate) fn header_lines(reply: &Reply) -> Vec<String> {
+    mask_headers(reply.head.lines().skip(1).filter_map(|line| line.split_once(": ")))
+}
+
+/// [`header_lines`] of any `(name, value)` list.
+pub(crate) fn mask_headers<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<String> {
+    let dates = ["expires", "last-modified", "x-last-reset", "x-first-peak-at", "x-last-peak-at"];
+    headers
+        .filter_map(|(name, value)| {
+            let name = name.to_ascii_lowercase();
+            if ["date", "content-length", "connection"].contains(&name.as_str()) {
+                return None;
+            }
+            if dates.contains(&name.as_str()) {
+                httpdate::parse_http_date(value).expect(value);
+                return Some(format!("{name}: <date>"));
+            }
+            Some(format!("{name}: {value}"))
+        })
+        .collect()
+}
