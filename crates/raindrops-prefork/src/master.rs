@@ -86,6 +86,13 @@ impl Worker {
     fn live(&self) -> bool {
         matches!(self.state, State::Starting | State::Serving)
     }
+
+    /// SIGKILL, saying `why` in the log.
+    fn kill(&mut self, why: std::fmt::Arguments<'_>) {
+        log!("worker {} (pid {}) {why}: SIGKILL", self.row, self.pid);
+        let _ = kill(self.pid, Signal::SIGKILL);
+        self.state = State::Killed;
+    }
 }
 
 /// How the whole master is stopping.
@@ -373,33 +380,15 @@ where
                     promoted.extend(worker.successor_of.take());
                 }
                 State::Starting if now.duration_since(worker.spawned) > timeout => {
-                    log!(
-                        "worker {} (pid {}) not serving after {timeout:?}: SIGKILL",
-                        worker.row,
-                        worker.pid
-                    );
-                    let _ = kill(worker.pid, Signal::SIGKILL);
-                    worker.state = State::Killed;
+                    worker.kill(format_args!("not serving after {timeout:?}"));
                 }
                 State::Serving | State::Stopping { .. }
                     if self.supervision.heartbeat_age(worker.row).is_some_and(|a| a > timeout) =>
                 {
-                    log!(
-                        "worker {} (pid {}) missed its heartbeat for {timeout:?}: SIGKILL",
-                        worker.row,
-                        worker.pid
-                    );
-                    let _ = kill(worker.pid, Signal::SIGKILL);
-                    worker.state = State::Killed;
+                    worker.kill(format_args!("missed its heartbeat for {timeout:?}"));
                 }
                 State::Stopping { deadline, .. } if now >= deadline => {
-                    log!(
-                        "worker {} (pid {}) still running at its stop deadline: SIGKILL",
-                        worker.row,
-                        worker.pid
-                    );
-                    let _ = kill(worker.pid, Signal::SIGKILL);
-                    worker.state = State::Killed;
+                    worker.kill(format_args!("still running at its stop deadline"));
                 }
                 _ => {}
             }
