@@ -25,6 +25,11 @@ pub(crate) enum Command {
     /// Show active and queued connections of listening sockets (TCP and Unix), like
     /// raindrops' `linux-listener-stats.rb`.
     Stats(StatsArgs),
+    /// Run a preforking demo server with the raindrops middleware: `/` (hello), `/slow?ms=N`,
+    /// `/leak?mb=N`, `/_raindrops`, `/metrics`. Signals as unicorn: QUIT graceful stop,
+    /// TERM/INT quick stop, TTIN/TTOU one worker more/less, HUP rolling restart, USR1 reopen
+    /// the log.
+    Serve(ServeArgs),
 }
 
 /// Output formats shared by the subcommands.
@@ -116,6 +121,24 @@ pub(crate) struct StatsArgs {
     /// every TCP listener on the host.
     #[arg(value_name = "ADDR")]
     pub(crate) addrs: Vec<String>,
+}
+
+/// Arguments of `raindrops serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// How many worker processes.
+    #[arg(long, short, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) workers: u16,
+    /// Where to listen: `127.0.0.1:8080`, `[::1]:8080` or a Unix socket path; repeat for
+    /// several. Default 127.0.0.1:8080, or only the sockets systemd passes (`LISTEN_FDS`).
+    #[arg(long, short, value_name = "ADDR")]
+    pub(crate) listen: Vec<String>,
+    /// Kill (SIGKILL) and replace a worker whose heartbeat is older than this: `30s`, `500ms`.
+    #[arg(long, short, default_value = "30s", value_parser = parse_duration)]
+    pub(crate) timeout: Duration,
+    /// Append the log (master and workers) to FILE instead of stderr; SIGUSR1 reopens it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) log: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! One module per subcommand, each an `impl Run for <Args>`.
 
 mod dump;
+mod serve;
 mod stats;
 mod watch;
 
@@ -19,6 +20,7 @@ impl Run for Command {
             Command::Dump(args) => args.run(),
             Command::Watch(args) => args.run(),
             Command::Stats(args) => args.run(),
+            Command::Serve(args) => args.run(),
         }
     }
 }

@@ -1,0 +1,281 @@
+//! `raindrops serve`: the real binary, real workers, real signals, HTTP on loopback.
+#![cfg(target_os = "linux")]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::util::BIN;
+
+/// How long any wait here may take before the test fails.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+#[track_caller]
+fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(start.elapsed() < DEADLINE, "gave up after {DEADLINE:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A running `raindrops serve` on a free loopback port, killed on drop if still running.
+struct Serve {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Serve {
+    fn start(workers: u16) -> Serve {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--workers", &workers.to_string(), "--listen", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run raindrops serve");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (stderr, sink) = (child.stderr.take().unwrap(), Arc::clone(&log));
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let mut serve = Serve { child, addr: "0.0.0.0:0".parse().unwrap(), log };
+        let prefix = "raindrops serve: listening on http://";
+        let line = serve.wait_log(|l| l.starts_with(prefix));
+        serve.addr = line[prefix.len()..].trim_end_matches('/').parse().unwrap();
+        wait_for("every worker serving", || {
+            let ready =
+                serve.log().iter().any(|l| l.ends_with(&format!("{workers} workers serving")));
+            (ready && serve.workers().len() == usize::from(workers)).then_some(())
+        });
+        serve
+    }
+
+    fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.id() as i32)
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    #[track_caller]
+    fn wait_log(&self, matches: impl Fn(&str) -> bool) -> String {
+        wait_for("a log line", || self.log().into_iter().find(|l| matches(l)))
+    }
+
+    /// The live worker pids (children of the master, zombies excluded).
+    fn workers(&self) -> Vec<u32> {
+        let master = self.child.id();
+        let mut pids: Vec<u32> = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .filter(|pid: &u32| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let rest = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
+                let mut fields = rest.split(' ');
+                fields.next() != Some("Z") && fields.next() == Some(&master.to_string())
+            })
+            .collect();
+        pids.sort_unstable();
+        pids
+    }
+
+    /// `calling` as reported by whichever worker answers `/_raindrops`.
+    fn calling(&self) -> u64 {
+        let (status, body) = get(self.addr, "/_raindrops").expect("stats");
+        assert_eq!(status, 200);
+        let line = body.lines().find(|l| l.starts_with("calling: ")).expect("calling line");
+        line["calling: ".len()..].parse().unwrap()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = kill(self.pid(), Signal::SIGKILL);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// One HTTP/1.1 GET on its own connection: the status and the body.
+fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, DEADLINE)?;
+    stream.set_read_timeout(Some(Duration::from_secs(70)))?;
+    stream.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|r| r.get(..3))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {response:?}")))?;
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    Ok((status, body))
+}
+
+/// Sockets a process has open (its listeners plus its connections).
+fn sockets(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| {
+        dir.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .filter(|target| target.to_string_lossy().starts_with("socket:"))
+            .count()
+    })
+}
+
+#[test]
+fn a_worker_killed_mid_request_is_respawned_and_calling_returns_to_the_truth() {
+    let serve = Serve::start(2);
+    let addr = serve.addr;
+    let before = serve.workers();
+    let clients: Vec<_> =
+        (0..4).map(|_| std::thread::spawn(move || get(addr, "/slow?ms=6000"))).collect();
+    wait_for("4 requests calling", || (serve.calling() == 4).then_some(()));
+    let victim = *before.iter().max_by_key(|&&pid| sockets(pid)).unwrap();
+    kill(Pid::from_raw(victim as i32), Signal::SIGKILL).unwrap();
+    // The killed worker's clients see their connection end at once.
+    let cut = Arc::new(AtomicUsize::new(0));
+    let waiters: Vec<_> = clients
+        .into_iter()
+        .map(|c| {
+            let cut = Arc::clone(&cut);
+            std::thread::spawn(move || {
+                let result = c.join().unwrap();
+                if result.is_err() {
+                    cut.fetch_add(1, Ordering::SeqCst);
+                }
+                result
+            })
+        })
+        .collect();
+    serve.wait_log(|l| l.ends_with(&format!("(pid {victim}) killed by SIGKILL")));
+    wait_for("a new worker", || {
+        let now = serve.workers();
+        (now.len() == 2 && !now.contains(&victim)).then_some(())
+    });
+    // While the survivors' requests are still sleeping, calling is exactly their number.
+    let expected = wait_for("the cut clients", || {
+        let cut = cut.load(Ordering::SeqCst);
+        (cut >= 1).then_some(4 - cut as u64)
+    });
+    wait_for("calling == the survivors' share", || (serve.calling() == expected).then_some(()));
+    for waiter in waiters {
+        let _ = waiter.join().unwrap();
+    }
+    assert_eq!(serve.calling(), 0);
+}
+
+#[test]
+fn quit_lets_five_slow_requests_finish_with_200() {
+    let mut serve = Serve::start(2);
+    let addr = serve.addr;
+    let clients: Vec<_> =
+        (0..5).map(|_| std::thread::spawn(move || get(addr, "/slow?ms=1500"))).collect();
+    wait_for("5 requests calling", || (serve.calling() == 5).then_some(()));
+    kill(serve.pid(), Signal::SIGQUIT).unwrap();
+    for client in clients {
+        assert_eq!(client.join().unwrap().unwrap(), (200, "slept 1500 ms\n".to_owned()));
+    }
+    let status = wait_for("the master to exit", || serve.child.try_wait().unwrap());
+    assert_eq!(status.code(), Some(0), "{:#?}", serve.log());
+}
+
+#[test]
+fn hup_under_load_replaces_every_worker_with_no_failed_request() {
+    let serve = Serve::start(2);
+    let addr = serve.addr;
+    let before = serve.workers();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(Mutex::new(Vec::new())));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (stop, ok, failed) = (Arc::clone(&stop), Arc::clone(&ok), Arc::clone(&failed));
+            std::thread::spawn(move || {
+                let until = Instant::now() + Duration::from_secs(30);
+                for _ in 0..200_000 {
+                    if stop.load(Ordering::Relaxed) || Instant::now() > until {
+                        break;
+                    }
+                    match get(addr, "/") {
+                        Ok((200, body)) if body == "Hello, world!\n" => {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                        other => failed.lock().unwrap().push(format!("{other:?}")),
+                    }
+                }
+            })
+        })
+        .collect();
+    wait_for("load", || (ok.load(Ordering::Relaxed) > 200).then_some(()));
+    kill(serve.pid(), Signal::SIGHUP).unwrap();
+    let after = wait_for("every worker replaced", || {
+        let now = serve.workers();
+        (now.len() == 2 && now.iter().all(|p| !before.contains(p))).then_some(now)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    clients.into_iter().for_each(|c| c.join().unwrap());
+    let failed = failed.lock().unwrap();
+    assert!(failed.is_empty(), "{} failed: {:?}", failed.len(), &failed[..failed.len().min(5)]);
+    // Two replacements, one at a time: each new worker served before its predecessor stopped.
+    let log = serve.log();
+    let quits: Vec<usize> = log
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.ends_with("replaced: SIGQUIT"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(quits.len(), 2, "{log:#?}");
+    eprintln!("{} requests, 0 failed; {before:?} -> {after:?}", ok.load(Ordering::Relaxed));
+}
+
+#[test]
+fn leak_keeps_memory_in_the_worker() {
+    let serve = Serve::start(1);
+    let pid = serve.workers()[0];
+    let rss = || -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() / 1024
+    };
+    let before = rss();
+    let (status, body) = get(serve.addr, "/leak?mb=16").unwrap();
+    assert_eq!((status, body), (200, format!("kept 16 MiB more, 16 MiB in worker {pid}\n")));
+    assert!(rss() >= before + 16, "RSS {before} MiB -> {} MiB", rss());
+    let (status, body) = get(serve.addr, "/leak?mb=lots").unwrap();
+    assert_eq!((status, body.as_str()), (400, "mb=\"lots\" is not a whole number\n"));
+}
+
+#[test]
+fn metrics_and_stats_are_served() {
+    let serve = Serve::start(2);
+    for _ in 0..3 {
+        assert_eq!(get(serve.addr, "/").unwrap(), (200, "Hello, world!\n".to_owned()));
+    }
+    let (status, metrics) = get(serve.addr, "/metrics").unwrap();
+    assert_eq!(status, 200);
+    // Three hellos, counted by whichever worker served them, summed by whichever answers.
+    assert!(metrics.contains("\nraindrops_requests_total 3\n"), "{metrics}");
+    assert!(metrics.contains(&format!("raindrops_listener_active{{addr=\"{}\"}} 1", serve.addr)));
+}
+
+#[test]
+fn bad_listen_address_is_a_usage_error() {
+    let out = Command::new(BIN).args(["serve", "--listen", "localhost:80"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("raindrops: --listen \"localhost:80\": "), "{stderr}");
+}

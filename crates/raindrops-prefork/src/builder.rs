@@ -1,0 +1,384 @@
+//! [`Prefork`] and its [`Builder`]: the settings, checked once.
+
+use std::future::Future;
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use raindrops::{ListenerAddr, Workers};
+
+use crate::master::{Master, Supervision};
+use crate::{Listener, PreforkError, WorkerContext};
+
+/// Rows kept for workers added with SIGTTIN beyond the starting count, by default.
+const SPARE_ROWS: usize = 16;
+
+/// The settings of a [`Prefork`]; see [`Prefork::builder`].
+#[derive(Debug)]
+pub struct Builder {
+    workers: usize,
+    max_workers: Option<usize>,
+    max_restarting: usize,
+    addrs: Vec<ListenerAddr>,
+    listeners: Vec<Listener>,
+    timeout: Duration,
+    graceful_timeout: Duration,
+    backoff: (Duration, Duration),
+    log_file: Option<PathBuf>,
+}
+
+/// The checked settings the master runs with.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) workers: usize,
+    pub(crate) max_workers: usize,
+    pub(crate) max_restarting: usize,
+    pub(crate) timeout: Duration,
+    pub(crate) graceful_timeout: Duration,
+    pub(crate) backoff: (Duration, Duration),
+    pub(crate) log_file: Option<PathBuf>,
+    /// The Unix socket files bound here (not inherited): removed when the master exits.
+    pub(crate) sockets: Vec<PathBuf>,
+}
+
+impl Builder {
+    /// How many workers to run (default 1). SIGTTIN and SIGTTOU change it at run time.
+    ///
+    /// ```
+    /// let _ = raindrops_prefork::Prefork::builder().workers(4);
+    /// ```
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n;
+        self
+    }
+
+    /// The most workers SIGTTIN may bring (default: `workers + 16`).
+    ///
+    /// ```
+    /// let _ = raindrops_prefork::Prefork::builder().workers(2).max_workers(8);
+    /// ```
+    pub fn max_workers(mut self, n: usize) -> Self {
+        self.max_workers = Some(n);
+        self
+    }
+
+    /// How many workers may be restarting at once (default 1): on SIGHUP and on
+    /// [`WorkerContext::request_restart`], each replacement starts before the worker it
+    /// replaces is stopped, so at least `workers` serve throughout.
+    ///
+    /// ```
+    /// let _ = raindrops_prefork::Prefork::builder().max_restarting(2);
+    /// ```
+    pub fn max_restarting(mut self, k: usize) -> Self {
+        self.max_restarting = k;
+        self
+    }
+
+    /// Binds `addr` at [`build`](Self::build), unless a socket-activated listener
+    /// (`LISTEN_FDS`) already has that address.
+    ///
+    /// ```
+    /// let _ = raindrops_prefork::Prefork::builder().listen("127.0.0.1:8080".parse().unwrap());
+    /// ```
+    pub fn listen(mut self, addr: ListenerAddr) -> Self {
+        self.addrs.push(addr);
+        self
+    }
+
+    /// Serves on a listener the program bound itself.
+    ///
+    /// ```
+    /// let listener = raindrops_prefork::Listener::bind(&"127.0.0.1:0".parse()?)?;
+    /// let _ = raindrops_prefork::Prefork::builder().listener(listener);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn listener(mut self, listener: Listener) -> Self {
+        self.listeners.push(listener);
+        self
+    }
+
+    /// A worker whose heartbeat is older than this is killed (SIGKILL) and replaced (default
+    /// 30 s). Heartbeats come from the worker's runtime, so a handler that blocks it counts.
+    ///
+    /// ```
+    /// let _ = raindrops_prefork::Prefork::builder().timeout(std::time::Duration::from_secs(10));
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How long a worker told to stop gracefully (SIGQUIT) may take before SIGKILL (default
+    /// 30 s).
+    ///
+    /// ```
+    /// let _ = raindrops_prefork::Prefork::builder()
+    ///     .graceful_timeout(std::time::Duration::from_secs(60));
+    /// ```
+    pub fn graceful_timeout(mut self, timeout: Duration) -> Self {
+        self.graceful_timeout = timeout;
+        self
+    }
+
+    /// The respawn delay after a worker died before serving: `base`, doubled on each
+    /// consecutive failure up to `cap` (default 100 ms to 10 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let _ = raindrops_prefork::Prefork::builder()
+    ///     .backoff(Duration::from_millis(50), Duration::from_secs(5));
+    /// ```
+    pub fn backoff(mut self, base: Duration, cap: Duration) -> Self {
+        self.backoff = (base, cap);
+        self
+    }
+
+    /// Appends standard error (the supervisor's log, and anything the workers write there) to
+    /// `path`; SIGUSR1 reopens it in the master and every worker (after log rotation).
+    ///
+    /// ```
+    /// let _ = raindrops_prefork::Prefork::builder().log_file("/var/log/app.log");
+    /// ```
+    pub fn log_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.log_file = Some(path.into());
+        self
+    }
+
+    /// Checks the settings, takes the socket-activated listeners (`LISTEN_FDS`, when
+    /// `LISTEN_PID` is this process) and binds the other addresses.
+    ///
+    /// # Errors
+    ///
+    /// [`PreforkError::Config`] for settings out of range or no listener at all;
+    /// [`PreforkError::Activation`] and [`PreforkError::Bind`] from the listeners.
+    ///
+    /// ```
+    /// let prefork = raindrops_prefork::Prefork::builder()
+    ///     .workers(2)
+    ///     .listen("127.0.0.1:0".parse()?)
+    ///     .build()?;
+    /// assert_eq!(prefork.listeners().len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn build(self) -> Result<Prefork, PreforkError> {
+        let bad = |text: String| Err(PreforkError::Config(text));
+        if self.workers == 0 {
+            return bad("workers is 0: give at least 1".into());
+        }
+        let max_workers = self.max_workers.unwrap_or(self.workers + SPARE_ROWS);
+        if max_workers < self.workers {
+            return bad(format!("max_workers {max_workers} is below workers {}", self.workers));
+        }
+        if self.max_restarting == 0 {
+            return bad("max_restarting is 0: give at least 1".into());
+        }
+        if self.timeout < Duration::from_millis(100) {
+            return bad(format!("timeout {:?} is below 100ms", self.timeout));
+        }
+        let rows = max_workers
+            .checked_add(self.max_restarting)
+            .filter(|&rows| rows <= 65_536)
+            .ok_or_else(|| {
+                PreforkError::Config("max_workers + max_restarting over 65536".into())
+            })?;
+        let mut listeners = Listener::from_env()?.unwrap_or_default();
+        let inherited: Vec<ListenerAddr> =
+            listeners.iter().filter_map(|listener| listener.addr().ok()).collect();
+        let mut sockets = Vec::new();
+        for addr in self.addrs.iter().filter(|addr| !inherited.contains(addr)) {
+            listeners.push(Listener::bind(addr)?);
+            sockets.extend(addr.unix().map(ToOwned::to_owned));
+        }
+        listeners.extend(self.listeners);
+        if listeners.is_empty() {
+            return bad("no listener: give an address, a listener, or LISTEN_FDS".into());
+        }
+        let supervision = Workers::<Supervision>::new(rows)
+            .map_err(|err| PreforkError::io("cannot map the supervision rows")(err.into()))?;
+        let settings = Settings {
+            workers: self.workers,
+            max_workers,
+            max_restarting: self.max_restarting,
+            timeout: self.timeout,
+            graceful_timeout: self.graceful_timeout,
+            backoff: self.backoff,
+            log_file: self.log_file,
+            sockets,
+        };
+        Ok(Prefork { settings, listeners, supervision, on_exit: None, on_tick: None })
+    }
+}
+
+/// A preforking supervisor, ready to run: see the [crate docs](crate).
+pub struct Prefork {
+    pub(crate) settings: Settings,
+    pub(crate) listeners: Vec<Listener>,
+    pub(crate) supervision: Workers<Supervision>,
+    pub(crate) on_exit: Option<Box<dyn FnMut(usize)>>,
+    pub(crate) on_tick: Option<(Duration, Box<TickHook>)>,
+}
+
+/// A hook run by the master every period: see [`Prefork::on_tick`].
+pub(crate) type TickHook = dyn FnMut(&[WorkerInfo]) -> Vec<(u32, String)>;
+
+/// One live worker, as a [`Prefork::on_tick`] hook sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerInfo {
+    /// Its row (see [`WorkerContext::row`]).
+    pub row: usize,
+    /// Its pid.
+    pub pid: u32,
+    /// Time since it was forked.
+    pub age: Duration,
+    /// Whether it serves yet.
+    pub serving: bool,
+    /// Whether it is already due for replacement.
+    pub replacing: bool,
+}
+
+impl std::fmt::Debug for Prefork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prefork")
+            .field("settings", &self.settings)
+            .field("listeners", &self.listeners)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Prefork {
+    /// The default settings: 1 worker, 30 s heartbeat timeout, 30 s graceful timeout, one
+    /// restart at a time, no listener yet.
+    ///
+    /// ```
+    /// let builder = raindrops_prefork::Prefork::builder().workers(2);
+    /// # let _ = builder;
+    /// ```
+    pub fn builder() -> Builder {
+        Builder {
+            workers: 1,
+            max_workers: None,
+            max_restarting: 1,
+            addrs: Vec::new(),
+            listeners: Vec::new(),
+            timeout: Duration::from_secs(30),
+            graceful_timeout: Duration::from_secs(30),
+            backoff: (Duration::from_millis(100), Duration::from_secs(10)),
+            log_file: None,
+        }
+    }
+
+    /// How many worker rows there can be at once (`max_workers + max_restarting`): size the
+    /// app's per-worker segments (`Workers::new(prefork.rows())`) with it, before
+    /// [`run`](Self::run) forks.
+    ///
+    /// ```
+    /// let prefork = raindrops_prefork::Prefork::builder()
+    ///     .workers(2)
+    ///     .max_workers(4)
+    ///     .listen("127.0.0.1:0".parse()?)
+    ///     .build()?;
+    /// assert_eq!(prefork.rows(), 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rows(&self) -> usize {
+        self.supervision.rows()
+    }
+
+    /// The listeners the workers will serve, inherited ones first.
+    ///
+    /// ```
+    /// let prefork = raindrops_prefork::Prefork::builder().listen("127.0.0.1:0".parse()?).build()?;
+    /// println!("{}", prefork.listeners()[0].addr()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn listeners(&self) -> &[Listener] {
+        &self.listeners
+    }
+
+    /// Runs `retire(row)` in the master after each worker's death (after `waitpid`), before
+    /// the row is reused: fold the dead worker's counters with `Workers::retire`, zero its
+    /// gauges. It runs in the single-threaded master: it must not start threads.
+    ///
+    /// ```
+    /// raindrops::counters! { struct Stats { busy: gauge, hits: counter } }
+    /// let prefork = raindrops_prefork::Prefork::builder().listen("127.0.0.1:0".parse()?).build()?;
+    /// let stats = raindrops::Workers::<Stats>::new(prefork.rows())?;
+    /// let prefork = prefork.on_worker_exit(move |row| stats.retire(row));
+    /// # let _ = prefork;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn on_worker_exit(mut self, retire: impl FnMut(usize) + 'static) -> Self {
+        self.on_exit = Some(Box::new(retire));
+        self
+    }
+
+    /// Runs `hook` in the master every `every` with the live workers; each `(pid, reason)` it
+    /// returns marks that worker for replacement, exactly as if the worker had called
+    /// [`WorkerContext::request_restart`] (replacement first, at most `max_restarting` at a
+    /// time). This is where policies that look at all workers belong: a memory budget across
+    /// workers (replace the largest), a rolling restart every so often. Like
+    /// [`on_worker_exit`](Self::on_worker_exit) it runs in the single-threaded master and must
+    /// not start threads.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let prefork = raindrops_prefork::Prefork::builder().listen("127.0.0.1:0".parse()?).build()?;
+    /// // Replace any worker older than an hour.
+    /// let prefork = prefork.on_tick(Duration::from_secs(1), |workers| {
+    ///     workers
+    ///         .iter()
+    ///         .filter(|w| w.age > Duration::from_secs(3600) && !w.replacing)
+    ///         .map(|w| (w.pid, "older than an hour".to_owned()))
+    ///         .collect()
+    /// });
+    /// # let _ = prefork;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn on_tick(
+        mut self,
+        every: Duration,
+        hook: impl FnMut(&[WorkerInfo]) -> Vec<(u32, String)> + 'static,
+    ) -> Self {
+        self.on_tick = Some((every, Box::new(hook)));
+        self
+    }
+
+    /// Runs the master until it is told to stop (SIGQUIT after the workers finished, or
+    /// SIGTERM/SIGINT): forks the workers, each of which calls `app` on its own tokio runtime,
+    /// and supervises them. Returns in the master only; workers exit when `app` returns.
+    ///
+    /// The process must be single-threaded (no runtime, no thread started before): `fork`
+    /// checks, and fails otherwise.
+    ///
+    /// # Errors
+    ///
+    /// When the master's own setup fails (signals, pipes, the log file, a multi-threaded
+    /// process). Worker failures are logged and retried, never returned.
+    ///
+    /// ```no_run
+    /// use raindrops_prefork::{Listener, Prefork, WorkerContext};
+    ///
+    /// async fn app(ctx: WorkerContext) -> std::io::Result<()> {
+    ///     let Listener::Tcp(listener) = &ctx.listeners()[0] else { unreachable!() };
+    ///     let listener = tokio::net::TcpListener::from_std(listener.try_clone()?)?;
+    ///     loop {
+    ///         tokio::select! {
+    ///             accepted = listener.accept() => drop(accepted?), // serve it here
+    ///             () = ctx.shutdown() => return Ok(()),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// Prefork::builder().workers(2).listen("127.0.0.1:8080".parse()?).build()?.run(app)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn run<F, Fut>(self, app: F) -> Result<(), PreforkError>
+    where
+        F: Fn(WorkerContext) -> Fut,
+        Fut: Future<Output = io::Result<()>>,
+    {
+        Master::new(self, app)?.run()
+    }
+}

@@ -1,0 +1,541 @@
+//! The master: one loop, one thread, no runtime.
+//!
+//! Signals are blocked and read from a `signalfd`, so the master installs no handler at all
+//! (its children start with default dispositions and the master's mask, which they lift once
+//! their own handlers are in place). Each turn of the loop waits up to [`TICK`] on the
+//! signalfd and the workers' request pipe, then: handles signals, reads restart requests,
+//! reaps and retires dead workers, checks readiness, heartbeats and stop deadlines, and
+//! forks what is missing.
+
+use std::future::Future;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{SigSet, Signal, kill};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+use raindrops::Workers;
+
+use crate::backoff::Backoff;
+use crate::builder::{Settings, TickHook, WorkerInfo};
+use crate::control::Decoder;
+use crate::log::{self, log};
+use crate::sys::{self, Forked};
+use crate::worker::{self, Setup};
+use crate::{Listener, Prefork, PreforkError, WorkerContext};
+
+raindrops::counters! {
+    /// The master's row per worker, besides the heartbeat and pid every row has.
+    pub(crate) struct Supervision {
+        /// 1 once the worker's runtime has polled the app and beat: it is accepting.
+        ready: gauge,
+    }
+}
+
+/// The longest the master sleeps between two looks at its workers.
+const TICK: Duration = Duration::from_millis(100);
+
+/// How long a worker told to stop at once (SIGTERM) may take before SIGKILL.
+const QUICK_STOP: Duration = Duration::from_secs(2);
+
+/// The signals the master handles.
+const SIGNALS: [Signal; 9] = [
+    Signal::SIGCHLD,
+    Signal::SIGQUIT,
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGHUP,
+    Signal::SIGTTIN,
+    Signal::SIGTTOU,
+    Signal::SIGUSR1,
+    Signal::SIGWINCH,
+];
+
+/// Where a worker is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Forked, not yet serving.
+    Starting,
+    /// Beat at least once.
+    Serving,
+    /// Told to stop; SIGKILL at the deadline. `replaced`: a successor took its place.
+    Stopping { deadline: Instant, replaced: bool },
+    /// SIGKILL sent; waiting to reap it.
+    Killed,
+}
+
+/// One live worker process.
+#[derive(Debug)]
+struct Worker {
+    pid: Pid,
+    row: usize,
+    spawned: Instant,
+    state: State,
+    /// `Some(old)`: started to replace worker `old`, which is stopped once this one serves.
+    successor_of: Option<Pid>,
+    /// Why this worker is to be replaced (SIGHUP, or its own request).
+    replace: Option<String>,
+}
+
+impl Worker {
+    fn live(&self) -> bool {
+        matches!(self.state, State::Starting | State::Serving)
+    }
+
+    /// SIGKILL, saying `why` in the log.
+    fn kill(&mut self, why: std::fmt::Arguments<'_>) {
+        log!("worker {} (pid {}) {why}: SIGKILL", self.row, self.pid);
+        let _ = kill(self.pid, Signal::SIGKILL);
+        self.state = State::Killed;
+    }
+}
+
+/// How the whole master is stopping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Graceful,
+    Quick,
+}
+
+pub(crate) struct Master<F> {
+    settings: Settings,
+    listeners: Vec<Listener>,
+    supervision: Workers<Supervision>,
+    on_exit: Option<Box<dyn FnMut(usize)>>,
+    on_tick: Option<(Duration, Box<TickHook>)>,
+    last_tick: Instant,
+    app: F,
+    pid: Pid,
+    mask: SigSet,
+    /// Only the master reads signals and requests, and only it holds `death_write`: the
+    /// child drops all three right after `fork`.
+    signals: Option<SignalFd>,
+    requests: Option<OwnedFd>,
+    death_write: Option<OwnedFd>,
+    death_read: OwnedFd,
+    request_write: OwnedFd,
+    decoder: Decoder,
+    workers: Vec<Worker>,
+    target: usize,
+    backoff: Backoff,
+    stop: Option<Stop>,
+    notified_ready: bool,
+}
+
+impl<F, Fut> Master<F>
+where
+    F: Fn(WorkerContext) -> Fut,
+    Fut: Future<Output = io::Result<()>>,
+{
+    pub(crate) fn new(prefork: Prefork, app: F) -> Result<Self, PreforkError> {
+        let Prefork { settings, listeners, supervision, on_exit, on_tick } = prefork;
+        if let Some(path) = &settings.log_file {
+            log::redirect_stderr(path)
+                .map_err(PreforkError::io(format!("cannot open {}", path.display())))?;
+        }
+        let mask: SigSet = SIGNALS.into_iter().collect();
+        mask.thread_block().map_err(|e| PreforkError::io("cannot block signals")(e.into()))?;
+        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+            .map_err(|e| PreforkError::io("cannot open a signalfd")(e.into()))?;
+        let pipe = |flags| {
+            nix::unistd::pipe2(OFlag::O_CLOEXEC | flags)
+                .map_err(|e| PreforkError::io("cannot make a pipe")(e.into()))
+        };
+        let (requests, request_write) = pipe(OFlag::O_NONBLOCK)?;
+        let (death_read, death_write) = pipe(OFlag::empty())?;
+        let backoff = Backoff::new(settings.backoff.0, settings.backoff.1);
+        Ok(Master {
+            target: settings.workers,
+            settings,
+            listeners,
+            supervision,
+            on_exit,
+            on_tick,
+            last_tick: Instant::now(),
+            app,
+            pid: nix::unistd::getpid(),
+            mask,
+            signals: Some(signals),
+            requests: Some(requests),
+            death_write: Some(death_write),
+            death_read,
+            request_write,
+            decoder: Decoder::default(),
+            workers: Vec::new(),
+            backoff,
+            stop: None,
+            notified_ready: false,
+        })
+    }
+
+    pub(crate) fn run(mut self) -> Result<(), PreforkError> {
+        log!("master starting {} workers", self.target);
+        loop {
+            self.wait();
+            self.read_signals();
+            self.read_requests();
+            self.reap();
+            let now = Instant::now();
+            self.check(now);
+            if self.stop.is_some() {
+                if self.workers.is_empty() {
+                    break;
+                }
+                continue;
+            }
+            self.tick(now);
+            self.scale(now);
+            self.replace(now);
+            self.notify_ready();
+        }
+        self.remove_unix_sockets();
+        log!("master exiting");
+        Ok(())
+    }
+
+    /// Sleeps until a signal, a request, or the next tick.
+    fn wait(&self) {
+        let (Some(signals), Some(requests)) = (&self.signals, &self.requests) else { return };
+        let mut fds = [
+            PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+            PollFd::new(requests.as_fd(), PollFlags::POLLIN),
+        ];
+        let tick = self.backoff.wait(Instant::now()).clamp(Duration::from_millis(1), TICK);
+        let timeout = PollTimeout::try_from(tick).unwrap_or(PollTimeout::NONE);
+        // EINTR or any other failure: the loop looks at everything anyway.
+        let _ = poll(&mut fds, timeout);
+    }
+
+    fn read_signals(&mut self) {
+        let mut received = Vec::new();
+        if let Some(signals) = &self.signals {
+            while let Ok(Some(info)) = signals.read_signal() {
+                received.extend(Signal::try_from(info.ssi_signo as i32).ok());
+            }
+        }
+        for signal in received {
+            self.on_signal(signal);
+        }
+    }
+
+    fn on_signal(&mut self, signal: Signal) {
+        let now = Instant::now();
+        match signal {
+            Signal::SIGQUIT if self.stop.is_none() => {
+                log!("SIGQUIT: stopping gracefully");
+                self.stop = Some(Stop::Graceful);
+                self.notify("STOPPING=1");
+                let deadline = now + self.settings.graceful_timeout;
+                self.stop_all(Signal::SIGQUIT, deadline);
+            }
+            Signal::SIGTERM | Signal::SIGINT if self.stop != Some(Stop::Quick) => {
+                log!("{}: stopping now", signal.as_str());
+                self.stop = Some(Stop::Quick);
+                self.notify("STOPPING=1");
+                self.stop_all(Signal::SIGTERM, now + QUICK_STOP);
+            }
+            Signal::SIGTTIN if self.stop.is_none() => {
+                if self.target < self.settings.max_workers {
+                    self.target += 1;
+                }
+                log!("SIGTTIN: {} workers", self.target);
+            }
+            Signal::SIGTTOU if self.stop.is_none() => {
+                self.target = self.target.saturating_sub(1);
+                log!("SIGTTOU: {} workers", self.target);
+            }
+            Signal::SIGHUP if self.stop.is_none() => {
+                log!("SIGHUP: replacing every worker, {} at a time", self.settings.max_restarting);
+                for worker in self.workers.iter_mut().filter(|w| w.live()) {
+                    worker.replace.get_or_insert_with(|| "SIGHUP".to_owned());
+                }
+            }
+            Signal::SIGUSR1 => self.reopen_logs(),
+            _ => {}
+        }
+    }
+
+    /// Sends `signal` to every worker not already stopping.
+    fn stop_all(&mut self, signal: Signal, deadline: Instant) {
+        for worker in &mut self.workers {
+            if matches!(worker.state, State::Starting | State::Serving | State::Stopping { .. }) {
+                let _ = kill(worker.pid, signal);
+                worker.state = State::Stopping { deadline, replaced: false };
+            }
+        }
+    }
+
+    fn reopen_logs(&mut self) {
+        if let Some(path) = &self.settings.log_file {
+            match log::redirect_stderr(path) {
+                Ok(()) => log!("SIGUSR1: reopened {}", path.display()),
+                Err(err) => log!("SIGUSR1: cannot reopen {}: {err}", path.display()),
+            }
+        }
+        for worker in &self.workers {
+            let _ = kill(worker.pid, Signal::SIGUSR1);
+        }
+    }
+
+    fn read_requests(&mut self) {
+        let Some(requests) = &self.requests else { return };
+        let mut buf = [0u8; 4096];
+        let mut got = Vec::new();
+        while let Ok(n @ 1..) = nix::unistd::read(requests, &mut buf) {
+            got.extend(self.decoder.feed(&buf[..n]));
+        }
+        for request in got {
+            let pid = Pid::from_raw(request.pid as i32);
+            if self.workers.iter().any(|w| w.pid == pid && w.row == request.row) {
+                self.mark(pid, request.reason, "asks to be replaced");
+            }
+        }
+    }
+
+    /// Marks live worker `pid` for replacement, unless it already is.
+    fn mark(&mut self, pid: Pid, reason: String, how: &str) {
+        let found = self.workers.iter_mut().find(|w| w.pid == pid);
+        match found {
+            Some(worker) if worker.live() && worker.replace.is_none() => {
+                log!("worker {} (pid {pid}) {how}: {reason}", worker.row);
+                worker.replace = Some(reason);
+            }
+            // Already being replaced, stopping, or gone: nothing to do.
+            _ => {}
+        }
+    }
+
+    /// Runs the `on_tick` hook when its period has passed.
+    fn tick(&mut self, now: Instant) {
+        let Some((every, hook)) = &mut self.on_tick else { return };
+        if now.duration_since(self.last_tick) < *every {
+            return;
+        }
+        self.last_tick = now;
+        let infos: Vec<WorkerInfo> = self
+            .workers
+            .iter()
+            .filter(|w| w.live())
+            .map(|w| WorkerInfo {
+                row: w.row,
+                pid: w.pid.as_raw() as u32,
+                age: now.duration_since(w.spawned),
+                serving: w.state == State::Serving,
+                replacing: w.replace.is_some(),
+            })
+            .collect();
+        for (pid, reason) in hook(&infos) {
+            self.mark(Pid::from_raw(pid as i32), reason, "to be replaced");
+        }
+    }
+
+    /// Reaps every dead child and retires its row.
+    fn reap(&mut self) {
+        loop {
+            let (pid, how) = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) => (pid, format!("exited with {code}")),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => (pid, format!("killed by {sig}")),
+                Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return,
+                // Stopped/continued reports (not asked for), EINTR: look again.
+                Ok(_) | Err(Errno::EINTR) => continue,
+                Err(err) => {
+                    log!("waitpid: {err}");
+                    return;
+                }
+            };
+            let Some(at) = self.workers.iter().position(|w| w.pid == pid) else { continue };
+            let worker = self.workers.swap_remove(at);
+            log!("worker {} (pid {pid}) {how}", worker.row);
+            if worker.state == State::Starting {
+                self.backoff.failed(Instant::now());
+            }
+            // A replacement whose predecessor died anyway simply takes its place.
+            for w in &mut self.workers {
+                if w.successor_of == Some(pid) {
+                    w.successor_of = None;
+                }
+            }
+            self.supervision.retire(worker.row);
+            if let Some(retire) = &mut self.on_exit {
+                retire(worker.row);
+            }
+        }
+    }
+
+    /// Readiness, heartbeats and stop deadlines.
+    fn check(&mut self, now: Instant) {
+        let timeout = self.settings.timeout;
+        let mut promoted = Vec::new();
+        for worker in &mut self.workers {
+            match worker.state {
+                State::Starting if self.supervision.worker(worker.row).ready().get() == 1 => {
+                    worker.state = State::Serving;
+                    self.backoff.succeeded();
+                    log!("worker {} (pid {}) serving", worker.row, worker.pid);
+                    promoted.extend(worker.successor_of.take());
+                }
+                State::Starting if now.duration_since(worker.spawned) > timeout => {
+                    worker.kill(format_args!("not serving after {timeout:?}"));
+                }
+                State::Serving | State::Stopping { .. }
+                    if self.supervision.heartbeat_age(worker.row).is_some_and(|a| a > timeout) =>
+                {
+                    worker.kill(format_args!("missed its heartbeat for {timeout:?}"));
+                }
+                State::Stopping { deadline, .. } if now >= deadline => {
+                    worker.kill(format_args!("still running at its stop deadline"));
+                }
+                _ => {}
+            }
+        }
+        // A replacement serves: now its predecessor stops accepting and finishes.
+        let deadline = now + self.settings.graceful_timeout;
+        for old in promoted {
+            if let Some(worker) = self.workers.iter_mut().find(|w| w.pid == old && w.live()) {
+                log!("worker {} (pid {old}) replaced: SIGQUIT", worker.row);
+                let _ = kill(old, Signal::SIGQUIT);
+                worker.state = State::Stopping { deadline, replaced: true };
+            }
+        }
+    }
+
+    /// Workers that count towards the target: live, not a pending replacement.
+    fn counted(&self) -> usize {
+        self.workers.iter().filter(|w| w.live() && w.successor_of.is_none()).count()
+    }
+
+    /// Forks missing workers (after the backoff) and stops extra ones.
+    fn scale(&mut self, now: Instant) {
+        while self.counted() < self.target && self.backoff.allows(now) {
+            if self.spawn(None).is_none() {
+                break;
+            }
+        }
+        while self.counted() > self.target {
+            // Prefer a worker due for replacement, then the newest.
+            let victim = self
+                .workers
+                .iter_mut()
+                .filter(|w| w.live() && w.successor_of.is_none())
+                .max_by_key(|w| (w.replace.is_some(), w.spawned));
+            let Some(worker) = victim else { break };
+            log!("worker {} (pid {}) no longer needed: SIGQUIT", worker.row, worker.pid);
+            let _ = kill(worker.pid, Signal::SIGQUIT);
+            worker.state =
+                State::Stopping { deadline: now + self.settings.graceful_timeout, replaced: false };
+        }
+    }
+
+    /// Starts replacements for workers due for one, at most `max_restarting` at a time.
+    fn replace(&mut self, now: Instant) {
+        let restarting = self
+            .workers
+            .iter()
+            .filter(|w| {
+                w.successor_of.is_some()
+                    || matches!(w.state, State::Stopping { replaced: true, .. })
+            })
+            .count();
+        let mut slots = self.settings.max_restarting.saturating_sub(restarting);
+        while slots > 0 && self.backoff.allows(now) {
+            let due = self.workers.iter().find(|w| {
+                w.live()
+                    && w.replace.is_some()
+                    && !self.workers.iter().any(|s| s.successor_of == Some(w.pid))
+            });
+            let Some(old) = due.map(|w| w.pid) else { break };
+            if self.spawn(Some(old)).is_none() {
+                break;
+            }
+            slots -= 1;
+        }
+    }
+
+    fn notify_ready(&mut self) {
+        let serving = self.workers.iter().filter(|w| w.state == State::Serving).count();
+        if !self.notified_ready && serving >= self.target {
+            self.notified_ready = true;
+            log!("{serving} workers serving");
+            self.notify("READY=1");
+        }
+    }
+
+    fn notify(&self, state: &str) {
+        if let Err(err) = crate::notify(state) {
+            log!("cannot notify the service manager ({state}): {err}");
+        }
+    }
+
+    /// Forks a worker into a free row; `Some(old)` makes it the replacement of `old`.
+    fn spawn(&mut self, successor_of: Option<Pid>) -> Option<Pid> {
+        let row = (0..self.supervision.rows()).find(|r| !self.workers.iter().any(|w| w.row == *r));
+        let Some(row) = row else {
+            log!("no free row for another worker ({} rows)", self.supervision.rows());
+            return None;
+        };
+        // A row is retired when its worker dies; this also clears a row never used.
+        self.supervision.retire(row);
+        match sys::fork() {
+            Ok(Forked::Child) => {
+                let code = self.become_worker(row);
+                std::process::exit(code)
+            }
+            Ok(Forked::Parent(pid)) => {
+                let spawned = Instant::now();
+                let state = State::Starting;
+                self.workers.push(Worker { pid, row, spawned, state, successor_of, replace: None });
+                log!("worker {row} (pid {pid}) started");
+                Some(pid)
+            }
+            Err(err) => {
+                log!("cannot fork worker {row}: {err}");
+                self.backoff.failed(Instant::now());
+                None
+            }
+        }
+    }
+
+    /// In the child: drops what only the master holds, then runs the worker.
+    fn become_worker(&mut self, row: usize) -> i32 {
+        self.signals = None;
+        self.requests = None;
+        self.death_write = None;
+        self.workers.clear();
+        let setup = (|| {
+            Ok::<_, io::Error>(Setup {
+                row,
+                master: self.pid,
+                listeners: std::mem::take(&mut self.listeners),
+                supervision: self.supervision.clone(),
+                control: self.request_write.try_clone()?,
+                death: self.death_read.try_clone()?,
+                beat_every: (self.settings.timeout / 4)
+                    .clamp(Duration::from_millis(10), Duration::from_secs(1)),
+                log_file: self.settings.log_file.clone(),
+            })
+        })();
+        let setup = match setup {
+            Ok(setup) => setup,
+            Err(err) => {
+                log!("worker {row}: {err}");
+                return 1;
+            }
+        };
+        let app = &self.app;
+        let mask = &self.mask;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker::run(setup, app, mask)))
+            .unwrap_or(101)
+    }
+
+    /// Removes the socket files of the Unix listeners it bound (the master is the last user).
+    fn remove_unix_sockets(&self) {
+        for path in &self.settings.sockets {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
