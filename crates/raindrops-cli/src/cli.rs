@@ -25,6 +25,9 @@ pub(crate) enum Command {
     /// Show active and queued connections of listening sockets (TCP and Unix), like
     /// raindrops' `linux-listener-stats.rb`.
     Stats(StatsArgs),
+    /// A live terminal view of listeners (active, queued, peak, history) and of a segment's
+    /// worker rows; prints one plain-text snapshot when stdout is not a terminal.
+    Top(TopArgs),
 }
 
 /// Output formats shared by the subcommands.
@@ -114,6 +117,28 @@ pub(crate) struct StatsArgs {
     pub(crate) format: Format,
     /// Listener addresses: IPv4:PORT, [IPv6]:PORT or an absolute Unix socket path. None:
     /// every TCP listener on the host.
+    #[arg(value_name = "ADDR")]
+    pub(crate) addrs: Vec<String>,
+}
+
+/// Arguments of `raindrops top`.
+///
+/// Keys: `1`-`4` sort by address, active, queued or peak (again: reverse), `/` filters
+/// addresses by what you type (Enter keeps it, Esc clears it), `q` or Ctrl-C quits.
+#[derive(Debug, clap::Args)]
+pub(crate) struct TopArgs {
+    /// Time between samples: `1s`, `500ms`, or plain seconds (`0.5`).
+    #[arg(long, short, default_value = "1s", value_parser = parse_duration)]
+    pub(crate) delay: Duration,
+    /// A file-backed workers segment (written by `raindrops serve`, or any app using
+    /// `Workers::create`): show each worker row and their sum.
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) segment: Option<PathBuf>,
+    /// With no ADDR: also list every Unix stream listener.
+    #[arg(long)]
+    pub(crate) unix: bool,
+    /// Listeners to show: `127.0.0.1:8080`, `[::]:80`, `/run/app.sock`. Default: every TCP
+    /// listener of the host.
     #[arg(value_name = "ADDR")]
     pub(crate) addrs: Vec<String>,
 }

@@ -2,6 +2,7 @@
 
 mod dump;
 mod stats;
+mod top;
 mod watch;
 
 use crate::cli::Command;
@@ -19,6 +20,7 @@ impl Run for Command {
             Command::Dump(args) => args.run(),
             Command::Watch(args) => args.run(),
             Command::Stats(args) => args.run(),
+            Command::Top(args) => args.run(),
         }
     }
 }
