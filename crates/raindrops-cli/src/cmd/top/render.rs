@@ -13,13 +13,9 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
 
 use super::format;
-use super::model::{Column, Entry, Top};
+use super::model::{Column, Top};
 use super::sampling::Workers;
 
-/// Width of each number column.
-const NUMBER: u16 = 8;
-/// The narrowest the address column gets: its header.
-const MIN_ADDRESS: u16 = 7;
 /// The widest the address column grows.
 const MAX_ADDRESS: u16 = 45;
 /// Blank columns between cells.
@@ -31,10 +27,10 @@ const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█
 pub(super) fn draw(frame: &mut Frame<'_>, top: &Top) {
     let area = frame.area();
     let workers_height = top.workers.as_ref().map_or(0, |workers| {
+        // Two borders around a header, the rows and the sum, or around the error.
         let wanted = match workers {
-            // Borders, header, rows, sum.
             Ok(w) => w.rows.len() + 4,
-            Err(_) => 4,
+            Err(err) => error_text(err).line_count(area.width.saturating_sub(2)) + 2,
         };
         u16::try_from(wanted).unwrap_or(u16::MAX).min(area.height / 2)
     });
@@ -74,45 +70,59 @@ fn draw_listeners(frame: &mut Frame<'_>, area: Rect, top: &Top) {
         }
         None => inner,
     };
-    let longest = shown.iter().map(|e| e.label.chars().count()).max().unwrap_or(0);
-    let address = u16::try_from(longest).unwrap_or(u16::MAX).clamp(MIN_ADDRESS, MAX_ADDRESS);
-    let fixed = address + 3 * NUMBER + 4 * SPACING;
-    let history = usize::from(table_area.width.saturating_sub(fixed));
-    let mut header: Vec<Cell<'_>> = Column::ALL
+    let names: Vec<String> = Column::ALL.iter().map(|c| c.name().to_owned()).collect();
+    let cells: Vec<Vec<String>> = shown
         .iter()
-        .map(|&column| {
-            let mark = match (top.sort == column, top.descending) {
-                (false, _) => "",
-                (true, true) => "▼",
-                (true, false) => "▲",
-            };
-            let name = format!("{}{mark}", column.name());
-            let line = if column == Column::Address { Line::from(name) } else { right(name) };
-            Cell::from(line)
+        .map(|entry| {
+            let mut cells = format::listener_cells(&entry.label, entry.stats).to_vec();
+            cells.push(entry.peak.to_string());
+            cells
         })
         .collect();
+    let mut widths = fitted(&names, &cells);
+    widths[0] = widths[0].min(MAX_ADDRESS);
+    let used = widths.iter().fold(0u16, |sum, w| sum.saturating_add(*w + SPACING));
+    let history = usize::from(table_area.width.saturating_sub(used));
+    let mut header = text_cells(Column::ALL.iter().map(|&column| {
+        let mark = match (top.sort == column, top.descending) {
+            (false, _) => "",
+            (true, true) => "▼",
+            (true, false) => "▲",
+        };
+        format!("{}{mark}", column.name())
+    }));
     header.push(Cell::from("queued history"));
-    let rows = shown.iter().map(|entry| listener_row(entry, history));
-    let widths = [
-        Constraint::Length(address),
-        Constraint::Length(NUMBER),
-        Constraint::Length(NUMBER),
-        Constraint::Length(NUMBER),
-        Constraint::Fill(1),
-    ];
+    let rows = cells.into_iter().zip(&shown).map(|(cells, entry)| {
+        let mut cells = text_cells(cells);
+        cells.push(Cell::from(sparkline(&entry.history, history)));
+        Row::new(cells)
+    });
+    let widths = widths.into_iter().map(Constraint::Length).chain([Constraint::Fill(1)]);
     let table = Table::new(rows, widths).header(Row::new(header).bold()).column_spacing(SPACING);
     frame.render_widget(table, table_area);
 }
 
-fn listener_row(entry: &Entry, history: usize) -> Row<'static> {
-    let [label, active, queued] = format::listener_cells(&entry.label, entry.stats);
-    Row::new([
-        Cell::from(label),
-        Cell::from(right(active)),
-        Cell::from(right(queued)),
-        Cell::from(right(entry.peak.to_string())),
-        Cell::from(sparkline(&entry.history, history)),
-    ])
+/// Column widths fitting every cell, and each header with room for a sort mark.
+fn fitted(header: &[String], rows: &[Vec<String>]) -> Vec<u16> {
+    let width = |text: &String| u16::try_from(text.chars().count()).unwrap_or(u16::MAX);
+    (0..header.len())
+        .map(|i| {
+            let cells = rows.iter().filter_map(|row| row.get(i)).map(width);
+            cells.fold(width(&header[i]).saturating_add(1), u16::max)
+        })
+        .collect()
+}
+
+/// Table cells: the first left-aligned (a name), the others right-aligned (numbers).
+fn text_cells(cells: impl IntoIterator<Item = String>) -> Vec<Cell<'static>> {
+    cells
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| match i {
+            0 => Cell::from(text),
+            _ => Cell::from(Line::from(text).right_aligned()),
+        })
+        .collect()
 }
 
 /// The last `width` values as block characters, scaled to their maximum; zero is a blank and
@@ -146,24 +156,17 @@ fn draw_workers(
         }
     };
     let header = format::worker_header(&workers.fields);
-    let widths: Vec<Constraint> = header
-        .iter()
-        .enumerate()
-        .map(|(i, name)| match i {
-            0 => Constraint::Length(6),
-            _ => Constraint::Length(u16::try_from(name.len()).unwrap_or(NUMBER).max(NUMBER)),
-        })
-        .collect();
-    let row = |cells: Vec<String>| {
-        Row::new(cells.into_iter().enumerate().map(|(i, cell)| match i {
-            0 => Cell::from(cell),
-            _ => Cell::from(right(cell)),
-        }))
-    };
-    let rows = workers.rows.iter().map(|r| row(format::worker_cells(r)));
-    let table = Table::new(rows, widths)
-        .header(row(header).bold())
-        .footer(row(format::total_cells(workers)).bold())
+    let mut rows: Vec<Vec<String>> = workers.rows.iter().map(format::worker_cells).collect();
+    let total = format::total_cells(workers);
+    let widths = fitted(&header, &[rows.as_slice(), std::slice::from_ref(&total)].concat());
+    let last = rows.len();
+    rows.push(total);
+    let rows = rows.into_iter().enumerate().map(|(i, cells)| {
+        let row = Row::new(text_cells(cells));
+        if i == last { row.bold() } else { row }
+    });
+    let table = Table::new(rows, widths.into_iter().map(Constraint::Length))
+        .header(Row::new(text_cells(header)).bold())
         .column_spacing(SPACING);
     frame.render_widget(table, inner);
 }
@@ -205,10 +208,9 @@ fn footer_line(top: &Top) -> Line<'static> {
     Line::from(spans)
 }
 
-fn right(text: String) -> Line<'static> {
-    Line::from(text).right_aligned()
-}
-
 fn error_text(err: &str) -> Paragraph<'static> {
     Paragraph::new(Text::from(err.to_owned())).style(Style::new().red()).wrap(Wrap { trim: true })
 }
+
+#[cfg(test)]
+mod tests;
