@@ -2,4 +2,5 @@
 
 mod dump;
 mod stats;
+mod top;
 mod util;
