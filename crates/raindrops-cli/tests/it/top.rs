@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use raindrops::Workers;
 use raindrops_http::middleware::HttpStats;
 
@@ -290,4 +292,17 @@ fn live_view_shows_segment_errors_and_recovers() {
     tmux.wait_for("the new segment", |s| shows(s, "sum", &["0", "0", "3"]));
     tmux.run(&["send-keys", "C-c"]);
     tmux.wait_format("#{pane_dead} #{pane_dead_status} #{alternate_on}", "1 0 0");
+}
+
+#[test]
+fn sigterm_restores_the_terminal_then_dies_of_it() {
+    let f = Fixture::new(1);
+    let addr = f.addr();
+    let tmux = Tmux::start(&["top", "-d", "100ms", &addr]);
+    tmux.wait_for("the listener", |s| shows(s, &addr, &["0", "1", "1"]));
+    // The pane's process is the `raindrops` this test started (tmux execs it directly).
+    let pid = tmux.run(&["display-message", "-p", "#{pane_pid}"]);
+    let pid = Pid::from_raw(pid.trim().parse().unwrap());
+    kill(pid, Signal::SIGTERM).unwrap();
+    tmux.wait_format("#{pane_dead} #{pane_dead_signal} #{alternate_on}", "1 15 0");
 }
