@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod accept;
 pub mod exposition;
 pub mod kernel;
 pub mod middleware;

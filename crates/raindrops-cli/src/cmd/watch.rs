@@ -22,7 +22,7 @@ impl super::Run for WatchArgs {
         }
         .context("cannot read listener stats")?;
         let watcher = Watcher::new(listeners, self.delay).context("cannot start the sampler")?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .context("cannot start the async runtime")?;

@@ -52,13 +52,14 @@ where
             StateProj::Inner { future, guard } => {
                 let result = ready!(future.poll(cx));
                 // The writing guard goes up before calling goes down, as in Ruby raindrops.
-                let result = result.map(|response| match guard.as_ref() {
+                let result = result.map(|response| match guard.take() {
                     Some(calling) => {
-                        let writing = GaugeGuard::enter(calling.stats(), HttpStats::writing);
+                        let writing = calling.switch(HttpStats::writing);
                         response.map(|body| ResponseBody::counted(body, writing))
                     }
                     None => response.map(ResponseBody::uncounted),
                 });
+                // After an error the guard is still here: calling goes down now.
                 guard.take();
                 Poll::Ready(result)
             }

@@ -1,12 +1,13 @@
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ipnet::IpNet;
 use raindrops::Workers;
 use tower::Layer;
 
 use super::service::Raindrops;
-use super::stats::{HttpStats, Listeners};
+use super::stats::{HttpStats, Listeners, Stripe};
 
 /// Wraps a service in [`Raindrops`]; see the [module docs](super).
 #[derive(Clone)]
@@ -17,8 +18,9 @@ pub struct RaindropsLayer {
 /// What every clone of the layer and its services share.
 #[derive(Clone)]
 pub(super) struct Shared {
-    /// This worker's row.
-    pub(super) stats: HttpStats,
+    /// This worker's rows: one, or (a single-process layer) one per CPU, so that the threads
+    /// of a multi-threaded runtime do not all count in the same cache lines.
+    stripes: Vec<Arc<Stripe>>,
     /// Every worker's rows, summed by the endpoint.
     pub(super) workers: Workers<HttpStats>,
     pub(super) path: String,
@@ -29,8 +31,22 @@ pub(super) struct Shared {
     pub(super) listeners: Option<Arc<dyn Listeners>>,
 }
 
+impl Shared {
+    /// The stripe the current thread counts in: threads take stripes round-robin, once.
+    #[inline]
+    pub(super) fn stripe(&self) -> &Arc<Stripe> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        thread_local! {
+            // Relaxed: any distinct-enough number will do.
+            static THREAD: usize = NEXT.fetch_add(1, Ordering::Relaxed);
+        }
+        &self.stripes[THREAD.with(|t| *t) % self.stripes.len()]
+    }
+}
+
 impl RaindropsLayer {
-    /// A layer for a single process: its own anonymous one-row segment.
+    /// A layer for a single process: its own anonymous segment, one row per CPU (up to 64)
+    /// that the endpoint sums.
     ///
     /// # Errors
     ///
@@ -41,7 +57,10 @@ impl RaindropsLayer {
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
     pub fn new() -> Result<Self, raindrops::SegmentError> {
-        Ok(Self::for_worker(Workers::new(1)?, 0))
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()).min(64);
+        let workers = Workers::new(cpus)?;
+        let stripes = (0..cpus).map(|row| workers.worker(row)).collect();
+        Ok(Self::with_rows(workers, stripes))
     }
 
     /// A layer for worker `index` of a segment created (before `fork`) by a supervisor: this
@@ -60,11 +79,15 @@ impl RaindropsLayer {
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
     pub fn for_worker(workers: Workers<HttpStats>, index: usize) -> Self {
-        let stats = workers.worker(index);
+        let row = workers.worker(index);
+        Self::with_rows(workers, vec![row])
+    }
+
+    fn with_rows(workers: Workers<HttpStats>, rows: Vec<HttpStats>) -> Self {
         let path = "/_raindrops".to_owned();
         RaindropsLayer {
             shared: Arc::new(Shared {
-                stats,
+                stripes: rows.into_iter().map(|row| Arc::new(Stripe(row))).collect(),
                 workers,
                 json_path: format!("{path}.json"),
                 metrics_path: format!("{path}/metrics"),
@@ -147,22 +170,12 @@ impl RaindropsLayer {
         self.update(|shared| shared.listeners = Some(Arc::new(listeners)))
     }
 
-    /// This worker's counters (also reachable from every clone of the layer).
+    /// Every row the endpoint sums: every worker's, or for a single-process layer one per CPU.
     ///
     /// ```
     /// let layer = raindrops_http::middleware::RaindropsLayer::new()?;
-    /// assert_eq!(layer.stats().calling().get(), 0);
-    /// # Ok::<(), raindrops::SegmentError>(())
-    /// ```
-    pub fn stats(&self) -> &HttpStats {
-        &self.shared.stats
-    }
-
-    /// Every worker's rows.
-    ///
-    /// ```
-    /// let layer = raindrops_http::middleware::RaindropsLayer::new()?;
-    /// assert_eq!(layer.workers().rows(), 1);
+    /// let total = layer.workers().sum();
+    /// assert_eq!(total, [("calling", 0), ("writing", 0), ("requests", 0)]);
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
     pub fn workers(&self) -> &Workers<HttpStats> {

@@ -13,8 +13,14 @@ endpoint (`/_raindrops` by default): Ruby raindrops' `Raindrops::Middleware` as 
 The endpoint answers `GET {path}` in raindrops' text format, `{path}.json` in JSON and
 `{path}/metrics` (or `{path}` with `Accept: application/openmetrics-text`) in OpenMetrics; see
 [`exposition`](crate::exposition). It is itself not counted. By default it answers only peers
-on loopback (the peer address comes from axum's `ConnectInfo<SocketAddr>`); any other request
-to it passes through to the app as if the layer had no endpoint.
+on loopback (the peer address comes from axum's `ConnectInfo<SocketAddr>`, or
+`ConnectInfo<`[`Peer`](crate::accept::Peer)`>` with a [`CountingListener`](crate::accept::CountingListener),
+where a Unix peer counts as loopback); any other request to it passes through to the app as if
+the layer had no endpoint.
+
+Listener numbers come from a [`Listeners`] source: [`KernelListeners`](crate::kernel::KernelListeners)
+asks the kernel about any listener; [`OwnedListeners`](crate::accept::OwnedListeners) reads the
+server's own listeners in O(1).
 
 # Example
 

@@ -12,6 +12,7 @@ use super::body::ResponseBody;
 use super::future::ResponseFuture;
 use super::layer::{RaindropsLayer, Shared};
 use super::stats::{GaugeGuard, HttpStats};
+use crate::accept::Peer;
 use crate::exposition::{Format, Snapshot};
 
 /// Counts `calling`/`writing` around `S` and answers the stats endpoint; see the
@@ -115,8 +116,9 @@ where
         if let Some(format) = self.endpoint(&req) {
             return ResponseFuture::stats(self.stats_response(format, req.method()));
         }
-        self.shared.stats.requests().incr();
-        let guard = GaugeGuard::enter(&self.shared.stats, HttpStats::calling);
+        let stripe = self.shared.stripe();
+        stripe.0.requests().incr();
+        let guard = GaugeGuard::enter(stripe, HttpStats::calling);
         ResponseFuture::inner(self.inner.call(req), guard)
     }
 }
@@ -141,8 +143,7 @@ impl<S> Raindrops<S> {
         } else {
             return None;
         };
-        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>()?.0.ip();
-        allowed(&shared.allow, peer).then_some(format)
+        allowed(&shared.allow, peer(req)?).then_some(format)
     }
 
     fn stats_response(&self, format: Format, method: &Method) -> Response<Bytes> {
@@ -171,6 +172,17 @@ impl<S> Raindrops<S> {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
         response
+    }
+}
+
+/// The peer's address from axum's connect info: `SocketAddr`, or our [`Peer`] (a Unix peer is
+/// on this host, so it counts as loopback).
+fn peer<B>(req: &Request<B>) -> Option<IpAddr> {
+    let extensions = req.extensions();
+    match extensions.get::<ConnectInfo<Peer>>() {
+        Some(ConnectInfo(Peer::Tcp(addr))) => Some(addr.ip()),
+        Some(ConnectInfo(Peer::Unix)) => Some(IpAddr::from(std::net::Ipv4Addr::LOCALHOST)),
+        None => extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The counters the middleware keeps, and where listener numbers come from.
 
 use std::io;
+use std::sync::Arc;
 
 use raindrops::Slot;
 
@@ -43,28 +44,58 @@ pub trait Listeners: Send + Sync + 'static {
     fn sample(&self) -> io::Result<Vec<ListenerSample>>;
 }
 
-/// Keeps one gauge of a worker's row (`calling` or `writing`) up until dropped.
+/// A shared source: one [`OwnedListeners`](crate::accept::OwnedListeners) or
+/// [`KernelListeners`](crate::kernel::KernelListeners) can feed the middleware and a Watcher.
+///
+/// ```
+/// use std::sync::Arc;
+/// use raindrops_http::kernel::KernelListeners;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let kernel = Arc::new(KernelListeners::addrs(vec!["127.0.0.1:8080".parse()?])?);
+/// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.listeners(Arc::clone(&kernel));
+/// let _watcher = raindrops_http::watcher::Watcher::new(kernel, std::time::Duration::from_secs(1))?;
+/// # Ok(())
+/// # }
+/// ```
+impl<L: Listeners + ?Sized> Listeners for Arc<L> {
+    fn sample(&self) -> io::Result<Vec<ListenerSample>> {
+        (**self).sample()
+    }
+}
+
+/// One stripe of a worker's counters: a row, in an allocation of its own cache lines, so
+/// threads on different stripes share neither counter slots nor reference counts.
+#[derive(Debug)]
+#[repr(align(128))]
+pub(super) struct Stripe(pub(super) HttpStats);
+
+/// Keeps one gauge of a stripe (`calling` or `writing`) up until dropped.
 #[derive(Debug)]
 pub(super) struct GaugeGuard {
-    stats: HttpStats,
+    stripe: Arc<Stripe>,
     gauge: fn(&HttpStats) -> &Slot,
 }
 
 impl GaugeGuard {
-    /// Increments `gauge` of `stats` now; the drop decrements it.
-    pub(super) fn enter(stats: &HttpStats, gauge: fn(&HttpStats) -> &Slot) -> Self {
-        gauge(stats).incr();
-        GaugeGuard { stats: stats.clone(), gauge }
+    /// Increments `gauge` of `stripe` now; the drop decrements it.
+    pub(super) fn enter(stripe: &Arc<Stripe>, gauge: fn(&HttpStats) -> &Slot) -> Self {
+        gauge(&stripe.0).incr();
+        GaugeGuard { stripe: Arc::clone(stripe), gauge }
     }
 
-    /// The row this guard counts in.
-    pub(super) fn stats(&self) -> &HttpStats {
-        &self.stats
+    /// Moves the count to gauge `to` of the same stripe: `to` goes up before this gauge goes
+    /// down (a reader never sees the request in neither), and no reference is cloned.
+    pub(super) fn switch(mut self, to: fn(&HttpStats) -> &Slot) -> Self {
+        to(&self.stripe.0).incr();
+        (self.gauge)(&self.stripe.0).decr();
+        self.gauge = to;
+        self
     }
 }
 
 impl Drop for GaugeGuard {
     fn drop(&mut self) {
-        (self.gauge)(&self.stats).decr();
+        (self.gauge)(&self.stripe.0).decr();
     }
 }

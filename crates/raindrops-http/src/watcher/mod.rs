@@ -13,7 +13,10 @@ Routes (every `ADDR` percent-encoded, e.g. `127.0.0.1%3A8080` or `%2Frun%2Fapp.s
 | `GET /active/ADDR.json`, `/queued/ADDR.json` | the same as JSON |
 | `POST /reset/ADDR` | forgets that address's aggregates and peaks; 302 to the Referer |
 | `GET /tail/ADDR.txt?active_min=N&queued_min=N` | one line per sample reaching the minimums, streamed |
-| `GET /metrics` | OpenMetrics: current numbers and peaks of every address |
+| `GET /tail/ADDR.json?active_min=N&queued_min=N` | the same as one JSON object per line (`application/x-ndjson`) |
+| `GET /chart/ADDR.html` | SVG charts of active and queued over the last hour (no script, no external assets) |
+| `GET /chart/ADDR.json` | the same history as data |
+| `GET /metrics` | OpenMetrics: current numbers, peaks and histograms of every address |
 
 HEAD works wherever GET does; other methods get 405 and unknown paths 404. A valid address
 that is not watched answers an empty histogram and stores nothing, so requests for arbitrary
@@ -41,15 +44,17 @@ axum::serve(listener, app).await
 ```
 */
 
+mod chart;
 mod pages;
 mod state;
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::routing::{get, post};
+use bytes::Bytes;
 
 use crate::middleware::Listeners;
 use state::State;
@@ -63,6 +68,8 @@ pub struct Watcher {
     state: Arc<State>,
     tails: Arc<AtomicUsize>,
     hostname: Arc<str>,
+    /// The index page of the latest sample, rendered once: `(sample time, page)`.
+    index: Arc<Mutex<Option<(SystemTime, Bytes)>>>,
 }
 
 impl Watcher {
@@ -91,6 +98,7 @@ impl Watcher {
             state: state::start(Arc::new(listeners), delay)?,
             tails: Arc::new(AtomicUsize::new(0)),
             hostname: hostname.into(),
+            index: Arc::default(),
         })
     }
 
@@ -112,6 +120,7 @@ impl Watcher {
             .route("/active/{*file}", get(pages::active))
             .route("/queued/{*file}", get(pages::queued))
             .route("/tail/{*file}", get(pages::tail))
+            .route("/chart/{*file}", get(pages::chart))
             .route("/reset/{*addr}", post(pages::reset))
             .route("/metrics", get(pages::metrics))
             .fallback(pages::not_found)

@@ -15,8 +15,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use raindrops::{Aggregate, RubyFloat};
 use serde_json::json;
 
-use super::Watcher;
-use super::state::{AddrState, Peak, Series};
+use super::state::{AddrState, Peak, Sample, Series};
+use super::{Watcher, chart};
 use crate::exposition::openmetrics::escape_label;
 use crate::exposition::time::{http_date, iso8601};
 
@@ -90,6 +90,32 @@ pub(super) async fn not_found() -> Response {
 pub(super) async fn index(State(watcher): State<Watcher>) -> Response {
     let sample = watcher.state.latest.borrow().clone();
     let delay = watcher.state.delay;
+    // The page changes once per sample: render it once, serve copies.
+    let page = {
+        let mut cache = watcher.index.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match &*cache {
+            Some((time, page)) if *time == sample.time => page.clone(),
+            _ => {
+                let page = Bytes::from(render_index(&watcher, &sample));
+                *cache = Some((sample.time, page.clone()));
+                page
+            }
+        }
+    };
+    let expires = sample.time + delay;
+    (
+        [
+            (header::CONTENT_TYPE, header_value("text/html")),
+            (header::LAST_MODIFIED, header_value(&http_date(sample.time))),
+            (header::EXPIRES, header_value(&http_date(expires))),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+fn render_index(watcher: &Watcher, sample: &Sample) -> String {
+    let delay = watcher.state.delay;
     let mut listeners = sample.listeners.clone();
     listeners.sort_by(|a, b| a.addr.cmp(&b.addr));
     let mut body = format!(
@@ -103,7 +129,10 @@ pub(super) async fn index(State(watcher): State<Watcher>) -> Response {
     if let Some(error) = &sample.error {
         let _ = write!(body, "<p>Sampling failed: {}</p>", escape_html(error));
     }
-    body.push_str("<table><tr><th>address</th><th>active</th><th>queued</th><th>reset</th></tr>");
+    body.push_str(
+        "<table><tr><th>address</th><th>active</th><th>queued</th><th>reset</th>\
+         <th>chart</th></tr>",
+    );
     for listener in &listeners {
         let e_addr = escape_url(&listener.addr);
         let _ = write!(
@@ -112,7 +141,8 @@ pub(super) async fn index(State(watcher): State<Watcher>) -> Response {
              <td><a href='active/{e_addr}.html' title='show active connection stats'>{}</a></td>\
              <td><a href='queued/{e_addr}.html' title='show queued connection stats'>{}</a></td>\
              <td><form action='reset/{e_addr}' method='post'>\
-             <input title='reset statistics' type='submit' name='x' value='x' /></form></td></tr>",
+             <input title='reset statistics' type='submit' name='x' value='x' /></form></td>\
+             <td><a href='chart/{e_addr}.html' title='the last hour as a chart'>chart</a></td></tr>",
             escape_html(&listener.addr),
             listener.active,
             listener.queued
@@ -122,16 +152,7 @@ pub(super) async fn index(State(watcher): State<Watcher>) -> Response {
         "</table><p>This is the raindrops Watcher; <a href='metrics'>metrics</a> \
          are in the OpenMetrics format.</p></body></html>",
     );
-    let expires = sample.time + delay;
-    (
-        [
-            (header::CONTENT_TYPE, header_value("text/html")),
-            (header::LAST_MODIFIED, header_value(&http_date(sample.time))),
-            (header::EXPIRES, header_value(&http_date(expires))),
-        ],
-        body,
-    )
-        .into_response()
+    body
 }
 
 pub(super) async fn active(State(watcher): State<Watcher>, Path(file): Path<String>) -> Response {
@@ -236,7 +257,10 @@ fn histogram(watcher: &Watcher, which: Which, file: &str) -> Response {
     }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::EXPIRES, header_value(&http_date(h.updated + watcher.state.delay)));
-    (headers, body).into_response()
+    // Headers in Ruby raindrops' order: the body's default content type must not come first.
+    let mut response = body.into_response();
+    *response.headers_mut() = headers;
+    response
 }
 
 pub(super) async fn reset(
@@ -295,8 +319,10 @@ pub(super) async fn tail(
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let Some((addr, Ext::Txt)) = split_file(&file) else {
-        return (StatusCode::NOT_FOUND, "Not Found\n").into_response();
+    let (addr, json) = match split_file(&file) {
+        Some((addr, Ext::Txt)) => (addr, false),
+        Some((addr, Ext::Json)) => (addr, true),
+        _ => return (StatusCode::NOT_FOUND, "Not Found\n").into_response(),
     };
     let query = TailQuery::parse(query.as_deref().unwrap_or(""));
     // Relaxed: a lone counter bounding concurrent tails.
@@ -317,27 +343,90 @@ pub(super) async fn tail(
                 let sample = latest.borrow_and_update().clone();
                 let Some(l) = sample.listeners.iter().find(|l| l.addr == addr) else { continue };
                 if l.active >= query.active_min && l.queued >= query.queued_min {
-                    let line = format!(
-                        "{:>20} {:>width$} {:>10} {:>10}\n",
-                        iso8601(sample.time),
-                        addr,
-                        l.active,
-                        l.queued
-                    );
+                    let time = iso8601(sample.time);
+                    let line = if json {
+                        let line = json!({
+                            "time": time, "address": addr, "active": l.active, "queued": l.queued
+                        });
+                        format!("{line}\n")
+                    } else {
+                        format!("{time:>20} {addr:>width$} {:>10} {:>10}\n", l.active, l.queued)
+                    };
                     return Some((Ok::<_, std::io::Error>(Bytes::from(line)), (latest, guard)));
                 }
             }
         }
     });
+    let content_type = if json { "application/x-ndjson" } else { "text/plain" };
     (
         [
-            (header::CONTENT_TYPE, header_value("text/plain")),
+            (header::CONTENT_TYPE, header_value(content_type)),
             (header::CACHE_CONTROL, header_value("no-transform")),
             (header::EXPIRES, header_value(&http_date(SystemTime::UNIX_EPOCH))),
         ],
         Body::from_stream(lines),
     )
         .into_response()
+}
+
+/// `GET /chart/ADDR.html`: the address's active and queued numbers over the last hour as two
+/// SVG charts; `.json`: the same history as data. An address that is not watched gets empty
+/// charts and stores nothing.
+pub(super) async fn chart(State(watcher): State<Watcher>, Path(file): Path<String>) -> Response {
+    let Some((addr, ext)) = split_file(&file) else {
+        return (StatusCode::NOT_FOUND, "Not Found\n").into_response();
+    };
+    let state = &watcher.state;
+    let updated = state.latest.borrow().time;
+    let history: Vec<(SystemTime, u64, u64)> =
+        state.addrs().get(addr).map(|a| a.history.iter().copied().collect()).unwrap_or_default();
+    let expires = header_value(&http_date(updated + state.delay));
+    match ext {
+        Ext::Html => {
+            let series = |pick: fn(&(SystemTime, u64, u64)) -> u64| -> Vec<(SystemTime, u64)> {
+                history.iter().map(|p| (p.0, pick(p))).collect()
+            };
+            let span = state.delay * u32::try_from(state.history_len()).unwrap_or(u32::MAX);
+            let (e_addr, h_addr) = (escape_url(addr), escape_html(addr));
+            let (active, queued) = history.last().map_or((0, 0), |&(_, a, q)| (a, q));
+            let body = format!(
+                "<html><head><title>{host} - {h_addr}</title>\
+                 <meta http-equiv='refresh' content='{refresh}'></head><body>\
+                 <h3>{h_addr}</h3><p>Updated at {updated}: {active} active, {queued} queued; \
+                 {points} samples, one every {delay:?}.</p>{active_svg}<br/>{queued_svg}\
+                 <p><a href='../active/{e_addr}.html'>active histogram</a> \
+                 <a href='../queued/{e_addr}.html'>queued histogram</a> \
+                 <a href='../tail/{e_addr}.txt'>tail</a> <a href='../'>all listeners</a></p>\
+                 </body></html>",
+                host = escape_html(&watcher.hostname),
+                refresh = state.delay.as_secs().max(1),
+                updated = iso8601(updated),
+                points = history.len(),
+                delay = state.delay,
+                active_svg = chart::svg("active", &series(|p| p.1), span),
+                queued_svg = chart::svg("queued", &series(|p| p.2), span),
+            );
+            ([(header::CONTENT_TYPE, header_value("text/html")), (header::EXPIRES, expires)], body)
+                .into_response()
+        }
+        Ext::Txt => (StatusCode::NOT_FOUND, "Not Found\n").into_response(),
+        Ext::Json => {
+            let points: Vec<_> =
+                history.iter().map(|&(t, a, q)| json!([iso8601(t), a, q])).collect();
+            let body = json!({
+                "address": addr,
+                "delay_seconds": state.delay.as_secs_f64(),
+                "columns": ["time", "active", "queued"],
+                "points": points,
+            });
+            let content_type = header_value("application/json");
+            (
+                [(header::CONTENT_TYPE, content_type), (header::EXPIRES, expires)],
+                format!("{body}\n"),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// One gauge of the metrics page: from the current sample and the address's state.
@@ -369,6 +458,22 @@ pub(super) async fn metrics(State(watcher): State<Watcher>) -> Response {
             }
         }
     }
+    for (which, name) in [(Which::Active, "active"), (Which::Queued, "queued")] {
+        let _ = write!(
+            out,
+            "# TYPE raindrops_listener_{name}_samples histogram\n\
+             # HELP raindrops_listener_{name}_samples Sampled {name} numbers since the last reset.\n"
+        );
+        for listener in &sample.listeners {
+            if let Some(state) = addrs.get(&listener.addr) {
+                let series = match which {
+                    Which::Active => &state.active,
+                    Which::Queued => &state.queued,
+                };
+                write_histogram(&mut out, name, &escape_label(&listener.addr), &series.aggregate);
+            }
+        }
+    }
     drop(addrs);
     let _ = write!(
         out,
@@ -381,6 +486,30 @@ pub(super) async fn metrics(State(watcher): State<Watcher>) -> Response {
     );
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], out)
         .into_response()
+}
+
+/// Upper bounds of the histogram buckets in `/metrics`: `2^k - 1` for k in 0..=20, so each
+/// holds whole log2 buckets of the `aggregate` gem (0, 1, 2..3, 4..7, ...), fixed so every
+/// scrape has the same series.
+const LE_BOUNDS: usize = 21;
+
+/// One address's `_bucket`, `_count` and `_sum` lines. The numbers are never negative, so the
+/// gem's low outliers (values below 1) are the zeros.
+fn write_histogram(out: &mut String, name: &str, addr: &str, agg: &Aggregate) {
+    let family = format!("raindrops_listener_{name}_samples");
+    for k in 0..LE_BOUNDS {
+        let le = (1i128 << k) - 1;
+        let count = agg.outliers_low()
+            + agg.nonzero_buckets().filter(|b| b.value <= le).map(|b| b.count).sum::<u64>();
+        let _ = writeln!(out, "{family}_bucket{{addr=\"{addr}\",le=\"{le}\"}} {count}");
+    }
+    let _ = write!(
+        out,
+        "{family}_bucket{{addr=\"{addr}\",le=\"+Inf\"}} {count}\n\
+         {family}_count{{addr=\"{addr}\"}} {count}\n{family}_sum{{addr=\"{addr}\"}} {sum}\n",
+        count = agg.count(),
+        sum = agg.sum()
+    );
 }
 
 #[cfg(test)]
@@ -414,6 +543,26 @@ mod tests {
         fn tail_query_never_panics(query in ".*") {
             let _ = TailQuery::parse(&query);
         }
+    }
+
+    #[test]
+    fn histogram_buckets_are_cumulative_over_log2_buckets() {
+        let mut agg = Aggregate::new();
+        agg.extend([0, 1, 2, 3, 4, 9, 1 << 30]);
+        let mut out = String::new();
+        write_histogram(&mut out, "queued", "a", &agg);
+        let line = |le: &str| {
+            let prefix =
+                format!("raindrops_listener_queued_samples_bucket{{addr=\"a\",le=\"{le}\"}} ");
+            out.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap().to_owned()
+        };
+        let got: Vec<_> = ["0", "1", "3", "7", "15", "1048575", "+Inf"].map(line).into();
+        assert_eq!(got, ["1", "2", "4", "5", "6", "6", "7"]);
+        assert!(out.ends_with(&format!(
+            "raindrops_listener_queued_samples_count{{addr=\"a\"}} 7\n\
+             raindrops_listener_queued_samples_sum{{addr=\"a\"}} {}\n",
+            19 + (1u64 << 30)
+        )));
     }
 
     #[test]

@@ -11,8 +11,11 @@ use tokio::sync::watch;
 use crate::exposition::ListenerSample;
 use crate::middleware::Listeners;
 
-/// Points of history kept per address (an hour at the default 1 s delay).
-pub(super) const HISTORY: usize = 3600;
+/// How far back the charts go.
+pub(super) const HISTORY_SPAN: Duration = Duration::from_secs(3600);
+
+/// Most points of history kept per address, whatever the delay (an hour at 1 s).
+const MAX_HISTORY: usize = 3600;
 
 /// When a number last reached its maximum: the first time it rose to a new maximum, and the
 /// last time it reached it again.
@@ -55,8 +58,10 @@ pub(super) struct AddrState {
     pub(super) active: Series,
     pub(super) queued: Series,
     pub(super) reset_at: SystemTime,
-    /// `(time, active, queued)`, oldest first, at most [`HISTORY`] points.
+    /// `(time, active, queued)`, oldest first, at most [`State::history_len`] points.
     pub(super) history: VecDeque<(SystemTime, u64, u64)>,
+    /// The last sample that listed this address; gone for [`HISTORY_SPAN`], it is forgotten.
+    last_seen: SystemTime,
 }
 
 /// The latest sample of every watched listener.
@@ -79,6 +84,13 @@ pub(super) struct State {
 }
 
 impl State {
+    /// Points of history kept per address: [`HISTORY_SPAN`] worth of samples, at most
+    /// [`MAX_HISTORY`].
+    pub(super) fn history_len(&self) -> usize {
+        let per_span = HISTORY_SPAN.as_nanos() / self.delay.as_nanos().max(1);
+        usize::try_from(per_span).unwrap_or(MAX_HISTORY).clamp(1, MAX_HISTORY)
+    }
+
     pub(super) fn addrs(&self) -> MutexGuard<'_, HashMap<String, AddrState>> {
         // A handler that panicked while holding the lock left consistent data: each update is
         // a plain assignment of whole values.
@@ -100,6 +112,7 @@ impl State {
     }
 
     fn record(&self, sample: &Sample) {
+        let history_len = self.history_len();
         let mut addrs = self.addrs();
         for listener in &sample.listeners {
             let started = self.started;
@@ -108,13 +121,22 @@ impl State {
                 queued: Series::new(started),
                 reset_at: started,
                 history: VecDeque::with_capacity(64),
+                last_seen: sample.time,
             });
             state.active.record(listener.active, sample.time);
             state.queued.record(listener.queued, sample.time);
-            if state.history.len() == HISTORY {
+            if state.history.len() >= history_len {
                 state.history.pop_front();
             }
             state.history.push_back((sample.time, listener.active, listener.queued));
+            state.last_seen = sample.time;
+        }
+        // Listeners come and go (watching the whole host): keep memory bounded by forgetting
+        // those gone for longer than the charts look back. A failed sample forgets nothing.
+        if sample.error.is_none() {
+            addrs.retain(|_, state| {
+                !matches!(sample.time.duration_since(state.last_seen), Ok(gone) if gone > HISTORY_SPAN)
+            });
         }
     }
 }

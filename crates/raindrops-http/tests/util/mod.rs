@@ -1,9 +1,11 @@
 //! A small real HTTP/1.1 client over loopback sockets, shared by the integration tests.
 #![allow(dead_code)]
 
+pub(crate) mod fixture;
+
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpSocket;
 
 /// A response: status, head (lowercase header names as sent), body.
@@ -46,4 +48,56 @@ pub(crate) async fn request_from(
 /// `GET path` from 127.0.0.1.
 pub(crate) async fn get(addr: SocketAddr, path: &str) -> Reply {
     request_from(addr, "GET", path, "127.0.0.1").await
+}
+
+/// Sends one keep-alive `GET path` on `stream`, reads exactly one 200 response; returns its
+/// body.
+pub(crate) async fn keep_alive_get(
+    stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
+    path: &str,
+) -> String {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert_ne!(n, 0, "connection closed mid-response: {}", String::from_utf8_lossy(&buf));
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let Some((head, body)) = text.split_once("\r\n\r\n") else { continue };
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ")?.parse().ok())
+            .expect("a content-length");
+        if body.len() >= length {
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+            return body.to_owned();
+        }
+    }
+}
+
+/// Header lines as `name: value` in the order sent, `name` lowercase, the values of date
+/// headers masked as `<date>` (after checking they parse), and `date`, `content-length` and
+/// `connection` left out.
+pub(crate) fn header_lines(reply: &Reply) -> Vec<String> {
+    mask_headers(reply.head.lines().skip(1).filter_map(|line| line.split_once(": ")))
+}
+
+/// [`header_lines`] of any `(name, value)` list.
+pub(crate) fn mask_headers<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<String> {
+    let dates = ["expires", "last-modified", "x-last-reset", "x-first-peak-at", "x-last-peak-at"];
+    headers
+        .filter_map(|(name, value)| {
+            let name = name.to_ascii_lowercase();
+            if ["date", "content-length", "connection"].contains(&name.as_str()) {
+                return None;
+            }
+            if dates.contains(&name.as_str()) {
+                httpdate::parse_http_date(value).expect(value);
+                return Some(format!("{name}: <date>"));
+            }
+            Some(format!("{name}: {value}"))
+        })
+        .collect()
 }

@@ -1,0 +1,261 @@
+//! The Watcher seen by real outside programs: headless Chromium renders its pages, and a real
+//! Prometheus scrapes its `/metrics`. Both are Debian packages that `.ci/run` installs; a
+//! missing one fails the test with the package to install.
+#![cfg(target_os = "linux")]
+
+mod util;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use util::fixture::{fixture, serve};
+
+/// Kills and reaps a child process (one this test started) when dropped.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `program`; its stderr goes to `log` if given (a long-running child must not fill a
+/// pipe nobody reads), else to a pipe like its stdout.
+fn spawn(program: &str, args: &[&str], package: &str, log: Option<&Path>) -> Child {
+    let stderr = match log {
+        Some(log) => Stdio::from(std::fs::File::create(log).unwrap()),
+        None => Stdio::piped(),
+    };
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(if log.is_some() { Stdio::null() } else { Stdio::piped() })
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program}: {e}; install it: apt-get install -y {package}"))
+}
+
+/// Runs headless Chromium with `args` (bounded: 60 s, then killed) and returns its output.
+fn chromium(profile: &Path, args: &[&str]) -> Output {
+    let profile = format!("--user-data-dir={}", profile.display());
+    let mut all = vec![
+        "--headless",
+        "--no-sandbox", // needed as root; harmless otherwise
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--enable-logging=stderr",
+        "--v=0",
+        &profile,
+    ];
+    all.extend_from_slice(args);
+    finish(spawn("chromium", &all, "chromium", None), args)
+}
+
+/// Waits for `child` (bounded: 60 s, then killed) and returns its output.
+fn finish(child: Child, what: &[&str]) -> Output {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            panic!("{what:?} did not finish in 60 s");
+        }
+    }
+}
+
+/// Console messages and page errors Chromium logged.
+fn console_errors(stderr: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught") || l.contains("ERR_"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_renders_the_index_and_a_chart_with_one_point_per_sample() {
+    let fx = fixture();
+    let watcher = fx.watcher(Duration::from_millis(200));
+    let addr = serve(&watcher).await;
+    let (_, unix) = fx.escaped();
+    // A few samples first, so the chart has a line to draw.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let profile = tempfile::tempdir().unwrap();
+    let index_url = format!("http://{addr}/");
+    let chart_url = format!("http://{addr}/chart/{unix}.html");
+
+    let index =
+        tokio::task::block_in_place(|| chromium(profile.path(), &["--dump-dom", &index_url]));
+    assert!(index.status.success(), "{}", String::from_utf8_lossy(&index.stderr));
+    let dom = String::from_utf8_lossy(&index.stdout);
+    assert_eq!(dom.matches("<tr>").count(), 3, "a header row and two listeners:\n{dom}");
+    assert!(dom.contains(&format!(">{}</a>", fx.tcp)), "{dom}");
+    assert_eq!(console_errors(&index.stderr), Vec::<String>::new());
+
+    let chart =
+        tokio::task::block_in_place(|| chromium(profile.path(), &["--dump-dom", &chart_url]));
+    assert!(chart.status.success(), "{}", String::from_utf8_lossy(&chart.stderr));
+    let dom = String::from_utf8_lossy(&chart.stdout);
+    // The hostile path is text in the DOM, never an element.
+    let parent = fx.unix.parent().unwrap().parent().unwrap().display();
+    assert!(
+        dom.contains(&format!("<h3>{parent}/&lt;script&gt;alert('x')/\"q\".sock</h3>")),
+        "{dom}"
+    );
+    assert!(!dom.contains("<script"), "{dom}");
+    // Two charts; each polyline has one vertex per sample, as many as the page says it has.
+    let samples: usize = dom
+        .split(" samples, one every")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no sample count in {dom}"));
+    assert!(samples >= 3, "{samples} samples after 1 s at 200 ms");
+    let polylines: Vec<usize> = dom
+        .split("points=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().split_whitespace().count())
+        .collect();
+    assert_eq!(polylines, [samples, samples], "{dom}");
+    assert_eq!(console_errors(&chart.stderr), Vec::<String>::new());
+
+    // And it paints: a real PNG of the chart page.
+    let png = profile.path().join("chart.png");
+    let shot = format!("--screenshot={}", png.display());
+    let painted = tokio::task::block_in_place(|| {
+        chromium(profile.path(), &[&shot, "--window-size=800,600", &chart_url])
+    });
+    assert!(painted.status.success(), "{}", String::from_utf8_lossy(&painted.stderr));
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 1000, "{} bytes", bytes.len());
+}
+
+/// A Rack response as tests/ruby/watcher.rb prints it: status, headers, body.
+type RackResponse = (u16, Vec<(String, String)>, String);
+
+/// Ruby raindrops' own Watcher (run in process with `Rack::MockRequest`) and ours, watching
+/// the same listeners, answer the histogram pages with the same status, headers in the same
+/// order, and the same bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn histograms_match_ruby_raindrops_watcher() {
+    let fx = fixture();
+    let watcher = fx.watcher(Duration::from_secs(3600));
+    let addr = serve(&watcher).await;
+    let (tcp, unix) = fx.escaped();
+    let paths = [
+        format!("/queued/{tcp}.txt"),
+        format!("/active/{tcp}.txt"),
+        format!("/queued/{unix}.txt"),
+        format!("/active/{unix}.txt"),
+        "/active/127.0.0.1%3A1.txt".to_owned(),
+    ];
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ruby/watcher.rb");
+    let watched = format!("{},{}", fx.tcp, fx.unix.display());
+    let mut args = vec![script, &watched];
+    args.extend(paths.iter().map(String::as_str));
+    let ruby =
+        tokio::task::block_in_place(|| finish(spawn("ruby", &args, "ruby-raindrops", None), &args));
+    assert!(ruby.status.success(), "{}", String::from_utf8_lossy(&ruby.stderr));
+    let answers: Vec<RackResponse> = serde_json::from_slice(&ruby.stdout).unwrap();
+    assert_eq!(answers.len(), paths.len());
+    for (path, (status, headers, body)) in paths.iter().zip(answers) {
+        let ours = util::get(addr, path).await;
+        assert_eq!(ours.status, status, "{path}");
+        let theirs = util::mask_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(util::header_lines(&ours), theirs, "{path}");
+        assert_eq!(ours.body, body, "{path}");
+    }
+}
+
+/// A free loopback port (bound then released; fine for a test).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Prometheus' answer to an instant `query` (already URL-encoded).
+async fn prometheus_query(prometheus: SocketAddr, query: &str) -> serde_json::Value {
+    let reply = util::get(prometheus, &format!("/api/v1/query?query={query}")).await;
+    serde_json::from_str(&reply.body).unwrap_or(serde_json::Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_prometheus_scrapes_the_metrics() {
+    let fx = fixture();
+    let watcher = fx.watcher(Duration::from_millis(200));
+    let addr = serve(&watcher).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+             scrape_configs:\n  - job_name: raindrops\n    static_configs:\n      - targets: ['{addr}']\n"
+        ),
+    )
+    .unwrap();
+    let prometheus: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let log = dir.path().join("prometheus.log");
+    let mut server = Reaped(spawn(
+        "prometheus",
+        &[
+            &format!("--config.file={}", config.display()),
+            &format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+            &format!("--web.listen-address={prometheus}"),
+        ],
+        "prometheus",
+        Some(&log),
+    ));
+
+    // Wait (bounded) until the fixture's queued numbers are in Prometheus.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let queued = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("prometheus exited with {status}: {log}");
+        }
+        if tokio::net::TcpStream::connect(prometheus).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue; // not listening yet
+        }
+        let answer = prometheus_query(prometheus, "raindrops_listener_queued").await;
+        let series = answer["data"]["result"].as_array().cloned().unwrap_or_default();
+        if series.len() >= 2 {
+            break series;
+        }
+        if Instant::now() > deadline {
+            let targets = util::get(prometheus, "/api/v1/targets").await;
+            panic!("no samples in Prometheus after 60 s; targets: {}", targets.body);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let value_of = |addr: &str| {
+        queued
+            .iter()
+            .find(|s| s["metric"]["addr"] == addr)
+            .map(|s| s["value"][1].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(value_of(&fx.tcp.to_string()).as_deref(), Some("2"), "{queued:?}");
+    // The hostile path survives label escaping end to end.
+    assert_eq!(value_of(&fx.unix.display().to_string()).as_deref(), Some("4"), "{queued:?}");
+
+    let up = prometheus_query(prometheus, "up").await;
+    assert_eq!(up["data"]["result"][0]["value"][1], "1", "{up}");
+    let count = prometheus_query(
+        prometheus,
+        &format!(
+            "raindrops_listener_active_samples_count%7Baddr%3D%22127.0.0.1%3A{}%22%7D",
+            fx.tcp.port()
+        ),
+    )
+    .await;
+    let scraped: f64 = count["data"]["result"][0]["value"][1].as_str().unwrap().parse().unwrap();
+    assert!(scraped >= 1.0, "{count}");
+}
