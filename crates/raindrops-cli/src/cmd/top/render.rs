@@ -156,18 +156,17 @@ fn draw_workers(
         }
     };
     let header = format::worker_header(&workers.fields);
-    let mut rows: Vec<Vec<String>> = workers.rows.iter().map(format::worker_cells).collect();
+    let rows: Vec<Vec<String>> = workers.rows.iter().map(format::worker_cells).collect();
     let total = format::total_cells(workers);
     let widths = fitted(&header, &[rows.as_slice(), std::slice::from_ref(&total)].concat());
-    let last = rows.len();
-    rows.push(total);
-    let rows = rows.into_iter().enumerate().map(|(i, cells)| {
-        let row = Row::new(text_cells(cells));
-        if i == last { row.bold() } else { row }
-    });
-    let table = Table::new(rows, widths.into_iter().map(Constraint::Length))
-        .header(Row::new(text_cells(header)).bold())
-        .column_spacing(SPACING);
+    // The sum is the table's footer: it stays in view when the rows do not fit.
+    let table = Table::new(
+        rows.into_iter().map(text_cells).map(Row::new),
+        widths.into_iter().map(Constraint::Length),
+    )
+    .header(Row::new(text_cells(header)).bold())
+    .footer(Row::new(text_cells(total)).bold())
+    .column_spacing(SPACING);
     frame.render_widget(table, inner);
 }
 

@@ -11,7 +11,7 @@ use ratatui::style::{Color, Modifier};
 use super::{draw, sparkline};
 use crate::cmd::top::fixtures;
 use crate::cmd::top::model::{Column, Top};
-use crate::cmd::top::sampling::Sample;
+use crate::cmd::top::sampling::{Sample, WorkerRow};
 
 /// Draws `top` on a `width` × `height` test terminal and returns it (to resize and redraw).
 fn terminal(top: &Top, width: u16, height: u16) -> Terminal<TestBackend> {
@@ -173,4 +173,21 @@ fn sparklines_scale_to_their_maximum() {
     assert_eq!(sparkline(&[0, 0].into(), 5), "  ");
     assert_eq!(sparkline(&[u32::MAX, 1].into(), 5), "█▁");
     assert_eq!(sparkline(&VecDeque::new(), 5), "");
+}
+
+#[test]
+fn the_sum_stays_in_view_when_rows_do_not_fit() {
+    let mut top = busy();
+    let mut workers = fixtures::workers();
+    let extra = workers.rows[1].clone();
+    workers.rows.extend((2..20).map(|index| WorkerRow { index, ..extra.clone() }));
+    top.workers = Some(Ok(workers));
+    let terminal = terminal(&top, 60, 14);
+    let screen = lines(&terminal);
+    assert_eq!(screen[6], "┌ workers · /run/app.drops ────────────────────────────────┐");
+    assert_eq!(screen[7], "│worker   pid  calling  writing requests  memory  heartbeat│");
+    assert_eq!(screen[8], "│0       4242        1        0        2   12.0M      350ms│");
+    assert_eq!(screen[10], "│2          -        0        1       10       -          -│");
+    assert_eq!(screen[11], "│sum                 1        1       17   12.0M           │");
+    assert_eq!(screen[12], "└──────────────────────────────────────────────────────────┘");
 }
