@@ -122,10 +122,10 @@ pub(crate) struct StatsArgs {
 }
 
 /// Arguments of `raindrops top`.
-///
-/// Keys: `1`-`4` sort by address, active, queued or peak (again: reverse), `/` filters
-/// addresses by what you type (Enter keeps it, Esc clears it), `q` or Ctrl-C quits.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Keys: 1-4 sort by address, active, queued or peak (again: reverse); / filters addresses by
+what you type (Enter keeps the filter, Esc clears it); q or Ctrl-C quits.")]
 pub(crate) struct TopArgs {
     /// Time between samples: `1s`, `500ms`, or plain seconds (`0.5`).
     #[arg(long, short, default_value = "1s", value_parser = parse_duration)]

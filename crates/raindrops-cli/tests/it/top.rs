@@ -123,8 +123,11 @@ fn snapshot_errors_go_to_stderr_and_exit_1() {
 }
 
 /// A private tmux server running one `raindrops top`; killed on drop, even when a test fails.
+///
+/// `raindrops` runs under `sh`, which writes its exit status to a file: tmux itself sometimes
+/// fails to reap a pane's process under load, so `#{pane_dead_status}` is not reliable.
 struct Tmux {
-    /// Holds the server's socket, removed with it.
+    /// Holds the server's socket and the status file, removed with them.
     dir: tempfile::TempDir,
 }
 
@@ -132,8 +135,9 @@ impl Tmux {
     /// Starts `raindrops ARGS` in a detached 120×40 session whose pane stays after it exits.
     fn start(args: &[&str]) -> Tmux {
         let tmux = Tmux { dir: tempfile::tempdir().unwrap() };
+        let script = format!("\"$@\"; echo $? > '{}'", tmux.status_file().display());
         let mut command = vec!["-f", "/dev/null", "new-session", "-d", "-x", "120", "-y", "40"];
-        command.push(BIN);
+        command.extend(["sh", "-c", &script, "sh", BIN]);
         command.extend(args);
         command.extend([";", "set-option", "-g", "remain-on-exit", "on"]);
         tmux.run(&command);
@@ -150,6 +154,18 @@ impl Tmux {
 
     fn socket(&self) -> PathBuf {
         self.dir.path().join("tmux.sock")
+    }
+
+    fn status_file(&self) -> PathBuf {
+        self.dir.path().join("status")
+    }
+
+    /// The pid of `raindrops`: the only child of the pane's `sh`.
+    fn pid(&self) -> Pid {
+        let sh = self.run(&["display-message", "-p", "#{pane_pid}"]);
+        let sh = sh.trim();
+        let children = std::fs::read_to_string(format!("/proc/{sh}/task/{sh}/children")).unwrap();
+        Pid::from_raw(children.trim().parse().unwrap())
     }
 
     fn screen(&self) -> String {
@@ -170,18 +186,22 @@ impl Tmux {
         }
     }
 
-    /// Polls a tmux format of the pane (for at most 10 s) until it reads `expected`.
+    /// Waits (at most 10 s) for `raindrops` to exit, checks it left the alternate screen, and
+    /// returns its exit status as `sh` reports it (128 + N for signal N).
     #[track_caller]
-    fn wait_format(&self, format: &str, expected: &str) {
+    fn exit_status(&self) -> u32 {
         let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let value = self.run(&["display-message", "-p", format]);
-            if value.trim_end() == expected {
-                return;
+        let status = loop {
+            let status = std::fs::read_to_string(self.status_file()).unwrap_or_default();
+            if status.ends_with('\n') {
+                break status;
             }
-            assert!(Instant::now() < deadline, "{format} is {value:?}, not {expected:?}");
+            assert!(Instant::now() < deadline, "still running after 10 s:\n{}", self.screen());
             std::thread::sleep(Duration::from_millis(50));
-        }
+        };
+        let alternate = self.run(&["display-message", "-p", "#{alternate_on}"]);
+        assert_eq!(alternate, "0\n", "the alternate screen was left");
+        status.trim().parse().unwrap()
     }
 }
 
@@ -218,13 +238,13 @@ fn live_view_follows_the_listener_and_the_segment() {
     let segment = f.segment();
     let tmux =
         Tmux::start(&["top", "--delay", "100ms", "--segment", segment.to_str().unwrap(), &addr]);
-    tmux.wait_format("#{alternate_on}", "1");
 
     // address, active, queued, peak; worker, pid, calling, writing, requests.
     let screen = tmux.wait_for("first sample", |s| {
         shows(s, &addr, &["0", "2", "2"]) && shows(s, "0", &[&pid, "0", "0", "5"])
     });
     assert!(shows(&screen, "1", &["-", "0", "0", "0", "-", "-"]), "{screen}");
+    assert_eq!(tmux.run(&["display-message", "-p", "#{alternate_on}"]), "1\n");
     assert!(shows(&screen, "sum", &["0", "0", "5"]), "{screen}");
     let zero = row(&screen, "0").unwrap();
     let (memory, age) = (&zero[5], &zero[6]);
@@ -270,7 +290,7 @@ fn live_view_follows_the_listener_and_the_segment() {
 
     // q quits with status 0 and leaves the alternate screen.
     tmux.run(&["send-keys", "q"]);
-    tmux.wait_format("#{pane_dead} #{pane_dead_status} #{alternate_on}", "1 0 0");
+    assert_eq!(tmux.exit_status(), 0);
 }
 
 #[test]
@@ -291,7 +311,7 @@ fn live_view_shows_segment_errors_and_recovers() {
     workers.worker(0).requests().add(3);
     tmux.wait_for("the new segment", |s| shows(s, "sum", &["0", "0", "3"]));
     tmux.run(&["send-keys", "C-c"]);
-    tmux.wait_format("#{pane_dead} #{pane_dead_status} #{alternate_on}", "1 0 0");
+    assert_eq!(tmux.exit_status(), 0);
 }
 
 #[test]
@@ -300,9 +320,6 @@ fn sigterm_restores_the_terminal_then_dies_of_it() {
     let addr = f.addr();
     let tmux = Tmux::start(&["top", "-d", "100ms", &addr]);
     tmux.wait_for("the listener", |s| shows(s, &addr, &["0", "1", "1"]));
-    // The pane's process is the `raindrops` this test started (tmux execs it directly).
-    let pid = tmux.run(&["display-message", "-p", "#{pane_pid}"]);
-    let pid = Pid::from_raw(pid.trim().parse().unwrap());
-    kill(pid, Signal::SIGTERM).unwrap();
-    tmux.wait_format("#{pane_dead} #{pane_dead_signal} #{alternate_on}", "1 15 0");
+    kill(tmux.pid(), Signal::SIGTERM).unwrap();
+    assert_eq!(tmux.exit_status(), 128 + 15, "died of SIGTERM");
 }

@@ -171,3 +171,61 @@ fn read_workers(path: &Path) -> Result<Workers, String> {
         rows,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{TcpListener, TcpStream};
+    use std::os::unix::net::{UnixListener, UnixStream};
+    use std::time::Duration;
+
+    use super::*;
+
+    fn args(unix: bool, addrs: &[&str]) -> TopArgs {
+        TopArgs {
+            delay: Duration::from_secs(1),
+            segment: None,
+            unix,
+            addrs: addrs.iter().map(|a| (*a).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn every_listener_of_the_host_tcp_and_unix() {
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+        let _client = TcpStream::connect(tcp.local_addr().unwrap()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("top.sock");
+        let _unix = UnixListener::bind(&path).unwrap();
+        let _clients = [UnixStream::connect(&path).unwrap(), UnixStream::connect(&path).unwrap()];
+
+        let sample = Sampler::new(&args(true, &[])).unwrap().sample();
+        assert_eq!(sample.workers, None);
+        let listeners = sample.listeners.unwrap();
+        let find =
+            |addr: &ListenerAddr| listeners.iter().find(|l| l.addr == *addr).map(|l| l.stats);
+        let tcp_addr = ListenerAddr::from(tcp.local_addr().unwrap());
+        assert_eq!(find(&tcp_addr), Some(ListenStats { active: 0, queued: 1 }));
+        let unix_addr = ListenerAddr::Unix(path.clone());
+        assert_eq!(find(&unix_addr), Some(ListenStats { active: 0, queued: 2 }));
+
+        let tcp_only = Sampler::new(&args(false, &[])).unwrap().sample().listeners.unwrap();
+        assert!(tcp_only.iter().all(|l| l.addr.tcp().is_some()));
+
+        let given = [tcp_addr.to_string(), path.display().to_string()];
+        let mut sampler = Sampler::new(&args(false, &[&given[0], &given[1], &given[0]])).unwrap();
+        assert_eq!(
+            sampler.sample().listeners.unwrap(),
+            [
+                Listener { addr: tcp_addr, stats: ListenStats { active: 0, queued: 1 } },
+                Listener { addr: unix_addr, stats: ListenStats { active: 0, queued: 2 } },
+            ],
+            "in the given order, duplicates once"
+        );
+    }
+
+    #[test]
+    fn bad_addresses_are_usage_errors() {
+        let err = Sampler::new(&args(false, &["127.0.0.1"])).unwrap_err();
+        assert!(err.0.contains("\"127.0.0.1\""), "{err}");
+    }
+}
