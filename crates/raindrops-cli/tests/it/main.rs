@@ -3,4 +3,5 @@
 mod dump;
 mod serve;
 mod stats;
+mod top;
 mod util;
