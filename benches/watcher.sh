@@ -28,12 +28,19 @@ watch=127.0.0.1:19292
 "$bin" watch --listen "$watch" --delay 1s "${addrs[@]}" 2>/dev/null & watcher=$!; pids+=("$watcher")
 for _ in $(seq 100); do curl -sf -o /dev/null "http://$watch/" && break; sleep 0.1; done
 
-ticks() { awk '{print $14 + $15}' "/proc/$watcher/stat"; }
+# CPU ticks (user + system, so the kernel's netlink work counts) of a /proc stat file.
+ticks() { awk '{print $14 + $15}' "$1"; }
+sampler=$(grep -l '^raindrops-sampl' /proc/"$watcher"/task/*/comm | head -1)
+sampler=${sampler%/comm}/stat
 hz=$(getconf CLK_TCK)
 sleep 2 # past start-up
-t0=$(ticks); sleep "$cpu_seconds"; t1=$(ticks)
-echo "sampler: $listeners listeners, $conns connections, 1 s delay: CPU" \
-  "$(awk -v d=$((t1 - t0)) -v hz="$hz" -v s="$cpu_seconds" 'BEGIN {printf "%.2f%% of one core (%d ticks in %d s)", 100 * d / hz / s, d, s}')"
+s0=$(ticks "$sampler"); p0=$(ticks "/proc/$watcher/stat")
+sleep "$cpu_seconds"
+s1=$(ticks "$sampler"); p1=$(ticks "/proc/$watcher/stat")
+percent() { awk -v d="$1" -v hz="$hz" -v s="$cpu_seconds" 'BEGIN {printf "%.2f%% of one core (%d ticks in %d s)", 100 * d / hz / s, d, s}'; }
+echo "$listeners listeners, $conns connections, 1 s delay, no requests:"
+echo "  sampler thread: $(percent $((s1 - s0)))"
+echo "  whole process:  $(percent $((p1 - p0)))"
 curl -s "http://$watch/metrics" |
   awk '/^raindrops_listener_active\{/ {n++; s += $2} END {print "watched:", n, "listeners,", s, "active"}'
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Fixture for benches: N listeners on 127.0.0.1 with C accepted connections spread across them.
 
-Usage: listeners.py serve N ADDRFILE      bind N listeners, write their addresses to ADDRFILE,
-                                          accept and hold every connection
+Usage: listeners.py serve N ADDRFILE [BASE]
+                                          bind N listeners on ports BASE.. (default 20000: below
+                                          the ephemeral range clients use, as servers' ports
+                                          are), write their addresses to ADDRFILE, accept and
+                                          hold every connection
        listeners.py connect C ADDRFILE    open C connections round-robin over ADDRFILE's
                                           addresses, write ADDRFILE.connected, hold them
 Two processes, so each stays under a 20,000 open-files limit. Both exit after 10 minutes.
@@ -18,11 +21,12 @@ mode, count, addrfile = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 deadline = time.time() + 600
 held = []
 if mode == "serve":
+    base = int(sys.argv[4]) if len(sys.argv) > 4 else 20000
     selector = selectors.DefaultSelector()
     with open(addrfile + ".tmp", "w") as f:
-        for _ in range(count):
+        for i in range(count):
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
+            s.bind(("127.0.0.1", base + i))
             s.listen(4096)
             s.setblocking(False)
             selector.register(s, selectors.EVENT_READ)

@@ -52,6 +52,8 @@ pub(crate) const STATES_LISTEN: u32 = 1 << TCP_LISTEN;
 
 const INET_DIAG_REQ_BYTECODE: u16 = 1;
 const INET_DIAG_BC_JMP: u8 = 1;
+const INET_DIAG_BC_S_GE: u8 = 2;
+const INET_DIAG_BC_S_LE: u8 = 3;
 const INET_DIAG_BC_S_COND: u8 = 7;
 /// `struct inet_diag_msg`: 4 bytes, a 48-byte `inet_diag_sockid`, 5 × u32.
 const INET_DIAG_MSG_LEN: usize = 72;
@@ -98,6 +100,21 @@ pub(crate) fn encode_request(
     buf.extend_from_slice(&[0; NLA_HDRLEN]); // nla_len, nla_type: patched below
     let code_start = buf.len();
     let conds: Vec<Vec<u8>> = addrs.iter().map(|a| host_cond(*a)).collect();
+    // A port-range guard first: most sockets of a busy host are clients and accepted
+    // connections on other ports, and two comparisons reject them instead of one per address.
+    // Each op is 8 bytes (the port is in the second word); `no` jumps 4 past the end: reject.
+    let chain_len: usize = conds.iter().map(|c| c.len() + 4).sum::<usize>() - 4;
+    let (low, high) =
+        addrs.iter().fold((u16::MAX, 0), |(lo, hi), a| (lo.min(a.port()), hi.max(a.port())));
+    for (i, (op, port)) in
+        [(INET_DIAG_BC_S_GE, low), (INET_DIAG_BC_S_LE, high)].into_iter().enumerate()
+    {
+        let remaining = chain_len + 8 * (2 - i);
+        buf.extend_from_slice(&[op, 8]);
+        buf.extend_from_slice(&((remaining + 4) as u16).to_ne_bytes());
+        buf.extend_from_slice(&[0, 0]);
+        buf.extend_from_slice(&port.to_ne_bytes());
+    }
     for (i, cond) in conds.iter().enumerate() {
         let len = cond.len() as u16;
         // yes: fall through to the next op (the JMP, or the end for the last cond);
@@ -250,10 +267,16 @@ mod tests {
         let a: SocketAddr = "127.0.0.1:80".parse().unwrap();
         let b: SocketAddr = "0.0.0.0:81".parse().unwrap();
         encode_request(&mut buf, 9, AF_INET, STATES_ALL, Some(&[a, b]));
-        // header 16 + req 56 + nla 4 + (16 cond + 4 jmp + 16 cond)
-        assert_eq!(buf.len(), 16 + 56 + 4 + 36);
+        // header 16 + req 56 + nla 4 + (8 S_GE + 8 S_LE + 16 cond + 4 jmp + 16 cond)
+        assert_eq!(buf.len(), 16 + 56 + 4 + 16 + 36);
         assert_eq!(u32::from_ne_bytes(buf[0..4].try_into().unwrap()) as usize, buf.len());
-        let code = &buf[76..];
+        // The guard: sport >= 80, else 4 past the end (52 bytes from here); sport <= 81.
+        let guard = &buf[76..92];
+        assert_eq!(&guard[..4], &[INET_DIAG_BC_S_GE, 8, 56, 0][..]);
+        assert_eq!(u16::from_ne_bytes(guard[6..8].try_into().unwrap()), 80);
+        assert_eq!(&guard[8..12], &[INET_DIAG_BC_S_LE, 8, 48, 0][..]);
+        assert_eq!(u16::from_ne_bytes(guard[14..16].try_into().unwrap()), 81);
+        let code = &buf[92..];
         assert_eq!(&code[..4], &[INET_DIAG_BC_S_COND, 16, 20, 0][..]);
         assert_eq!(&code[4..8], &[AF_INET, 32, 0, 0][..]);
         assert_eq!(i32::from_ne_bytes(code[8..12].try_into().unwrap()), 80);
