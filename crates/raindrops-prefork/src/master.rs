@@ -489,7 +489,10 @@ where
                 let spawned = Instant::now();
                 let state = State::Starting;
                 self.workers.push(Worker { pid, row, spawned, state, successor_of, replace: None });
-                log!("worker {row} (pid {pid}) started");
+                match successor_of {
+                    Some(old) => log!("worker {row} (pid {pid}) started, replacing pid {old}"),
+                    None => log!("worker {row} (pid {pid}) started"),
+                }
                 Some(pid)
             }
             Err(err) => {

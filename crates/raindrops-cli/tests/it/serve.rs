@@ -14,10 +14,10 @@ use nix::unistd::Pid;
 use crate::util::BIN;
 
 /// How long any wait here may take before the test fails.
-const DEADLINE: Duration = Duration::from_secs(10);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(10);
 
 #[track_caller]
-fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
     loop {
         if let Some(value) = check() {
@@ -29,16 +29,22 @@ fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
 }
 
 /// A running `raindrops serve` on a free loopback port, killed on drop if still running.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Serve {
     fn start(workers: u16) -> Serve {
+        Serve::start_with(workers, &[])
+    }
+
+    /// `raindrops serve --workers N --listen 127.0.0.1:0 ARGS...`, once every worker serves.
+    pub(crate) fn start_with(workers: u16, args: &[&str]) -> Serve {
         let mut child = Command::new(BIN)
             .args(["serve", "--workers", &workers.to_string(), "--listen", "127.0.0.1:0"])
+            .args(args)
             .stderr(Stdio::piped())
             .spawn()
             .expect("run raindrops serve");
@@ -65,12 +71,12 @@ impl Serve {
         Pid::from_raw(self.child.id() as i32)
     }
 
-    fn log(&self) -> Vec<String> {
+    pub(crate) fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
 
     #[track_caller]
-    fn wait_log(&self, matches: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_log(&self, matches: impl Fn(&str) -> bool) -> String {
         wait_for("a log line", || self.log().into_iter().find(|l| matches(l)))
     }
 
@@ -110,7 +116,7 @@ impl Drop for Serve {
 }
 
 /// One HTTP/1.1 GET on its own connection: the status and the body.
-fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+pub(crate) fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, DEADLINE)?;
     stream.set_read_timeout(Some(Duration::from_secs(70)))?;
     stream.write_all(
