@@ -34,6 +34,9 @@ pub(crate) enum Command {
     /// TERM/INT quick stop, TTIN/TTOU one worker more/less, HUP rolling restart, USR1 reopen
     /// the log.
     Serve(ServeArgs),
+    /// A live terminal view of listeners (active, queued, peak, history) and of a segment's
+    /// worker rows; prints one plain-text snapshot when stdout is not a terminal.
+    Top(TopArgs),
 }
 
 /// Output formats shared by the subcommands.
@@ -206,6 +209,28 @@ pub(crate) fn parse_lifetime(text: &str) -> Result<Lifetime, String> {
     let (base, max) = range.into_inner();
     let jitter = if text.contains("..") { max - base } else { base / 10 };
     Ok(Lifetime { base, jitter })
+}
+
+/// Arguments of `raindrops top`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Keys: 1-4 sort by address, active, queued or peak (again: reverse); / filters addresses by
+what you type (Enter keeps the filter, Esc clears it); q or Ctrl-C quits.")]
+pub(crate) struct TopArgs {
+    /// Time between samples: `1s`, `500ms`, or plain seconds (`0.5`).
+    #[arg(long, short, default_value = "1s", value_parser = parse_duration)]
+    pub(crate) delay: Duration,
+    /// A file-backed workers segment (written by `raindrops serve`, or any app using
+    /// `Workers::create`): show each worker row and their sum.
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) segment: Option<PathBuf>,
+    /// With no ADDR: also list every Unix stream listener.
+    #[arg(long)]
+    pub(crate) unix: bool,
+    /// Listeners to show: `127.0.0.1:8080`, `[::]:80`, `/run/app.sock`. Default: every TCP
+    /// listener of the host.
+    #[arg(value_name = "ADDR")]
+    pub(crate) addrs: Vec<String>,
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 mod dump;
 mod serve;
 mod stats;
+mod top;
 mod watch;
 
 use crate::cli::Command;
@@ -21,6 +22,7 @@ impl Run for Command {
             Command::Watch(args) => args.run(),
             Command::Stats(args) => args.run(),
             Command::Serve(args) => args.run(),
+            Command::Top(args) => args.run(),
         }
     }
 }

@@ -4,4 +4,5 @@ mod dump;
 mod recycle;
 mod serve;
 mod stats;
+mod top;
 mod util;
