@@ -30,6 +30,7 @@
 //! stop.send_replace(true); // e.g. on SIGQUIT
 //! served.await?;
 //! # Ok(()) }
+//! # let _ = run;
 //! ```
 
 use std::error::Error as StdError;
