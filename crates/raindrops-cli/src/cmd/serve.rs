@@ -63,13 +63,11 @@ impl super::Run for ServeArgs {
         }
         let recycling = Recycling::new(self).context("cannot map the recycle counters")?;
         let (retire_http, retire_counts) = (http.clone(), counts.clone());
-        let mut prefork = prefork.on_worker_exit(move |row| {
+        let prefork = prefork.on_worker_exit(move |row| {
             retire_http.retire(row);
             retire_counts.retire(row);
         });
-        if let Some((every, hook)) = recycling.budget_hook() {
-            prefork = prefork.on_tick(every, hook);
-        }
+        let prefork = recycling.watch_budget(prefork);
         let shared = Shared { http, counts, recycling };
         prefork.run(move |ctx| worker(ctx, shared.clone()))?;
         Ok(Code::Success)

@@ -189,3 +189,16 @@ fn bad_recycling_flags_are_usage_errors_naming_the_input() {
         assert!(stderr.contains(flag) && stderr.contains(says), "{flag} {value}: {stderr}");
     }
 }
+
+#[test]
+fn a_memory_budget_replaces_the_largest_worker() {
+    let serve = Serve::start_with(2, &["--memory-budget", "30M", "--memory-metric", "uss"]);
+    // One worker keeps 40 MiB: the two together are over budget, and it is the largest.
+    let (status, body) = get(serve.addr, "/leak?mb=40").unwrap();
+    assert_eq!(status, 200);
+    let big = body.rsplit("in worker ").next().unwrap().trim().to_owned();
+    let line = serve.wait_log(|l| l.contains("to be replaced: budget ("));
+    assert!(line.contains(&format!("(pid {big})")), "{line}");
+    serve.wait_log(|l| l.contains(&format!("(pid {big}) exited with 0")));
+    assert!(recycles(serve.addr, "budget") >= 1);
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use raindrops_http::exposition::LabeledCounter;
 use raindrops_killer::prefork::{MemoryBudget, Recycles};
 use raindrops_killer::{Adapter, KillerLayer, Policy, Recycler, Trigger};
-use raindrops_prefork::WorkerContext;
+use raindrops_prefork::{Prefork, WorkerContext};
 
 use crate::cli::ServeArgs;
 
@@ -49,20 +49,15 @@ impl Recycling {
         })
     }
 
-    /// The master's `on_tick` hook enforcing `--memory-budget`, if given.
-    pub(super) fn budget_hook(
-        &self,
-    ) -> Option<(
-        Duration,
-        impl FnMut(&[raindrops_prefork::WorkerInfo]) -> Vec<(u32, String)> + 'static,
-    )> {
-        let budget = self.budget?;
+    /// Has the master enforce `--memory-budget`, if given (an `on_tick` hook every second).
+    pub(super) fn watch_budget(&self, prefork: Prefork) -> Prefork {
+        let Some(budget) = self.budget else { return prefork };
         let recycles = self.recycles.clone();
-        Some((BUDGET_EVERY, move |workers: &[raindrops_prefork::WorkerInfo]| {
+        prefork.on_tick(BUDGET_EVERY, move |workers| {
             let victims = budget.check(workers);
             recycles.budget().add(victims.len() as u64);
             victims
-        }))
+        })
     }
 
     /// The recycle counters as the endpoint shows them (`raindrops_recycles_total{reason}`).
