@@ -50,6 +50,41 @@ use tower::{Service, ServiceExt};
 /// (1 s: far above a loopback or LAN round trip, short enough not to delay a stop).
 pub const SETTLE: Duration = Duration::from_secs(1);
 
+/// What hyper needs of an errors' type: any error boxed.
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// A tower service that [`serve_connection`] (and [`Reexec::serve`](crate::Reexec::serve))
+/// can run on HTTP/1.1 connections, answering bodies of type `B`; implemented for every such
+/// service (an axum `Router`, a `ServiceBuilder` stack, a `service_fn`).
+pub trait HttpService<B>:
+    Service<
+        Request<Incoming>,
+        Response = Response<B>,
+        Error: Into<BoxError>,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S, B> HttpService<B> for S where
+    S: Service<
+            Request<Incoming>,
+            Response = Response<B>,
+            Error: Into<BoxError>,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
+/// A response body hyper can send; implemented for every such body.
+pub trait HttpBody: Body<Data: Send, Error: Into<BoxError>> + Send + 'static {}
+
+impl<B: Body<Data: Send, Error: Into<BoxError>> + Send + 'static> HttpBody for B {}
+
 /// Serves HTTP/1.1 on `io` with `service` until the client closes, or until `draining` is
 /// true, `settle` has passed, and the response in progress is sent; see the
 /// [module docs](self). Connection errors are logged (`debug`), not returned: they concern
@@ -61,12 +96,8 @@ pub async fn serve_connection<I, S, B>(
     settle: Duration,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn StdError + Send + Sync>>,
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    S: HttpService<B>,
+    B: HttpBody,
 {
     let closing = draining.clone();
     let service = service.map_response(move |mut response: Response<B>| {

@@ -42,7 +42,6 @@
 //! }
 //! ```
 
-use std::error::Error as StdError;
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -51,14 +50,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http::{Request, Response};
-use hyper::body::{Body, Incoming};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tower::Service;
 
-use crate::drain::serve_connection;
+use crate::drain::{HttpBody, HttpService, serve_connection};
 use crate::recycler::{Adapter, Trigger};
 
 /// The variable naming the descriptor on which a new process signals that it serves.
@@ -200,12 +196,8 @@ impl Reexec {
         app: S,
     ) -> io::Result<Served>
     where
-        S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        S::Error: Into<Box<dyn StdError + Send + Sync>>,
-        B: Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<Box<dyn StdError + Send + Sync>>,
+        S: HttpService<B>,
+        B: HttpBody,
     {
         let listeners = listeners
             .into_iter()

@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::serve::{DEADLINE, Serve, get};
+use crate::serve::{DEADLINE, Load, Serve, get};
 use crate::util::{BIN, parse_prometheus};
 
 /// An HTTP/1.1 client on one keep-alive connection, reconnecting only when the server said
@@ -17,12 +17,13 @@ use crate::util::{BIN, parse_prometheus};
 struct KeepAlive {
     addr: SocketAddr,
     conn: Option<BufReader<TcpStream>>,
-    connections: usize,
+    /// Connections opened, by every client sharing it.
+    connections: Arc<AtomicUsize>,
 }
 
 impl KeepAlive {
-    fn new(addr: SocketAddr) -> Self {
-        KeepAlive { addr, conn: None, connections: 0 }
+    fn new(addr: SocketAddr, connections: Arc<AtomicUsize>) -> Self {
+        KeepAlive { addr, conn: None, connections }
     }
 
     /// GET `path`: the status, or what went wrong.
@@ -41,7 +42,7 @@ impl KeepAlive {
                 TcpStream::connect_timeout(&self.addr, DEADLINE).map_err(|e| fail("connect", e))?;
             stream.set_read_timeout(Some(DEADLINE)).map_err(|e| fail("timeout", e))?;
             self.conn = Some(BufReader::new(stream));
-            self.connections += 1;
+            self.connections.fetch_add(1, Ordering::Relaxed);
         }
         let conn = self.conn.as_mut().unwrap();
         let request = format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -102,39 +103,19 @@ fn most_restarting(log: &[String]) -> usize {
 fn memory_recycling_under_keep_alive_load_fails_no_request() {
     let serve = Serve::start_with(2, &["--max-memory", "24M..40M", "--max-restarting", "1"]);
     let addr = serve.addr;
-    let stop = Arc::new(AtomicBool::new(false));
-    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(Mutex::new(Vec::new())));
-    let clients: Vec<_> = (0..4)
-        .map(|_| {
-            let (stop, ok, failed) = (Arc::clone(&stop), Arc::clone(&ok), Arc::clone(&failed));
-            std::thread::spawn(move || {
-                let mut client = KeepAlive::new(addr);
-                let until = Instant::now() + Duration::from_secs(60);
-                for i in 0..20_000 {
-                    if stop.load(Ordering::Relaxed) || Instant::now() > until {
-                        break;
-                    }
-                    let path = if i % 8 == 0 { "/leak?mb=8" } else { "/" };
-                    match client.get(path) {
-                        Ok(200) => ok.fetch_add(1, Ordering::Relaxed),
-                        other => {
-                            failed.lock().unwrap().push(format!("{other:?}"));
-                            0
-                        }
-                    };
-                }
-                client.connections
-            })
-        })
-        .collect();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let load = Load::start(4, 20_000, Duration::from_secs(60), || {
+        let mut client = KeepAlive::new(addr, Arc::clone(&connections));
+        move |i| match client.get(if i % 8 == 0 { "/leak?mb=8" } else { "/" }) {
+            Ok(200) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
     let start = Instant::now();
     while recycles(addr, "memory") < 5 && start.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(50));
     }
-    stop.store(true, Ordering::Relaxed);
-    let connections: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
-    let failed = failed.lock().unwrap();
-    assert!(failed.is_empty(), "{} failed: {:?}", failed.len(), &failed[..failed.len().min(5)]);
+    let ok = load.finish();
     let memory = recycles(addr, "memory");
     assert!(memory >= 5, "{memory} recycles in 60 s: {:#?}", serve.log());
     let log = serve.log();
@@ -152,10 +133,8 @@ fn memory_recycling_under_keep_alive_load_fails_no_request() {
     // The text format stays raindrops' own.
     let (_, text) = get(addr, "/_raindrops").unwrap();
     assert!(text.starts_with("calling: ") && !text.contains("recycle"), "{text}");
-    eprintln!(
-        "{} requests on {connections} connections, 0 failed, {memory} memory recycles",
-        ok.load(Ordering::Relaxed)
-    );
+    let connections = connections.load(Ordering::Relaxed);
+    eprintln!("{ok} requests on {connections} connections, 0 failed, {memory} memory recycles");
 }
 
 #[test]

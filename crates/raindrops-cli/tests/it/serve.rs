@@ -133,6 +133,70 @@ pub(crate) fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)
     Ok((status, body))
 }
 
+/// Client threads sending requests until stopped, each bounded in count and time.
+pub(crate) struct Load {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicUsize>,
+    failed: Arc<Mutex<Vec<String>>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    /// `clients` threads, each calling its own `client()` with 0, 1, ... up to `count` times
+    /// or for `limit`, whichever ends first.
+    pub(crate) fn start<C>(
+        clients: usize,
+        count: usize,
+        limit: Duration,
+        client: impl Fn() -> C,
+    ) -> Load
+    where
+        C: FnMut(usize) -> Result<(), String> + Send + 'static,
+    {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(Mutex::new(Vec::new())));
+        let threads = (0..clients)
+            .map(|_| {
+                let (stop, ok, failed) = (Arc::clone(&stop), Arc::clone(&ok), Arc::clone(&failed));
+                let mut request = client();
+                std::thread::spawn(move || {
+                    let until = Instant::now() + limit;
+                    for i in 0..count {
+                        if stop.load(Ordering::Relaxed) || Instant::now() > until {
+                            break;
+                        }
+                        match request(i) {
+                            Ok(()) => ok.fetch_add(1, Ordering::Relaxed),
+                            Err(err) => {
+                                failed.lock().unwrap().push(err);
+                                0
+                            }
+                        };
+                    }
+                })
+            })
+            .collect();
+        Load { stop, ok, failed, threads }
+    }
+
+    /// Requests answered as expected so far.
+    pub(crate) fn ok(&self) -> usize {
+        self.ok.load(Ordering::Relaxed)
+    }
+
+    /// Stops the clients and asserts that no request failed; the number that succeeded.
+    #[track_caller]
+    pub(crate) fn finish(self) -> usize {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads {
+            thread.join().unwrap();
+        }
+        let failed = self.failed.lock().unwrap();
+        assert!(failed.is_empty(), "{} failed: {:?}", failed.len(), &failed[..failed.len().min(5)]);
+        self.ok.load(Ordering::Relaxed)
+    }
+}
+
 /// Sockets a process has open (its listeners plus its connections).
 fn sockets(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| {
@@ -204,38 +268,20 @@ fn hup_under_load_replaces_every_worker_with_no_failed_request() {
     let serve = Serve::start(2);
     let addr = serve.addr;
     let before = serve.workers();
-    let stop = Arc::new(AtomicBool::new(false));
-    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(Mutex::new(Vec::new())));
-    let clients: Vec<_> = (0..4)
-        .map(|_| {
-            let (stop, ok, failed) = (Arc::clone(&stop), Arc::clone(&ok), Arc::clone(&failed));
-            std::thread::spawn(move || {
-                let until = Instant::now() + Duration::from_secs(30);
-                for _ in 0..200_000 {
-                    if stop.load(Ordering::Relaxed) || Instant::now() > until {
-                        break;
-                    }
-                    match get(addr, "/") {
-                        Ok((200, body)) if body == "Hello, world!\n" => {
-                            ok.fetch_add(1, Ordering::Relaxed);
-                        }
-                        other => failed.lock().unwrap().push(format!("{other:?}")),
-                    }
-                }
-            })
-        })
-        .collect();
-    wait_for("load", || (ok.load(Ordering::Relaxed) > 200).then_some(()));
+    let load = Load::start(4, 200_000, Duration::from_secs(30), || {
+        move |_| match get(addr, "/") {
+            Ok((200, body)) if body == "Hello, world!\n" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    wait_for("load", || (load.ok() > 200).then_some(()));
     kill(serve.pid(), Signal::SIGHUP).unwrap();
     let after = wait_for("every worker replaced", || {
         let now = serve.workers();
         (now.len() == 2 && now.iter().all(|p| !before.contains(p))).then_some(now)
     });
     std::thread::sleep(Duration::from_millis(300));
-    stop.store(true, Ordering::Relaxed);
-    clients.into_iter().for_each(|c| c.join().unwrap());
-    let failed = failed.lock().unwrap();
-    assert!(failed.is_empty(), "{} failed: {:?}", failed.len(), &failed[..failed.len().min(5)]);
+    let ok = load.finish();
     // Two replacements, one at a time: each new worker served before its predecessor stopped.
     let log = serve.log();
     let quits: Vec<usize> = log
@@ -245,7 +291,7 @@ fn hup_under_load_replaces_every_worker_with_no_failed_request() {
         .map(|(i, _)| i)
         .collect();
     assert_eq!(quits.len(), 2, "{log:#?}");
-    eprintln!("{} requests, 0 failed; {before:?} -> {after:?}", ok.load(Ordering::Relaxed));
+    eprintln!("{ok} requests, 0 failed; {before:?} -> {after:?}");
 }
 
 #[test]
