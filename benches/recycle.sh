@@ -3,7 +3,7 @@
 #   plain:   no recycling;
 #   killer:  the killer layer checking every 16 responses, with limits never reached
 #            (memory 64G by the chosen metric, requests 10^15): the cost of the check;
-#   recycle: a request limit drawn in [T/20, T/12] (T = requests the plain run served), so
+#   recycle: a request limit drawn in [T/16, T/12] (T = requests the plain run served), so
 #            that workers are replaced again and again during the run (>= 5 recycles);
 # with `wrk -t2 -c64 --latency` on loopback, alternating, several rounds; medians of req/s
 # and of p99 latency, and the ratios killer/plain (goal >= 0.99) and recycle/plain p99
@@ -16,7 +16,7 @@ cargo build --release -q -p raindrops-cli
 raindrops=target/release/raindrops
 addr=127.0.0.1:18383
 rounds=${ROUNDS:-5}
-duration=${DURATION:-5s}
+duration=${DURATION:-10s}
 metric=${METRIC:-uss}
 
 pids=()
@@ -61,7 +61,7 @@ for round in $(seq "$rounds"); do
     p99[$variant]+="$(micros "$(echo "$out" | awk '$1 == "99%" {print $2}')") "
     if [ "$variant" = plain ] && [ -z "$limit" ]; then
       total=$(echo "$out" | awk '/requests in/ {print $1}')
-      limit="$((total / 20))..$((total / 12))"
+      limit="$((total / 16))..$((total / 12))"
     fi
   done
 done
