@@ -32,7 +32,9 @@ pub(crate) enum Command {
     /// Run a preforking demo server with the raindrops middleware: `/` (hello), `/slow?ms=N`,
     /// `/leak?mb=N`, `/_raindrops`, `/metrics`. Signals as unicorn: QUIT graceful stop,
     /// TERM/INT quick stop, TTIN/TTOU one worker more/less, HUP rolling restart, USR1 reopen
-    /// the log.
+    /// the log. With `--max-memory`, `--max-requests`, `--max-lifetime` or `--memory-budget`,
+    /// workers are recycled (replacement first, `--max-restarting` at a time), counted by
+    /// reason in `/_raindrops.json` and `/metrics`.
     Serve(ServeArgs),
     /// A live terminal view of listeners (active, queued, peak, history) and of a segment's
     /// worker rows; prints one plain-text snapshot when stdout is not a terminal.

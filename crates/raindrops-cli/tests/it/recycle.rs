@@ -181,3 +181,15 @@ fn a_memory_budget_replaces_the_largest_worker() {
     serve.wait_log(|l| l.contains(&format!("(pid {big}) exited with 0")));
     assert!(recycles(serve.addr, "budget") >= 1);
 }
+
+#[test]
+fn an_idle_worker_past_its_lifetime_is_recycled() {
+    let serve = Serve::start_with(1, &["--max-lifetime", "1s..1200ms"]);
+    let line = serve.wait_log(|l| l.contains("asks to be replaced: lifetime (lived "));
+    assert!(line.contains("(limit 1.") || line.contains("(limit 1 "), "{line}");
+    let start = Instant::now();
+    while recycles(serve.addr, "lifetime") == 0 {
+        assert!(start.elapsed() < DEADLINE, "never counted: {:#?}", serve.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
