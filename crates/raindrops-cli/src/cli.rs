@@ -127,7 +127,7 @@ pub(crate) struct StatsArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t)]
     pub(crate) format: Format,
-    /// Listener addresses: IPv4:PORT, [IPv6]:PORT or an absolute Unix socket path. None:
+    /// Listener addresses: `IPv4:PORT`, `[IPv6]:PORT` or an absolute Unix socket path. None:
     /// every TCP listener on the host.
     #[arg(value_name = "ADDR")]
     pub(crate) addrs: Vec<String>,

@@ -38,8 +38,9 @@ pub fn set_defer_accept(socket: &impl AsFd, timeout: Duration) -> io::Result<()>
     crate::sys::sockopt::set_tcp_defer_accept(socket.as_fd(), seconds)
 }
 
-/// The `TCP_DEFER_ACCEPT` timeout of a TCP socket as the kernel rounded it (see the
-/// [module docs](self)); zero when off.
+/// The `TCP_DEFER_ACCEPT` timeout of a TCP socket as the kernel rounded it up to a sum of
+/// SYN-ACK retransmit periods (1 s, then doubling: 2 s reads back as 3 s, 60 s as 63 s); zero
+/// when off.
 ///
 /// # Errors
 ///

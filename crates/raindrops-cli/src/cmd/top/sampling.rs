@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+use raindrops::memory::MemoryMetric;
 use raindrops::{Drops, InetDiag, ListenStats, ListenerAddr, WorkersSnapshot};
 
-use super::memory;
 use crate::cli::TopArgs;
 use crate::exit::UsageError;
 
@@ -159,7 +159,7 @@ fn read_workers(path: &Path) -> Result<Workers, String> {
             index: row.index,
             pid: row.pid,
             values: row.values,
-            memory: row.pid.and_then(memory::rss_bytes),
+            memory: row.pid.and_then(|pid| MemoryMetric::Rss.read(pid).ok()),
             heartbeat_age_ms: row.heartbeat_ms.map(|beat| now_ms.saturating_sub(beat)),
         })
         .collect();
