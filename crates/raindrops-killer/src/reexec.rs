@@ -10,7 +10,7 @@
 //!    which shares the listening socket: same port, same socket);
 //! 4. finishes the requests in flight and returns, so the caller can exit.
 //!
-//! Connections are drained by [`serve_connection`](crate::drain::serve_connection): each is
+//! Connections are drained by [`crate::drain::serve_connection`]: each is
 //! given [`settle`](Reexec::settle) to send a request already on its way (hyper would close
 //! an idle connection at once on a graceful shutdown, failing that request), responses from
 //! then on say `Connection: close`, and the connection closes once its response is out.
