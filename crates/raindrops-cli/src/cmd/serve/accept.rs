@@ -1,5 +1,5 @@
 //! The worker's accept loop: each connection served by the killer's
-//! [`serve_connection`](raindrops_killer::drain::serve_connection), so that a graceful stop
+//! [`raindrops_killer::drain::serve_connection`], so that a graceful stop
 //! (a recycle, SIGHUP, SIGQUIT) fails no request, whether on a new or a keep-alive connection.
 
 use std::convert::Infallible;
