@@ -1,10 +1,14 @@
 //! Every clap type of the command line; the logic is in `cmd/`.
 
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use raindrops::memory::MemoryMetric;
+
+use crate::units;
 
 /// Real-time stats for preforking and multi-threaded Linux servers.
 #[derive(Debug, Parser)]
@@ -28,7 +32,9 @@ pub(crate) enum Command {
     /// Run a preforking demo server with the raindrops middleware: `/` (hello), `/slow?ms=N`,
     /// `/leak?mb=N`, `/_raindrops`, `/metrics`. Signals as unicorn: QUIT graceful stop,
     /// TERM/INT quick stop, TTIN/TTOU one worker more/less, HUP rolling restart, USR1 reopen
-    /// the log.
+    /// the log. With `--max-memory`, `--max-requests`, `--max-lifetime` or `--memory-budget`,
+    /// workers are recycled (replacement first, `--max-restarting` at a time), counted by
+    /// reason in `/_raindrops.json` and `/metrics`.
     Serve(ServeArgs),
     /// A live terminal view of listeners (active, queued, peak, history) and of a segment's
     /// worker rows; prints one plain-text snapshot when stdout is not a terminal.
@@ -74,7 +80,7 @@ pub(crate) struct WatchArgs {
     pub(crate) addrs: Vec<String>,
 }
 
-/// Parses `1s`, `250ms`, `2m` or plain seconds (`0.5`) into a positive duration.
+/// Parses `1s`, `250ms`, `2m`, `1h` or plain seconds (`0.5`) into a positive duration.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
         Some(i) => text.split_at(i),
@@ -84,7 +90,8 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
         "ms" => 0.001,
         "s" => 1.0,
         "m" => 60.0,
-        _ => return Err(format!("unknown unit {unit:?} in {text:?}: use ms, s or m")),
+        "h" => 3600.0,
+        _ => return Err(format!("unknown unit {unit:?} in {text:?}: use ms, s, m or h")),
     };
     let value: f64 = number.trim().parse().map_err(|_| format!("{text:?} is not a duration"))?;
     let secs = value * scale;
@@ -142,6 +149,68 @@ pub(crate) struct ServeArgs {
     /// Append the log (master and workers) to FILE instead of stderr; SIGUSR1 reopens it.
     #[arg(long, value_name = "FILE")]
     pub(crate) log: Option<PathBuf>,
+    /// Recycle a worker whose memory (`--memory-metric`) exceeds a limit drawn per worker in
+    /// MIN..MAX: `300M..400M`, `1G` (both ends), plain bytes. Checked every 16 responses.
+    #[arg(long, value_name = "MIN..MAX", value_parser = units::parse_size_range)]
+    pub(crate) max_memory: Option<RangeInclusive<u64>>,
+    /// Recycle a worker after a number of responses drawn per worker in MIN..MAX.
+    #[arg(long, value_name = "MIN..MAX", value_parser = units::parse_count_range)]
+    pub(crate) max_requests: Option<RangeInclusive<u64>>,
+    /// Recycle a worker older than D plus a jitter drawn per worker in 0..D/10 (`1h`, `30m`);
+    /// or MIN..MAX for an explicit range.
+    #[arg(long, value_name = "D", value_parser = parse_lifetime)]
+    pub(crate) max_lifetime: Option<Lifetime>,
+    /// What `--max-memory` and `--memory-budget` measure. USS (memory only this worker
+    /// maps) by default: RSS also counts the pages a worker still shares with the master
+    /// after fork, so every worker looks as big as the master; PSS splits shared pages
+    /// between their users, which is fair for a budget but costs the same to read as USS.
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) memory_metric: Metric,
+    /// How many workers may be restarting at once (each replacement serves before the worker
+    /// it replaces is stopped).
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) max_restarting: u16,
+    /// A memory budget for all workers together (`--memory-metric`), checked by the master
+    /// every second: over it, the largest worker is replaced.
+    #[arg(long, value_name = "BYTES", value_parser = units::parse_size)]
+    pub(crate) memory_budget: Option<u64>,
+}
+
+/// A memory metric of a worker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Metric {
+    /// Resident set size: includes the pages shared with the master and other workers.
+    Rss,
+    /// Proportional set size: shared pages divided between the processes sharing them.
+    Pss,
+    /// Unique set size: only the pages this worker alone maps.
+    #[default]
+    Uss,
+}
+
+impl From<Metric> for MemoryMetric {
+    fn from(metric: Metric) -> Self {
+        match metric {
+            Metric::Rss => MemoryMetric::Rss,
+            Metric::Pss => MemoryMetric::Pss,
+            Metric::Uss => MemoryMetric::Uss,
+        }
+    }
+}
+
+/// A lifetime and the most jitter added to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Lifetime {
+    pub(crate) base: Duration,
+    pub(crate) jitter: Duration,
+}
+
+/// `D` (jitter up to D/10) or `MIN..MAX` durations.
+pub(crate) fn parse_lifetime(text: &str) -> Result<Lifetime, String> {
+    let range = units::parse_range(text, parse_duration)?;
+    let (base, max) = range.into_inner();
+    let jitter = if text.contains("..") { max - base } else { base / 10 };
+    Ok(Lifetime { base, jitter })
 }
 
 /// Arguments of `raindrops top`.
@@ -179,9 +248,23 @@ mod tests {
         assert_eq!(super::parse_duration("0.5"), Ok(Duration::from_millis(500)));
         assert_eq!(super::parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(super::parse_duration("0").is_err());
-        assert!(super::parse_duration("1h").is_err());
+        assert_eq!(super::parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(super::parse_duration("1d").is_err());
+        assert!(super::parse_duration("25h").is_err());
         assert!(super::parse_duration("x").is_err());
         assert!(super::parse_duration("NaN").is_err());
+    }
+
+    #[test]
+    fn lifetimes() {
+        let lifetime = |base, jitter| super::Lifetime {
+            base: Duration::from_secs(base),
+            jitter: Duration::from_secs(jitter),
+        };
+        assert_eq!(super::parse_lifetime("100s"), Ok(lifetime(100, 10)));
+        assert_eq!(super::parse_lifetime("1m..90s"), Ok(lifetime(60, 30)));
+        assert!(super::parse_lifetime("2m..1m").unwrap_err().contains("empty range"));
+        assert!(super::parse_lifetime("soon").is_err());
     }
 
     #[test]

@@ -41,9 +41,11 @@
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod drain;
 mod escalation;
 pub mod middleware;
 mod policy;
+pub mod prefork;
 mod recycler;
 pub mod reexec;
 mod signals;

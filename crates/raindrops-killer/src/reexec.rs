@@ -10,9 +10,10 @@
 //!    which shares the listening socket: same port, same socket);
 //! 4. finishes the requests in flight and returns, so the caller can exit.
 //!
-//! A connection accepted just before step 3 whose request has not arrived yet is given
-//! [`settle`](Reexec::settle) to send it (hyper would close such a connection at once on a
-//! graceful shutdown, failing the client's request), then closed once its response is out.
+//! Connections are drained by [`crate::drain::serve_connection`]: each is
+//! given [`settle`](Reexec::settle) to send a request already on its way (hyper would close
+//! an idle connection at once on a graceful shutdown, failing that request), responses from
+//! then on say `Connection: close`, and the connection closes once its response is out.
 //!
 //! If the new process fails to start or to signal readiness within
 //! [`ready_timeout`](Reexec::ready_timeout), it is killed and the old process serves on.
@@ -41,7 +42,6 @@
 //! }
 //! ```
 
-use std::error::Error as StdError;
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -50,17 +50,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http::{Request, Response};
-use hyper::body::{Body, Incoming};
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tokio::time::Instant;
-use tower::Service;
 
+use crate::drain::{HttpBody, HttpService, serve_connection};
 use crate::recycler::{Adapter, Trigger};
 
 /// The variable naming the descriptor on which a new process signals that it serves.
@@ -145,7 +139,7 @@ impl Reexec {
                 trigger: watch::Sender::new(None),
                 ready: Mutex::new(ready),
             }),
-            settle: Duration::from_secs(1),
+            settle: crate::drain::SETTLE,
             ready_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(30),
         };
@@ -202,12 +196,8 @@ impl Reexec {
         app: S,
     ) -> io::Result<Served>
     where
-        S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        S::Error: Into<Box<dyn StdError + Send + Sync>>,
-        B: Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<Box<dyn StdError + Send + Sync>>,
+        S: HttpService<B>,
+        B: HttpBody,
     {
         let listeners = listeners
             .into_iter()
@@ -220,39 +210,12 @@ impl Reexec {
         let mut trigger = self.shared.trigger.subscribe();
         let (drain, draining) = watch::channel(false);
         let settle = self.settle;
-        // Serves one connection; once draining (and `settle` after its accept), finishes the
-        // response in progress and closes.
-        let connection = |stream: TcpStream, app: S, mut draining: watch::Receiver<bool>| async move {
-            let accepted = Instant::now();
-            let conn = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
-            tokio::pin!(conn);
-            let drained = async {
-                // An error means the server is gone: drain too.
-                let _ = draining.wait_for(|draining| *draining).await;
-                tokio::time::sleep_until(accepted + settle).await;
-            };
-            tokio::select! {
-                result = conn.as_mut() => {
-                    if let Err(err) = result {
-                        tracing::debug!(%err, "connection failed");
-                    }
-                    return;
-                }
-                () = drained => {}
-            }
-            conn.as_mut().graceful_shutdown();
-            if let Err(err) = conn.await {
-                tracing::debug!(%err, "connection failed while draining");
-            }
-        };
         let mut connections = JoinSet::new();
         let successor = loop {
             tokio::select! {
                 accepted = accept(&listeners) => match accepted {
                     Ok((stream, _peer)) => {
-                        connections.spawn(connection(stream, app.clone(), draining.clone()));
+                        connections.spawn(serve_connection(stream, app.clone(), draining.clone(), settle));
                     }
                     Err(err) => {
                         // EMFILE and the like: let some connections finish, then retry.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use raindrops::{ListenerAddr, Workers};
 
 use crate::master::{Master, Supervision};
-use crate::{Listener, PreforkError, WorkerContext};
+use crate::{Escalation, Listener, PreforkError, WorkerContext};
 
 /// Rows kept for workers added with SIGTTIN beyond the starting count, by default.
 const SPARE_ROWS: usize = 16;
@@ -23,6 +23,7 @@ pub struct Builder {
     listeners: Vec<Listener>,
     timeout: Duration,
     graceful_timeout: Duration,
+    escalation: Escalation,
     backoff: (Duration, Duration),
     log_file: Option<PathBuf>,
 }
@@ -35,6 +36,7 @@ pub(crate) struct Settings {
     pub(crate) max_restarting: usize,
     pub(crate) timeout: Duration,
     pub(crate) graceful_timeout: Duration,
+    pub(crate) escalation: Escalation,
     pub(crate) backoff: (Duration, Duration),
     pub(crate) log_file: Option<PathBuf>,
     /// The Unix socket files bound here (not inherited): removed when the master exits.
@@ -108,8 +110,8 @@ impl Builder {
         self
     }
 
-    /// How long a worker told to stop gracefully (SIGQUIT) may take before SIGKILL (default
-    /// 30 s).
+    /// The longest a worker told to stop gracefully (SIGQUIT) may take before SIGKILL,
+    /// whatever the [escalation](Self::escalation) (default 30 s).
     ///
     /// ```
     /// let _ = raindrops_prefork::Prefork::builder()
@@ -117,6 +119,26 @@ impl Builder {
     /// ```
     pub fn graceful_timeout(mut self, timeout: Duration) -> Self {
         self.graceful_timeout = timeout;
+        self
+    }
+
+    /// How a graceful stop of a worker is escalated while it keeps running: by default
+    /// `Escalation::new(SIGQUIT, Some(SIGTERM))`, i.e. SIGQUIT at the stop and up to 9 more
+    /// times, then SIGTERM up to 5 times, then SIGKILL, one step a second, each logged. A
+    /// worker's SIGQUIT handler acts on the first one; SIGTERM ends it at once (its default
+    /// action), so SIGKILL is only for a worker that blocks or handles SIGTERM. The
+    /// [graceful timeout](Self::graceful_timeout) still bounds the whole.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use nix::sys::signal::Signal::{SIGQUIT, SIGTERM};
+    /// use raindrops_prefork::Escalation;
+    ///
+    /// let escalation = Escalation::new(SIGQUIT, Some(SIGTERM)).interval(Duration::from_secs(3));
+    /// let _ = raindrops_prefork::Prefork::builder().escalation(escalation);
+    /// ```
+    pub fn escalation(mut self, escalation: Escalation) -> Self {
+        self.escalation = escalation;
         self
     }
 
@@ -201,6 +223,7 @@ impl Builder {
             max_restarting: self.max_restarting,
             timeout: self.timeout,
             graceful_timeout: self.graceful_timeout,
+            escalation: self.escalation,
             backoff: self.backoff,
             log_file: self.log_file,
             sockets,
@@ -263,6 +286,10 @@ impl Prefork {
             listeners: Vec::new(),
             timeout: Duration::from_secs(30),
             graceful_timeout: Duration::from_secs(30),
+            escalation: Escalation::new(
+                nix::sys::signal::Signal::SIGQUIT,
+                Some(nix::sys::signal::Signal::SIGTERM),
+            ),
             backoff: (Duration::from_millis(100), Duration::from_secs(10)),
             log_file: None,
         }

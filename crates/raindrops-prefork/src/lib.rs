@@ -16,6 +16,9 @@
 //!   killed with SIGKILL and replaced.
 //! * Workers die within a second of the master: `PR_SET_PDEATHSIG`, plus a pipe whose write end
 //!   only the master holds (end of file also after the master `exec`s).
+//! * A worker told to stop gracefully (replaced, no longer needed, or SIGQUIT to the master)
+//!   that does not exit is escalated: SIGQUIT up to 10 times, SIGTERM up to 5 times, then
+//!   SIGKILL, one step a second ([`Builder::escalation`]), each step logged.
 //! * A worker may ask to be replaced ([`WorkerContext::request_restart`]): the master starts the
 //!   replacement, waits until it serves, then stops the old one gracefully, at most
 //!   [`max_restarting`](Builder::max_restarting) at a time.
@@ -65,6 +68,7 @@ mod backoff;
 mod builder;
 mod control;
 mod error;
+mod escalation;
 mod listener;
 mod log;
 mod master;
@@ -75,6 +79,7 @@ mod worker;
 
 pub use builder::{Builder, Prefork, WorkerInfo};
 pub use error::PreforkError;
+pub use escalation::{ABRUPT_TRIES, Escalation, GRACEFUL_TRIES, INTERVAL};
 pub use listener::Listener;
 pub use notify::notify;
 pub use worker::WorkerContext;

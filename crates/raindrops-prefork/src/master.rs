@@ -27,7 +27,7 @@ use crate::control::Decoder;
 use crate::log::{self, log};
 use crate::sys::{self, Forked};
 use crate::worker::{self, Setup};
-use crate::{Listener, Prefork, PreforkError, WorkerContext};
+use crate::{Escalation, Listener, Prefork, PreforkError, WorkerContext};
 
 raindrops::counters! {
     /// The master's row per worker, besides the heartbeat and pid every row has.
@@ -64,7 +64,9 @@ enum State {
     /// Beat at least once.
     Serving,
     /// Told to stop; SIGKILL at the deadline. `replaced`: a successor took its place.
-    Stopping { deadline: Instant, replaced: bool },
+    /// `escalation`: `Some((sent, next))` while a graceful stop escalates, `sent` signals of
+    /// the escalation sent so far, the next one due at `next`.
+    Stopping { deadline: Instant, replaced: bool, escalation: Option<(usize, Instant)> },
     /// SIGKILL sent; waiting to reap it.
     Killed,
 }
@@ -85,6 +87,46 @@ struct Worker {
 impl Worker {
     fn live(&self) -> bool {
         matches!(self.state, State::Starting | State::Serving)
+    }
+
+    /// Stops gracefully: the escalation's first (graceful) signal now, the next ones from
+    /// [`escalate`](Self::escalate); SIGKILL at `deadline` in any case. `why` goes to the log.
+    fn stop(&mut self, escalation: &Escalation, deadline: Instant, replaced: bool, why: &str) {
+        let signal = escalation.graceful;
+        if !why.is_empty() {
+            log!("worker {} (pid {}) {why}: {}", self.row, self.pid, signal.as_str());
+        }
+        let _ = kill(self.pid, signal);
+        let next = Instant::now() + escalation.interval;
+        self.state = State::Stopping { deadline, replaced, escalation: Some((1, next)) };
+    }
+
+    /// Sends the escalation's next signal if it is due, logging it.
+    fn escalate(&mut self, escalation: &Escalation, now: Instant) {
+        let State::Stopping { deadline, replaced, escalation: Some((sent, next)) } = self.state
+        else {
+            return;
+        };
+        if now < next {
+            return;
+        }
+        let step = sent + 1;
+        let total = escalation.steps().count();
+        let (row, pid) = (self.row, self.pid);
+        match escalation.steps().nth(sent) {
+            Some(Signal::SIGKILL) => self.kill(format_args!("still running ({step}/{total})")),
+            Some(signal) => {
+                log!(
+                    "worker {row} (pid {pid}) still running ({step}/{total}): {}",
+                    signal.as_str()
+                );
+                let _ = kill(pid, signal);
+                let escalation = Some((step, next + escalation.interval));
+                self.state = State::Stopping { deadline, replaced, escalation };
+            }
+            // Every signal sent and none was SIGKILL: the deadline decides.
+            None => self.state = State::Stopping { deadline, replaced, escalation: None },
+        }
     }
 
     /// SIGKILL, saying `why` in the log.
@@ -231,13 +273,18 @@ where
                 self.stop = Some(Stop::Graceful);
                 self.notify("STOPPING=1");
                 let deadline = now + self.settings.graceful_timeout;
-                self.stop_all(Signal::SIGQUIT, deadline);
+                let escalation = self.settings.escalation;
+                for worker in &mut self.workers {
+                    if !matches!(worker.state, State::Killed) {
+                        worker.stop(&escalation, deadline, false, "");
+                    }
+                }
             }
             Signal::SIGTERM | Signal::SIGINT if self.stop != Some(Stop::Quick) => {
                 log!("{}: stopping now", signal.as_str());
                 self.stop = Some(Stop::Quick);
                 self.notify("STOPPING=1");
-                self.stop_all(Signal::SIGTERM, now + QUICK_STOP);
+                self.terminate_all(now + QUICK_STOP);
             }
             Signal::SIGTTIN if self.stop.is_none() => {
                 if self.target < self.settings.max_workers {
@@ -260,12 +307,12 @@ where
         }
     }
 
-    /// Sends `signal` to every worker not already stopping.
-    fn stop_all(&mut self, signal: Signal, deadline: Instant) {
+    /// Sends SIGTERM to every worker not already killed; SIGKILL at `deadline`.
+    fn terminate_all(&mut self, deadline: Instant) {
         for worker in &mut self.workers {
-            if matches!(worker.state, State::Starting | State::Serving | State::Stopping { .. }) {
-                let _ = kill(worker.pid, signal);
-                worker.state = State::Stopping { deadline, replaced: false };
+            if !matches!(worker.state, State::Killed) {
+                let _ = kill(worker.pid, Signal::SIGTERM);
+                worker.state = State::Stopping { deadline, replaced: false, escalation: None };
             }
         }
     }
@@ -390,6 +437,7 @@ where
                 State::Stopping { deadline, .. } if now >= deadline => {
                     worker.kill(format_args!("still running at its stop deadline"));
                 }
+                State::Stopping { .. } => worker.escalate(&self.settings.escalation, now),
                 _ => {}
             }
         }
@@ -397,9 +445,7 @@ where
         let deadline = now + self.settings.graceful_timeout;
         for old in promoted {
             if let Some(worker) = self.workers.iter_mut().find(|w| w.pid == old && w.live()) {
-                log!("worker {} (pid {old}) replaced: SIGQUIT", worker.row);
-                let _ = kill(old, Signal::SIGQUIT);
-                worker.state = State::Stopping { deadline, replaced: true };
+                worker.stop(&self.settings.escalation, deadline, true, "replaced");
             }
         }
     }
@@ -424,10 +470,8 @@ where
                 .filter(|w| w.live() && w.successor_of.is_none())
                 .max_by_key(|w| (w.replace.is_some(), w.spawned));
             let Some(worker) = victim else { break };
-            log!("worker {} (pid {}) no longer needed: SIGQUIT", worker.row, worker.pid);
-            let _ = kill(worker.pid, Signal::SIGQUIT);
-            worker.state =
-                State::Stopping { deadline: now + self.settings.graceful_timeout, replaced: false };
+            let deadline = now + self.settings.graceful_timeout;
+            worker.stop(&self.settings.escalation, deadline, false, "no longer needed");
         }
     }
 
@@ -489,7 +533,10 @@ where
                 let spawned = Instant::now();
                 let state = State::Starting;
                 self.workers.push(Worker { pid, row, spawned, state, successor_of, replace: None });
-                log!("worker {row} (pid {pid}) started");
+                match successor_of {
+                    Some(old) => log!("worker {row} (pid {pid}) started, replacing pid {old}"),
+                    None => log!("worker {row} (pid {pid}) started"),
+                }
                 Some(pid)
             }
             Err(err) => {

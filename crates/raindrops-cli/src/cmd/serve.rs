@@ -1,7 +1,10 @@
 //! `raindrops serve`: the demo app on the prefork supervisor, with the middleware and the
-//! counting accept wrapper wired in, so `/_raindrops` on any worker shows every worker's sum.
+//! counting accept wrapper wired in, so `/_raindrops` on any worker shows every worker's sum,
+//! and worker recycling (the killer) when a limit is given.
 
+mod accept;
 mod demo;
+mod recycling;
 
 use std::io;
 
@@ -10,7 +13,9 @@ use raindrops::{ListenerAddr, Workers};
 use raindrops_http::accept::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
 use raindrops_http::middleware::{HttpStats, RaindropsLayer};
 use raindrops_prefork::{Listener, Prefork, PreforkError, WorkerContext};
+use tokio::net::{TcpListener, UnixListener};
 
+use self::recycling::Recycling;
 use crate::cli::ServeArgs;
 use crate::exit::{Code, UsageError};
 
@@ -30,7 +35,10 @@ impl super::Run for ServeArgs {
         if addrs.is_empty() && std::env::var_os("LISTEN_FDS").is_none() {
             addrs.push(DEFAULT_LISTEN.parse().context("the default address")?);
         }
-        let mut builder = Prefork::builder().workers(self.workers.into()).timeout(self.timeout);
+        let mut builder = Prefork::builder()
+            .workers(self.workers.into())
+            .timeout(self.timeout)
+            .max_restarting(self.max_restarting.into());
         for addr in addrs {
             builder = builder.listen(addr);
         }
@@ -53,22 +61,31 @@ impl super::Run for ServeArgs {
                 ListenerAddr::Unix(_) => eprintln!("raindrops serve: listening on {addr}"),
             }
         }
+        let recycling = Recycling::new(self).context("cannot map the recycle counters")?;
         let (retire_http, retire_counts) = (http.clone(), counts.clone());
         let prefork = prefork.on_worker_exit(move |row| {
             retire_http.retire(row);
             retire_counts.retire(row);
         });
-        prefork.run(move |ctx| worker(ctx, http.clone(), counts.clone()))?;
+        let prefork = recycling.watch_budget(prefork);
+        let shared = Shared { http, counts, recycling };
+        prefork.run(move |ctx| worker(ctx, shared.clone()))?;
         Ok(Code::Success)
     }
 }
 
-/// One worker: the demo app behind the middleware, on every listener, until SIGQUIT.
-async fn worker(
-    ctx: WorkerContext,
+/// What every worker gets, made in the master before fork.
+#[derive(Debug, Clone)]
+struct Shared {
     http: Workers<HttpStats>,
     counts: ConnectionCounts,
-) -> io::Result<()> {
+    recycling: Recycling,
+}
+
+/// One worker: the demo app behind the killer (if any limit is set) and the middleware, on
+/// every listener, until SIGQUIT; then it drains.
+async fn worker(ctx: WorkerContext, shared: Shared) -> io::Result<()> {
+    let Shared { http, counts, recycling } = shared;
     let row = ctx.row();
     http.set_pid(row, std::process::id());
     let mut owned = OwnedListeners::new(counts.clone());
@@ -78,28 +95,35 @@ async fn worker(
             Listener::Unix(l) => owned.unix(l)?,
         };
     }
-    let layer = RaindropsLayer::for_worker(http, row).listeners(owned).metrics_path("/metrics");
-    let app = demo::router().layer(layer);
+    let layer = RaindropsLayer::for_worker(http, row)
+        .listeners(owned)
+        .metrics_path("/metrics")
+        .counters(recycling.counters());
+    let mut app = demo::router();
+    if let Some(killer) = recycling.layer(&ctx).map_err(io::Error::other)? {
+        app = app.layer(killer);
+    }
+    let app = app.layer(layer);
+    let (drain, draining) = tokio::sync::watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
     for (column, listener) in ctx.listeners().iter().enumerate() {
         let counter = counts.counter(row, column);
-        let service = app.clone().into_make_service_with_connect_info::<Peer>();
-        let shutdown = ctx.shutdown();
+        let (app, draining) = (app.clone(), draining.clone());
         match listener {
             Listener::Tcp(l) => {
-                let l = tokio::net::TcpListener::from_std(l.try_clone()?)?;
-                let served = axum::serve(CountingListener::new(l, counter), service);
-                servers.spawn(served.with_graceful_shutdown(shutdown).into_future());
+                let l = CountingListener::new(TcpListener::from_std(l.try_clone()?)?, counter);
+                servers.spawn(accept::serve(l, app, Peer::Tcp, draining));
             }
             Listener::Unix(l) => {
-                let l = tokio::net::UnixListener::from_std(l.try_clone()?)?;
-                let served = axum::serve(CountingListener::new(l, counter), service);
-                servers.spawn(served.with_graceful_shutdown(shutdown).into_future());
+                let l = CountingListener::new(UnixListener::from_std(l.try_clone()?)?, counter);
+                servers.spawn(accept::serve(l, app, |_| Peer::Unix, draining));
             }
         }
     }
+    ctx.shutdown().await;
+    drain.send_replace(true);
     while let Some(done) = servers.join_next().await {
-        done.map_err(io::Error::other)??;
+        done.map_err(io::Error::other)?;
     }
     Ok(())
 }

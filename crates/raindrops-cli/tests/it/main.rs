@@ -1,6 +1,7 @@
 //! Integration tests that run the real `raindrops` binary (one test binary, many modules).
 
 mod dump;
+mod recycle;
 mod serve;
 mod stats;
 mod top;

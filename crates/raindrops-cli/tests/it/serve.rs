@@ -14,10 +14,10 @@ use nix::unistd::Pid;
 use crate::util::BIN;
 
 /// How long any wait here may take before the test fails.
-const DEADLINE: Duration = Duration::from_secs(10);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(10);
 
 #[track_caller]
-fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
     loop {
         if let Some(value) = check() {
@@ -29,16 +29,22 @@ fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
 }
 
 /// A running `raindrops serve` on a free loopback port, killed on drop if still running.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Serve {
     fn start(workers: u16) -> Serve {
+        Serve::start_with(workers, &[])
+    }
+
+    /// `raindrops serve --workers N --listen 127.0.0.1:0 ARGS...`, once every worker serves.
+    pub(crate) fn start_with(workers: u16, args: &[&str]) -> Serve {
         let mut child = Command::new(BIN)
             .args(["serve", "--workers", &workers.to_string(), "--listen", "127.0.0.1:0"])
+            .args(args)
             .stderr(Stdio::piped())
             .spawn()
             .expect("run raindrops serve");
@@ -65,12 +71,12 @@ impl Serve {
         Pid::from_raw(self.child.id() as i32)
     }
 
-    fn log(&self) -> Vec<String> {
+    pub(crate) fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
 
     #[track_caller]
-    fn wait_log(&self, matches: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_log(&self, matches: impl Fn(&str) -> bool) -> String {
         wait_for("a log line", || self.log().into_iter().find(|l| matches(l)))
     }
 
@@ -110,7 +116,7 @@ impl Drop for Serve {
 }
 
 /// One HTTP/1.1 GET on its own connection: the status and the body.
-fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+pub(crate) fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, DEADLINE)?;
     stream.set_read_timeout(Some(Duration::from_secs(70)))?;
     stream.write_all(
@@ -125,6 +131,70 @@ fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
         .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {response:?}")))?;
     let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
     Ok((status, body))
+}
+
+/// Client threads sending requests until stopped, each bounded in count and time.
+pub(crate) struct Load {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicUsize>,
+    failed: Arc<Mutex<Vec<String>>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    /// `clients` threads, each calling its own `client()` with 0, 1, ... up to `count` times
+    /// or for `limit`, whichever ends first.
+    pub(crate) fn start<C>(
+        clients: usize,
+        count: usize,
+        limit: Duration,
+        client: impl Fn() -> C,
+    ) -> Load
+    where
+        C: FnMut(usize) -> Result<(), String> + Send + 'static,
+    {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(Mutex::new(Vec::new())));
+        let threads = (0..clients)
+            .map(|_| {
+                let (stop, ok, failed) = (Arc::clone(&stop), Arc::clone(&ok), Arc::clone(&failed));
+                let mut request = client();
+                std::thread::spawn(move || {
+                    let until = Instant::now() + limit;
+                    for i in 0..count {
+                        if stop.load(Ordering::Relaxed) || Instant::now() > until {
+                            break;
+                        }
+                        match request(i) {
+                            Ok(()) => ok.fetch_add(1, Ordering::Relaxed),
+                            Err(err) => {
+                                failed.lock().unwrap().push(err);
+                                0
+                            }
+                        };
+                    }
+                })
+            })
+            .collect();
+        Load { stop, ok, failed, threads }
+    }
+
+    /// Requests answered as expected so far.
+    pub(crate) fn ok(&self) -> usize {
+        self.ok.load(Ordering::Relaxed)
+    }
+
+    /// Stops the clients and asserts that no request failed; the number that succeeded.
+    #[track_caller]
+    pub(crate) fn finish(self) -> usize {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads {
+            thread.join().unwrap();
+        }
+        let failed = self.failed.lock().unwrap();
+        assert!(failed.is_empty(), "{} failed: {:?}", failed.len(), &failed[..failed.len().min(5)]);
+        self.ok.load(Ordering::Relaxed)
+    }
 }
 
 /// Sockets a process has open (its listeners plus its connections).
@@ -198,38 +268,20 @@ fn hup_under_load_replaces_every_worker_with_no_failed_request() {
     let serve = Serve::start(2);
     let addr = serve.addr;
     let before = serve.workers();
-    let stop = Arc::new(AtomicBool::new(false));
-    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(Mutex::new(Vec::new())));
-    let clients: Vec<_> = (0..4)
-        .map(|_| {
-            let (stop, ok, failed) = (Arc::clone(&stop), Arc::clone(&ok), Arc::clone(&failed));
-            std::thread::spawn(move || {
-                let until = Instant::now() + Duration::from_secs(30);
-                for _ in 0..200_000 {
-                    if stop.load(Ordering::Relaxed) || Instant::now() > until {
-                        break;
-                    }
-                    match get(addr, "/") {
-                        Ok((200, body)) if body == "Hello, world!\n" => {
-                            ok.fetch_add(1, Ordering::Relaxed);
-                        }
-                        other => failed.lock().unwrap().push(format!("{other:?}")),
-                    }
-                }
-            })
-        })
-        .collect();
-    wait_for("load", || (ok.load(Ordering::Relaxed) > 200).then_some(()));
+    let load = Load::start(4, 200_000, Duration::from_secs(30), || {
+        move |_| match get(addr, "/") {
+            Ok((200, body)) if body == "Hello, world!\n" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    wait_for("load", || (load.ok() > 200).then_some(()));
     kill(serve.pid(), Signal::SIGHUP).unwrap();
     let after = wait_for("every worker replaced", || {
         let now = serve.workers();
         (now.len() == 2 && now.iter().all(|p| !before.contains(p))).then_some(now)
     });
     std::thread::sleep(Duration::from_millis(300));
-    stop.store(true, Ordering::Relaxed);
-    clients.into_iter().for_each(|c| c.join().unwrap());
-    let failed = failed.lock().unwrap();
-    assert!(failed.is_empty(), "{} failed: {:?}", failed.len(), &failed[..failed.len().min(5)]);
+    let ok = load.finish();
     // Two replacements, one at a time: each new worker served before its predecessor stopped.
     let log = serve.log();
     let quits: Vec<usize> = log
@@ -239,7 +291,7 @@ fn hup_under_load_replaces_every_worker_with_no_failed_request() {
         .map(|(i, _)| i)
         .collect();
     assert_eq!(quits.len(), 2, "{log:#?}");
-    eprintln!("{} requests, 0 failed; {before:?} -> {after:?}", ok.load(Ordering::Relaxed));
+    eprintln!("{ok} requests, 0 failed; {before:?} -> {after:?}");
 }
 
 #[test]
@@ -265,11 +317,16 @@ fn metrics_and_stats_are_served() {
     for _ in 0..3 {
         assert_eq!(get(serve.addr, "/").unwrap(), (200, "Hello, world!\n".to_owned()));
     }
-    let (status, metrics) = get(serve.addr, "/metrics").unwrap();
-    assert_eq!(status, 200);
+    // The hellos' connections are closed by the client first: the server may take a moment
+    // to drop them, so only the /metrics connection itself is active once it has.
+    let active = format!("raindrops_listener_active{{addr=\"{}\"}} 1\n", serve.addr);
+    let metrics = wait_for("only the /metrics connection active", || {
+        let (status, metrics) = get(serve.addr, "/metrics").unwrap();
+        assert_eq!(status, 200);
+        metrics.contains(&active).then_some(metrics)
+    });
     // Three hellos, counted by whichever worker served them, summed by whichever answers.
     assert!(metrics.contains("\nraindrops_requests_total 3\n"), "{metrics}");
-    assert!(metrics.contains(&format!("raindrops_listener_active{{addr=\"{}\"}} 1", serve.addr)));
 }
 
 #[test]

@@ -16,6 +16,7 @@ let snapshot = Snapshot {
     writing: 0,
     requests: Some(10),
     listeners: vec![ListenerSample { addr: "127.0.0.1:8080".into(), active: 2, queued: 0 }],
+    ..Snapshot::default()
 };
 assert_eq!(
     Format::Text.render(&snapshot),
@@ -42,6 +43,40 @@ pub struct Snapshot {
     pub requests: Option<u64>,
     /// Listeners, TCP first then Unix, in the configured order.
     pub listeners: Vec<ListenerSample>,
+    /// The application's own labelled counters (recycles by reason, say): in JSON and
+    /// OpenMetrics, never in the raindrops-compatible text format.
+    pub counters: Vec<LabeledCounter>,
+}
+
+/// A counter family with one label: `raindrops_{name}_total{{label="value"}}` in OpenMetrics,
+/// `"{name}": {"value": n}` in JSON.
+///
+/// ```
+/// use raindrops_http::exposition::{Format, LabeledCounter, Snapshot};
+///
+/// let recycles = LabeledCounter {
+///     name: "recycles".into(),
+///     help: "Workers recycled.".into(),
+///     label: "reason".into(),
+///     values: vec![("memory".into(), 3), ("requests".into(), 1)],
+/// };
+/// let snapshot = Snapshot { counters: vec![recycles], ..Snapshot::default() };
+/// let metrics = Format::OpenMetrics.render(&snapshot);
+/// assert!(metrics.contains("raindrops_recycles_total{reason=\"memory\"} 3\n"));
+/// let json = Format::Json.render(&snapshot);
+/// assert!(json.contains(r#""recycles":{"memory":3,"requests":1}"#));
+/// assert_eq!(Format::Text.render(&snapshot), "calling: 0\nwriting: 0\n");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabeledCounter {
+    /// The family's name without the `raindrops_` prefix and `_total` suffix: `[a-z_]+`.
+    pub name: String,
+    /// One sentence for `# HELP`.
+    pub help: String,
+    /// The label's name.
+    pub label: String,
+    /// `(label value, count)` in the order to show them.
+    pub values: Vec<(String, u64)>,
 }
 
 /// One listener's numbers.

@@ -1,5 +1,6 @@
 //! OpenMetrics text: `raindrops_calling`, `raindrops_writing`, `raindrops_requests` (a counter,
-//! when known) and `raindrops_listener_active{addr}` / `raindrops_listener_queued{addr}` gauges.
+//! when known), `raindrops_listener_active{addr}` / `raindrops_listener_queued{addr}` gauges,
+//! then the labelled counters (`raindrops_recycles_total{reason}`).
 
 use std::fmt::Write;
 
@@ -66,6 +67,18 @@ pub(super) fn render(snapshot: &Snapshot) -> String {
             }
         }
     }
+    for counter in &snapshot.counters {
+        let (name, label) = (&counter.name, &counter.label);
+        let _ = writeln!(out, "# TYPE raindrops_{name} counter");
+        let _ = writeln!(out, "# HELP raindrops_{name} {}", counter.help);
+        for (value, count) in &counter.values {
+            let _ = writeln!(
+                out,
+                "raindrops_{name}_total{{{label}=\"{}\"}} {count}",
+                escape_label(value)
+            );
+        }
+    }
     out.push_str("# EOF\n");
     out
 }
@@ -81,6 +94,12 @@ mod tests {
             writing: 2,
             requests: Some(7),
             listeners: vec![ListenerSample { addr: "/tmp/a\"b".into(), active: 3, queued: 4 }],
+            counters: vec![super::super::LabeledCounter {
+                name: "recycles".into(),
+                help: "Workers recycled.".into(),
+                label: "reason".into(),
+                values: vec![("memory".into(), 5), ("a\"b".into(), 0)],
+            }],
         };
         assert_eq!(
             super::render(&snapshot),
@@ -99,6 +118,10 @@ mod tests {
              # TYPE raindrops_listener_queued gauge\n\
              # HELP raindrops_listener_queued Connections waiting for accept().\n\
              raindrops_listener_queued{addr=\"/tmp/a\\\"b\"} 4\n\
+             # TYPE raindrops_recycles counter\n\
+             # HELP raindrops_recycles Workers recycled.\n\
+             raindrops_recycles_total{reason=\"memory\"} 5\n\
+             raindrops_recycles_total{reason=\"a\\\"b\"} 0\n\
              # EOF\n"
         );
     }

@@ -29,6 +29,12 @@ mod tests {
                 ListenerSample { addr: "127.0.0.1:8080".into(), active: 1, queued: 0 },
                 ListenerSample { addr: "/run/app.sock".into(), active: 0, queued: 0 },
             ],
+            // Not part of raindrops' format: never printed.
+            counters: vec![super::super::LabeledCounter {
+                name: "recycles".into(),
+                values: vec![("memory".into(), 1)],
+                ..Default::default()
+            }],
         };
         assert_eq!(
             super::render(&snapshot),

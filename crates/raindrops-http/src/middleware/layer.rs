@@ -7,7 +7,7 @@ use raindrops::Workers;
 use tower::Layer;
 
 use super::service::Raindrops;
-use super::stats::{HttpStats, Listeners, Stripe};
+use super::stats::{Counters, HttpStats, Listeners, Stripe};
 
 /// Wraps a service in [`Raindrops`]; see the [module docs](super).
 #[derive(Clone)]
@@ -29,6 +29,7 @@ pub(super) struct Shared {
     pub(super) extra_metrics_path: Option<String>,
     pub(super) allow: Vec<IpNet>,
     pub(super) listeners: Option<Arc<dyn Listeners>>,
+    pub(super) counters: Option<Arc<dyn Counters>>,
 }
 
 impl Shared {
@@ -95,6 +96,7 @@ impl RaindropsLayer {
                 path,
                 allow: loopback(),
                 listeners: None,
+                counters: None,
             }),
         }
     }
@@ -168,6 +170,17 @@ impl RaindropsLayer {
     /// ```
     pub fn listeners(self, listeners: impl Listeners) -> Self {
         self.update(|shared| shared.listeners = Some(Arc::new(listeners)))
+    }
+
+    /// Shows `counters` (the application's labelled counters) in the endpoint's JSON and
+    /// OpenMetrics; see [`Counters`].
+    ///
+    /// ```
+    /// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.counters(Vec::new);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn counters(self, counters: impl Counters) -> Self {
+        self.update(|shared| shared.counters = Some(Arc::new(counters)))
     }
 
     /// Every row the endpoint sums: every worker's, or for a single-process layer one per CPU.

@@ -46,4 +46,4 @@ pub use body::ResponseBody;
 pub use future::ResponseFuture;
 pub use layer::RaindropsLayer;
 pub use service::Raindrops;
-pub use stats::{HttpStats, Listeners};
+pub use stats::{Counters, HttpStats, Listeners};

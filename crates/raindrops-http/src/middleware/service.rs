@@ -163,6 +163,7 @@ impl<S> Raindrops<S> {
             writing: value("writing"),
             requests: Some(value("requests")),
             listeners,
+            counters: shared.counters.as_ref().map(|c| c.sample()).unwrap_or_default(),
         };
         let body = format.render(&snapshot);
         let length = body.len();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use raindrops::Slot;
 
-use crate::exposition::ListenerSample;
+use crate::exposition::{LabeledCounter, ListenerSample};
 
 raindrops::counters! {
     /// One worker's HTTP counters, a row of a [`raindrops::Workers`] segment.
@@ -42,6 +42,35 @@ pub trait Listeners: Send + Sync + 'static {
     ///
     /// When the numbers cannot be read (netlink unavailable, say); the endpoint answers 503.
     fn sample(&self) -> io::Result<Vec<ListenerSample>>;
+}
+
+/// A source of the application's labelled counters for the stats endpoint (shown in JSON and
+/// OpenMetrics, never in the raindrops text format), asked once per stats request. Any
+/// `Fn() -> Vec<LabeledCounter>` is one.
+///
+/// ```
+/// use raindrops_http::exposition::LabeledCounter;
+///
+/// let source = || {
+///     vec![LabeledCounter {
+///         name: "recycles".into(),
+///         help: "Workers recycled.".into(),
+///         label: "reason".into(),
+///         values: vec![("memory".into(), 1)],
+///     }]
+/// };
+/// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.counters(source);
+/// # Ok::<(), raindrops::SegmentError>(())
+/// ```
+pub trait Counters: Send + Sync + 'static {
+    /// The counters now.
+    fn sample(&self) -> Vec<LabeledCounter>;
+}
+
+impl<F: Fn() -> Vec<LabeledCounter> + Send + Sync + 'static> Counters for F {
+    fn sample(&self) -> Vec<LabeledCounter> {
+        self()
+    }
 }
 
 /// A shared source: one [`OwnedListeners`](crate::accept::OwnedListeners) or

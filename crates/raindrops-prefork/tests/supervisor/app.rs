@@ -7,12 +7,16 @@
 //! | `spin` | `spinning PID`, then blocks the runtime (busy) for up to 60 s |
 //! | `restart REASON` | asks the master for a replacement, `requested PID` |
 //! | `env` | the worker's `LISTEN_FDS`, or `-` |
+//!
+//! Role `stubborn`: workers ignore SIGQUIT and SIGTERM (and accept nothing); the master
+//! replaces row 0 once, as in role `tick`.
 
 use std::io;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use raindrops_prefork::{Listener, Prefork, WorkerContext};
+use nix::sys::signal::Signal;
+use raindrops_prefork::{Escalation, Listener, Prefork, WorkerContext};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -37,6 +41,11 @@ pub(crate) fn master() -> ExitCode {
     if let Some(path) = setting("LOG") {
         builder = builder.log_file(path);
     }
+    if let Some(ms) = setting("ESCALATION_MS") {
+        let interval = Duration::from_millis(ms.parse().expect("PREFORK_TEST_ESCALATION_MS"));
+        let escalation = Escalation::new(Signal::SIGQUIT, Some(Signal::SIGTERM));
+        builder = builder.escalation(escalation.interval(interval));
+    }
     let prefork = match builder.build() {
         Ok(prefork) => prefork,
         Err(err) => {
@@ -48,7 +57,7 @@ pub(crate) fn master() -> ExitCode {
         eprintln!("listening on {}", listener.addr().expect("listener address"));
     }
     let role = std::env::var(ROLE).unwrap_or_default();
-    let prefork = if role == "tick" {
+    let prefork = if role == "tick" || role == "stubborn" {
         // The master replaces the worker of row 0 once, when it serves.
         let mut done = false;
         prefork.on_tick(Duration::from_millis(100), move |workers| {
@@ -60,9 +69,10 @@ pub(crate) fn master() -> ExitCode {
         prefork
     };
     let panic_at_start = role == "panic";
+    let stubborn = role == "stubborn";
     let result = prefork.run(move |ctx| {
         assert!(!panic_at_start, "this worker panics at start");
-        serve(ctx)
+        async move { if stubborn { ignore_quit_and_term(ctx).await } else { serve(ctx).await } }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -71,6 +81,17 @@ pub(crate) fn master() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A worker that ignores SIGQUIT (never looks at its shutdown) and catches SIGTERM, saying
+/// so on stderr: only SIGKILL ends it.
+async fn ignore_quit_and_term(ctx: WorkerContext) -> io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let pid = std::process::id();
+    while term.recv().await.is_some() {
+        eprintln!("stubborn {pid} (row {}): SIGTERM ignored", ctx.row());
+    }
+    Ok(())
 }
 
 /// Accepts until shutdown, then waits for the connections in flight.

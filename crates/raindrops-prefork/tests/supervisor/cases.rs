@@ -37,6 +37,10 @@ pub(crate) const ALL: &[Case] = &[
     ),
     ("request_restart_starts_the_replacement_first", request_restart_starts_the_replacement_first),
     ("an_on_tick_hook_replaces_a_worker", an_on_tick_hook_replaces_a_worker),
+    (
+        "a_worker_ignoring_quit_gets_term_then_sigkill",
+        a_worker_ignoring_quit_gets_term_then_sigkill,
+    ),
     ("ready_and_stopping_go_to_notify_socket", ready_and_stopping_go_to_notify_socket),
     ("usr1_reopens_the_log_in_master_and_workers", usr1_reopens_the_log_in_master_and_workers),
 ];
@@ -253,6 +257,41 @@ fn an_on_tick_hook_replaces_a_worker() {
     assert_eq!(serving, 1, "the replacement served first: {log:#?}");
     // Once only: the hook marked a single worker.
     assert_eq!(log.iter().filter(|l| l.contains("to be replaced")).count(), 1);
+}
+
+/// Issue 9: a worker that ignores the graceful signal gets QUIT 10 times, TERM 5 times, then
+/// SIGKILL, one step per interval, each logged by the master.
+fn a_worker_ignoring_quit_gets_term_then_sigkill() {
+    let master = Master::start("stubborn", &[("WORKERS", "1"), ("ESCALATION_MS", "20")]);
+    let line = master.wait_log("the hook's mark", |l| l.ends_with(") to be replaced: tick test"));
+    let old: u32 = line.split("(pid ").nth(1).unwrap().split(')').next().unwrap().parse().unwrap();
+    let ours = format!("(pid {old}) ");
+    master.wait_log("the SIGKILL", |l| l.contains(&ours) && l.ends_with("killed by SIGKILL"));
+    let log = master.log();
+    let steps: Vec<(usize, &str)> = log
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains(&ours))
+        .filter_map(|(i, l)| Some((i, l.rsplit(": ").next()?)))
+        .filter(|(_, signal)| signal.starts_with("SIG"))
+        .collect();
+    let signals: Vec<&str> = steps.iter().map(|(_, s)| *s).collect();
+    let mut expected = vec!["SIGQUIT"; 10];
+    expected.extend(["SIGTERM"; 5]);
+    expected.push("SIGKILL");
+    assert_eq!(signals, expected, "{log:#?}");
+    // The worker saw SIGTERM only after the master's tenth SIGQUIT, and before the SIGKILL.
+    let (first_term, kill) = (steps[10].0, steps[15].0);
+    let caught: Vec<usize> = log
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with(&format!("stubborn {old} ")))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(!caught.is_empty(), "the worker never caught SIGTERM: {log:#?}");
+    assert!(caught.iter().all(|&i| first_term < i && i < kill), "{log:#?}");
+    // The master numbers its steps: the last is 16 of 16.
+    assert!(log[kill].contains("still running (16/16)"), "{}", log[kill]);
 }
 
 fn ready_and_stopping_go_to_notify_socket() {

@@ -1,0 +1,219 @@
+//! Adapter (a): our own prefork supervisor ([`raindrops_prefork`]).
+//!
+//! * A worker's [`WorkerContext`] is an [`Adapter`]: a trigger asks the master for a
+//!   replacement ([`WorkerContext::request_restart`]); the master starts the new worker first,
+//!   restarts at most `max_restarting` at a time, and escalates the stop of the old one
+//!   (QUIT × 10, TERM × 5, SIGKILL; see [`Builder::escalation`](raindrops_prefork::Builder::escalation)).
+//! * [`MemoryBudget`] is a master-side policy for [`Prefork::on_tick`](raindrops_prefork::Prefork::on_tick):
+//!   when the workers together use more than a budget, the largest is replaced.
+//! * [`Recycles`] counts recycles by reason in one shared row made before `fork`, so any
+//!   worker can show the total.
+//!
+//! ```no_run
+//! use raindrops::memory::MemoryMetric;
+//! use raindrops_killer::prefork::{MemoryBudget, Recycles};
+//! use raindrops_killer::{KillerLayer, Policy, Recycler, Trigger};
+//! use raindrops_prefork::{Prefork, WorkerContext};
+//!
+//! let recycles = Recycles::new()?; // before fork: shared by every worker
+//! let budget = MemoryBudget::new(MemoryMetric::Uss, 2 << 30);
+//! let counted = recycles.clone();
+//! let prefork = Prefork::builder()
+//!     .workers(4)
+//!     .listen("127.0.0.1:8080".parse()?)
+//!     .build()?
+//!     .on_tick(std::time::Duration::from_secs(1), move |workers| {
+//!         let victims = budget.check(workers);
+//!         counted.budget().add(victims.len() as u64);
+//!         victims
+//!     });
+//! let policy = Policy::new().max_memory(MemoryMetric::Uss, 300 << 20..=400 << 20);
+//! prefork.run(move |ctx: WorkerContext| {
+//!     let recycles = recycles.clone();
+//!     let adapter = ctx.clone();
+//!     let recycler = Recycler::new(&policy, move |trigger: &Trigger| {
+//!         recycles.count(trigger.reason.label());
+//!         raindrops_killer::Adapter::recycle(&adapter, trigger);
+//!     });
+//!     async move {
+//!         let _layer = KillerLayer::new(recycler.map_err(std::io::Error::other)?);
+//!         ctx.shutdown().await; // serve the app with the layer until then
+//!         Ok(())
+//!     }
+//! })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use raindrops::memory::MemoryMetric;
+use raindrops_prefork::{WorkerContext, WorkerInfo};
+
+use crate::recycler::{Adapter, Trigger};
+
+impl Adapter for WorkerContext {
+    /// Asks the master for a replacement, with the reason for its log; returns at once (one
+    /// non-blocking write on a pipe).
+    fn recycle(&self, trigger: &Trigger) {
+        let reason = format!("{} ({})", trigger.reason.label(), trigger.reason);
+        if let Err(err) = self.request_restart(&reason) {
+            tracing::error!(pid = trigger.pid, %err, "cannot ask the master for a replacement");
+        }
+    }
+}
+
+raindrops::counters! {
+    /// Recycles by reason, in one row of anonymous shared memory: make it in the master
+    /// before `fork`, count in any worker (or in the master), read the sum anywhere.
+    ///
+    /// ```
+    /// let recycles = raindrops_killer::prefork::Recycles::new()?;
+    /// recycles.count("memory");
+    /// recycles.count("memory");
+    /// recycles.count("budget");
+    /// assert_eq!(recycles.to_map()["memory"], 2);
+    /// assert_eq!(recycles.iter().count(), 5);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub struct Recycles {
+        /// The memory limit was reached.
+        memory: counter,
+        /// The request limit was reached.
+        requests: counter,
+        /// The lifetime was reached.
+        lifetime: counter,
+        /// Recycling was requested by the app.
+        requested: counter,
+        /// The master's memory budget across workers was exceeded.
+        budget: counter,
+    }
+}
+
+impl Recycles {
+    /// Counts one recycle for `label` (a [`Reason::label`](crate::Reason::label), or
+    /// `"budget"`); an unknown label counts as `requested`.
+    ///
+    /// ```
+    /// let recycles = raindrops_killer::prefork::Recycles::new()?;
+    /// recycles.count("lifetime");
+    /// recycles.count("something else");
+    /// assert_eq!((recycles.lifetime().get(), recycles.requested().get()), (1, 1));
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn count(&self, label: &str) {
+        let slot = match label {
+            "memory" => self.memory(),
+            "requests" => self.requests(),
+            "lifetime" => self.lifetime(),
+            "budget" => self.budget(),
+            _ => self.requested(),
+        };
+        slot.incr();
+    }
+}
+
+/// A memory budget for all workers together, enforced by the master: over budget, the
+/// largest worker is replaced (one at a time: nothing more while a replacement is under way).
+///
+/// ```
+/// use raindrops::memory::MemoryMetric;
+/// let budget = raindrops_killer::prefork::MemoryBudget::new(MemoryMetric::Uss, 1 << 30);
+/// assert_eq!(budget.bytes(), 1 << 30);
+/// assert!(budget.check(&[]).is_empty());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryBudget {
+    metric: MemoryMetric,
+    bytes: u64,
+}
+
+impl MemoryBudget {
+    /// At most `bytes` of `metric`, summed over the workers.
+    ///
+    /// ```
+    /// use raindrops::memory::MemoryMetric;
+    /// let budget = raindrops_killer::prefork::MemoryBudget::new(MemoryMetric::Pss, 4 << 30);
+    /// assert_eq!(budget.metric(), MemoryMetric::Pss);
+    /// ```
+    pub fn new(metric: MemoryMetric, bytes: u64) -> Self {
+        MemoryBudget { metric, bytes }
+    }
+
+    /// The budget in bytes.
+    ///
+    /// ```
+    /// # use raindrops::memory::MemoryMetric;
+    /// assert_eq!(raindrops_killer::prefork::MemoryBudget::new(MemoryMetric::Uss, 9).bytes(), 9);
+    /// ```
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The metric summed.
+    ///
+    /// ```
+    /// # use raindrops::memory::MemoryMetric;
+    /// let budget = raindrops_killer::prefork::MemoryBudget::new(MemoryMetric::Rss, 9);
+    /// assert_eq!(budget.metric(), MemoryMetric::Rss);
+    /// ```
+    pub fn metric(&self) -> MemoryMetric {
+        self.metric
+    }
+
+    /// Measures the serving workers; over budget, returns the largest with the reason, in the
+    /// form [`Prefork::on_tick`](raindrops_prefork::Prefork::on_tick) expects. Workers that
+    /// cannot be measured (gone already) count as 0.
+    ///
+    /// ```
+    /// # use raindrops::memory::MemoryMetric;
+    /// let budget = raindrops_killer::prefork::MemoryBudget::new(MemoryMetric::Uss, u64::MAX);
+    /// assert!(budget.check(&[]).is_empty());
+    /// ```
+    pub fn check(&self, workers: &[WorkerInfo]) -> Vec<(u32, String)> {
+        if workers.iter().any(|w| w.replacing) {
+            return Vec::new();
+        }
+        let sizes: Vec<(u32, u64)> = workers
+            .iter()
+            .filter(|w| w.serving)
+            .map(|w| (w.pid, self.metric.read(w.pid).unwrap_or(0)))
+            .collect();
+        self.largest_over(&sizes).into_iter().collect()
+    }
+
+    /// Given `(pid, bytes)` per worker: the largest, if the total exceeds the budget.
+    fn largest_over(&self, sizes: &[(u32, u64)]) -> Option<(u32, String)> {
+        let total: u64 = sizes.iter().map(|(_, bytes)| bytes).sum();
+        if total <= self.bytes {
+            return None;
+        }
+        let (pid, largest) = sizes.iter().max_by_key(|(_, bytes)| *bytes)?;
+        let reason = format!(
+            "budget (workers' {} {total} bytes exceed the budget of {} bytes; this one has {largest})",
+            self.metric, self.bytes
+        );
+        tracing::warn!(pid, total, budget = self.bytes, largest, "memory budget exceeded");
+        Some((*pid, reason))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_is_picked_only_over_budget() {
+        let budget = MemoryBudget::new(MemoryMetric::Uss, 100);
+        assert_eq!(budget.largest_over(&[(1, 50), (2, 50)]), None);
+        let (pid, reason) = budget.largest_over(&[(1, 40), (2, 61), (3, 0)]).unwrap();
+        assert_eq!(pid, 2);
+        assert!(reason.starts_with("budget (workers' uss 101 bytes exceed"), "{reason}");
+        assert_eq!(budget.largest_over(&[]), None);
+    }
+
+    #[test]
+    fn a_real_process_over_a_tiny_budget_is_picked() {
+        let budget = MemoryBudget::new(MemoryMetric::Rss, 1);
+        let pid = std::process::id();
+        let sizes = [(pid, MemoryMetric::Rss.read(pid).unwrap())];
+        assert_eq!(budget.largest_over(&sizes).map(|(p, _)| p), Some(pid));
+    }
+}
