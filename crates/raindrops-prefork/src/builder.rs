@@ -122,7 +122,9 @@ impl Builder {
         self
     }
 
-    /// How a graceful stop of a worker is escalated while it keeps running: by default
+    /// How the graceful stop of a worker the master replaces (recycling, HUP, TTOU) is
+    /// escalated while it keeps running; the master's own graceful stop (SIGQUIT to the master)
+    /// sends one SIGQUIT and waits out the graceful timeout, so slow requests finish. By default
     /// `Escalation::new(SIGQUIT, Some(SIGTERM))`, i.e. SIGQUIT at the stop and up to 9 more
     /// times, then SIGTERM up to 5 times, then SIGKILL, one step a second, each logged. A
     /// worker's SIGQUIT handler acts on the first one; SIGTERM ends it at once (its default

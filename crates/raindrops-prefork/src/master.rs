@@ -92,13 +92,20 @@ impl Worker {
     /// Stops gracefully: the escalation's first (graceful) signal now, the next ones from
     /// [`escalate`](Self::escalate); SIGKILL at `deadline` in any case. `why` goes to the log.
     fn stop(&mut self, escalation: &Escalation, deadline: Instant, replaced: bool, why: &str) {
+        self.stop_once(escalation, deadline, replaced, why);
+        let next = Instant::now() + escalation.interval;
+        self.state = State::Stopping { deadline, replaced, escalation: Some((1, next)) };
+    }
+
+    /// Stops gracefully with the escalation's graceful signal only, as unicorn's QUIT does:
+    /// in-flight requests have until `deadline`, then SIGKILL.
+    fn stop_once(&mut self, escalation: &Escalation, deadline: Instant, replaced: bool, why: &str) {
         let signal = escalation.graceful;
         if !why.is_empty() {
             log!("worker {} (pid {}) {why}: {}", self.row, self.pid, signal.as_str());
         }
         let _ = kill(self.pid, signal);
-        let next = Instant::now() + escalation.interval;
-        self.state = State::Stopping { deadline, replaced, escalation: Some((1, next)) };
+        self.state = State::Stopping { deadline, replaced, escalation: None };
     }
 
     /// Sends the escalation's next signal if it is due, logging it.
@@ -272,11 +279,13 @@ where
                 log!("SIGQUIT: stopping gracefully");
                 self.stop = Some(Stop::Graceful);
                 self.notify("STOPPING=1");
+                // The operator's graceful stop: slow requests get the whole graceful timeout,
+                // not the escalation (that is for recycling a worker that may be stuck).
                 let deadline = now + self.settings.graceful_timeout;
                 let escalation = self.settings.escalation;
                 for worker in &mut self.workers {
                     if !matches!(worker.state, State::Killed) {
-                        worker.stop(&escalation, deadline, false, "");
+                        worker.stop_once(&escalation, deadline, false, "");
                     }
                 }
             }
