@@ -26,6 +26,7 @@ if mode == "serve":
     with open(addrfile + ".tmp", "w") as f:
         for i in range(count):
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAITs
             s.bind(("127.0.0.1", base + i))
             s.listen(4096)
             s.setblocking(False)
