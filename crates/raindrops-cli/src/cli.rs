@@ -149,6 +149,11 @@ pub(crate) struct ServeArgs {
     /// Append the log (master and workers) to FILE instead of stderr; SIGUSR1 reopens it.
     #[arg(long, value_name = "FILE")]
     pub(crate) log: Option<PathBuf>,
+    /// Keep the workers' counters (with each worker's pid and a heartbeat a second) in FILE,
+    /// a segment `raindrops dump FILE` and `raindrops top --segment FILE` read, instead of
+    /// anonymous memory.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) segment: Option<PathBuf>,
     /// Recycle a worker whose memory (`--memory-metric`) exceeds a limit drawn per worker in
     /// MIN..MAX: `300M..400M`, `1G` (both ends), plain bytes. Checked every 16 responses.
     #[arg(long, value_name = "MIN..MAX", value_parser = units::parse_size_range)]

@@ -51,7 +51,11 @@ impl super::Run for ServeArgs {
         })?;
         // One row per possible worker, made before fork: every worker counts in its own.
         let rows = prefork.rows();
-        let http = Workers::<HttpStats>::new(rows).context("cannot map the stats rows")?;
+        let http = match &self.segment {
+            Some(path) => Workers::<HttpStats>::create(path, rows)
+                .with_context(|| format!("cannot create the segment {}", path.display()))?,
+            None => Workers::<HttpStats>::new(rows).context("cannot map the stats rows")?,
+        };
         let counts = ConnectionCounts::new(rows, prefork.listeners().len())
             .context("cannot map the connection counts")?;
         for listener in prefork.listeners() {
@@ -88,6 +92,16 @@ async fn worker(ctx: WorkerContext, shared: Shared) -> io::Result<()> {
     let Shared { http, counts, recycling } = shared;
     let row = ctx.row();
     http.set_pid(row, std::process::id());
+    // A heartbeat in the row, for readers of a file-backed segment (`raindrops top`); the
+    // master has its own for liveness.
+    let beating = http.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            every.tick().await;
+            beating.beat(row);
+        }
+    });
     let mut owned = OwnedListeners::new(counts.clone());
     for listener in ctx.listeners() {
         owned = match listener {

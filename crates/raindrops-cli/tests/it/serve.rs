@@ -329,6 +329,42 @@ fn metrics_and_stats_are_served() {
     assert!(metrics.contains("\nraindrops_requests_total 3\n"), "{metrics}");
 }
 
+/// `--segment FILE`: the counters live in a file that `raindrops dump` and `raindrops top`
+/// read while the server runs, with each worker's pid and a live heartbeat.
+#[test]
+fn the_segment_file_is_read_by_dump_and_top() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("serve.drops");
+    let serve = Serve::start_with(2, &["--segment", file.to_str().unwrap()]);
+    for _ in 0..4 {
+        assert_eq!(get(serve.addr, "/").unwrap().0, 200);
+    }
+    let dump = Command::new(BIN).args(["dump", "--format", "json"]).arg(&file).output().unwrap();
+    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    let dump: serde_json::Value = serde_json::from_slice(&dump.stdout).unwrap();
+    assert_eq!(dump["total"]["requests"], 4, "{dump}");
+
+    // Both serving workers' rows have a pid and a heartbeat under 2 s old.
+    let table = wait_for("two worker rows with pids and fresh heartbeats in top", || {
+        let top = Command::new(BIN)
+            .args(["top", "--segment"])
+            .arg(&file)
+            .arg(serve.addr.to_string())
+            .output()
+            .unwrap();
+        let text = String::from_utf8(top.stdout).unwrap();
+        let fresh = text
+            .lines()
+            .filter(|l| {
+                let cells: Vec<&str> = l.split_whitespace().collect();
+                cells.len() == 7 && cells[1].parse::<u32>().is_ok() && cells[6].ends_with("ms")
+            })
+            .count();
+        (top.status.success() && fresh == 2).then_some(text)
+    });
+    assert!(table.contains("sum"), "{table}");
+}
+
 #[test]
 fn bad_listen_address_is_a_usage_error() {
     let out = Command::new(BIN).args(["serve", "--listen", "localhost:80"]).output().unwrap();
