@@ -175,6 +175,11 @@ pub(crate) struct ServeArgs {
     /// it replaces is stopped).
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) max_restarting: u16,
+    /// Have the master replace each worker once it is D old plus a jitter drawn per worker in
+    /// 0..D/10 (or MIN..MAX), one at a time: a rolling restart that needs nothing from the
+    /// workers.
+    #[arg(long, value_name = "D", value_parser = parse_lifetime)]
+    pub(crate) rolling_restart: Option<Lifetime>,
     /// A memory budget for all workers together (`--memory-metric`), checked by the master
     /// every second: over it, the largest worker is replaced.
     #[arg(long, value_name = "BYTES", value_parser = units::parse_size)]

@@ -6,6 +6,8 @@
 //!   (QUIT × 10, TERM × 5, SIGKILL; see [`Builder::escalation`](raindrops_prefork::Builder::escalation)).
 //! * [`MemoryBudget`] is a master-side policy for [`Prefork::on_tick`](raindrops_prefork::Prefork::on_tick):
 //!   when the workers together use more than a budget, the largest is replaced.
+//! * [`RollingRestart`] is another: each worker is replaced once it reaches an age drawn in
+//!   `every..=every + jitter`, one at a time.
 //! * [`Recycles`] counts recycles by reason in one shared row made before `fork`, so any
 //!   worker can show the total.
 //!
@@ -43,6 +45,9 @@
 //! })?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+
+use std::collections::HashMap;
+use std::time::Duration;
 
 use raindrops::memory::MemoryMetric;
 use raindrops_prefork::{WorkerContext, WorkerInfo};
@@ -84,6 +89,8 @@ raindrops::counters! {
         requested: counter,
         /// The master's memory budget across workers was exceeded.
         budget: counter,
+        /// The master's rolling restart replaced a worker of its age.
+        rolling: counter,
     }
 }
 
@@ -104,6 +111,7 @@ impl Recycles {
             "requests" => self.requests(),
             "lifetime" => self.lifetime(),
             "budget" => self.budget(),
+            "rolling" => self.rolling(),
             _ => self.requested(),
         };
         slot.incr();
@@ -192,6 +200,78 @@ impl MemoryBudget {
         );
         tracing::warn!(pid, total, budget = self.bytes, largest, "memory budget exceeded");
         Some((*pid, reason))
+    }
+}
+
+/// A rolling restart enforced by the master: every worker is replaced once it has served
+/// `every` plus a jitter drawn per worker in `0..=jitter`, one at a time (nothing more while a
+/// replacement is under way), so the workers restart in turn and never all at once. Unlike a
+/// worker's own `max_lifetime`, it needs nothing from the worker: a stuck one is replaced too.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut rolling = raindrops_killer::prefork::RollingRestart::new(
+///     Duration::from_secs(3600),
+///     Duration::from_secs(300),
+/// );
+/// assert!(rolling.check(&[]).is_empty());
+/// ```
+#[derive(Debug)]
+pub struct RollingRestart {
+    every: Duration,
+    jitter: Duration,
+    /// Each worker's drawn age limit, by pid (forgotten when the pid is gone).
+    limits: HashMap<u32, Duration>,
+    rng: fastrand::Rng,
+}
+
+impl RollingRestart {
+    /// Workers live `every` plus up to `jitter`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let _ = raindrops_killer::prefork::RollingRestart::new(Duration::from_secs(60), Duration::ZERO);
+    /// ```
+    pub fn new(every: Duration, jitter: Duration) -> Self {
+        let seed = u64::from(std::process::id()) ^ raindrops::monotonic_ms();
+        RollingRestart {
+            every,
+            jitter,
+            limits: HashMap::new(),
+            rng: fastrand::Rng::with_seed(seed),
+        }
+    }
+
+    /// The oldest serving worker past its age limit, if any and if no replacement is under
+    /// way, with the reason, in the form
+    /// [`Prefork::on_tick`](raindrops_prefork::Prefork::on_tick) expects.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let mut rolling = raindrops_killer::prefork::RollingRestart::new(Duration::ZERO, Duration::ZERO);
+    /// assert!(rolling.check(&[]).is_empty());
+    /// ```
+    pub fn check(&mut self, workers: &[WorkerInfo]) -> Vec<(u32, String)> {
+        self.limits.retain(|pid, _| workers.iter().any(|w| w.pid == *pid));
+        let jitter_ms = u64::try_from(self.jitter.as_millis()).unwrap_or(u64::MAX);
+        for worker in workers {
+            if !self.limits.contains_key(&worker.pid) {
+                let jitter = Duration::from_millis(self.rng.u64(0..=jitter_ms));
+                self.limits.insert(worker.pid, self.every.saturating_add(jitter));
+            }
+        }
+        if workers.iter().any(|w| w.replacing) {
+            return Vec::new();
+        }
+        let due =
+            |w: &&WorkerInfo| w.serving && self.limits.get(&w.pid).is_some_and(|l| w.age >= *l);
+        workers
+            .iter()
+            .filter(due)
+            .max_by_key(|w| w.age)
+            .map(|w| (w.pid, format!("rolling restart (age {:?})", w.age)))
+            .into_iter()
+            .collect()
     }
 }
 

@@ -71,7 +71,7 @@ impl super::Run for ServeArgs {
             retire_http.retire(row);
             retire_counts.retire(row);
         });
-        let prefork = recycling.watch_budget(prefork);
+        let prefork = recycling.watch_workers(prefork);
         let shared = Shared { http, counts, recycling };
         prefork.run(move |ctx| worker(ctx, shared.clone()))?;
         Ok(Code::Success)

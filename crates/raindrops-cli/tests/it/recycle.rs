@@ -193,3 +193,28 @@ fn an_idle_worker_past_its_lifetime_is_recycled() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// `--rolling-restart`: the master replaces each worker in turn once it is old enough, one at
+/// a time, and counts it.
+#[test]
+fn a_rolling_restart_replaces_every_worker_in_turn() {
+    let serve = Serve::start_with(2, &["--rolling-restart", "1s..1500ms"]);
+    let first: Vec<String> = (0..2)
+        .map(|row| {
+            let line = serve.wait_log(|l| l.contains(&format!("worker {row} (pid ")));
+            line.split("(pid ").nth(1).unwrap().split(')').next().unwrap().to_owned()
+        })
+        .collect();
+    for pid in &first {
+        let line = serve.wait_log(|l| {
+            l.contains(&format!("(pid {pid}) to be replaced: rolling restart (age "))
+        });
+        assert!(line.contains("rolling restart"), "{line}");
+        serve.wait_log(|l| l.contains(&format!("(pid {pid}) exited with 0")));
+    }
+    let start = Instant::now();
+    while recycles(serve.addr, "rolling") < 2 {
+        assert!(start.elapsed() < DEADLINE, "not counted: {:#?}", serve.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

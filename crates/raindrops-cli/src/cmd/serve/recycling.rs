@@ -6,14 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use raindrops_http::exposition::LabeledCounter;
-use raindrops_killer::prefork::{MemoryBudget, Recycles};
+use raindrops_killer::prefork::{MemoryBudget, Recycles, RollingRestart};
 use raindrops_killer::{Adapter, KillerLayer, Policy, Recycler, Trigger};
 use raindrops_prefork::{Prefork, WorkerContext};
 
 use crate::cli::ServeArgs;
 
-/// How often the master measures the workers against `--memory-budget`.
-const BUDGET_EVERY: Duration = Duration::from_secs(1);
+/// How often the master measures the workers against `--memory-budget` and their ages against
+/// `--rolling-restart`.
+const MASTER_EVERY: Duration = Duration::from_secs(1);
 
 /// How often an idle worker checks its lifetime (busy ones check every 16 responses).
 const LIFETIME_EVERY: Duration = Duration::from_secs(1);
@@ -23,6 +24,8 @@ const LIFETIME_EVERY: Duration = Duration::from_secs(1);
 pub(super) struct Recycling {
     policy: Option<Policy>,
     budget: Option<MemoryBudget>,
+    /// `(every, jitter)` of `--rolling-restart`.
+    rolling: Option<(Duration, Duration)>,
     recycles: Recycles,
 }
 
@@ -45,18 +48,29 @@ impl Recycling {
         Ok(Recycling {
             policy: any.then_some(policy),
             budget: args.memory_budget.map(|bytes| MemoryBudget::new(metric, bytes)),
+            rolling: args.rolling_restart.map(|d| (d.base, d.jitter)),
             recycles: Recycles::new()?,
         })
     }
 
-    /// Has the master enforce `--memory-budget`, if given (an `on_tick` hook every second).
-    pub(super) fn watch_budget(&self, prefork: Prefork) -> Prefork {
-        let Some(budget) = self.budget else { return prefork };
-        let recycles = self.recycles.clone();
-        prefork.on_tick(BUDGET_EVERY, move |workers| {
-            let victims = budget.check(workers);
-            recycles.budget().add(victims.len() as u64);
-            victims
+    /// Has the master enforce `--memory-budget` and `--rolling-restart`, if given (one
+    /// `on_tick` hook every second; the budget goes first, and a replacement it starts holds
+    /// the rolling restart back until done).
+    pub(super) fn watch_workers(&self, prefork: Prefork) -> Prefork {
+        if self.budget.is_none() && self.rolling.is_none() {
+            return prefork;
+        }
+        let (budget, recycles) = (self.budget, self.recycles.clone());
+        let mut rolling = self.rolling.map(|(every, jitter)| RollingRestart::new(every, jitter));
+        prefork.on_tick(MASTER_EVERY, move |workers| {
+            let over = budget.map(|b| b.check(workers)).unwrap_or_default();
+            recycles.budget().add(over.len() as u64);
+            if !over.is_empty() {
+                return over;
+            }
+            let old = rolling.as_mut().map(|r| r.check(workers)).unwrap_or_default();
+            recycles.rolling().add(old.len() as u64);
+            old
         })
     }
 
