@@ -75,7 +75,7 @@ raindrops::counters! {
     /// recycles.count("memory");
     /// recycles.count("budget");
     /// assert_eq!(recycles.to_map()["memory"], 2);
-    /// assert_eq!(recycles.iter().count(), 5);
+    /// assert_eq!(recycles.iter().count(), 6);
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
     pub struct Recycles {
