@@ -212,6 +212,8 @@ fn a_rolling_restart_replaces_every_worker_in_turn() {
         assert!(line.contains("rolling restart"), "{line}");
         serve.wait_log(|l| l.contains(&format!("(pid {pid}) exited with 0")));
     }
+    // In turn: never two replacements under way at once.
+    assert_eq!(most_restarting(&serve.log()), 1, "{:#?}", serve.log());
     let start = Instant::now();
     while recycles(serve.addr, "rolling") < 2 {
         assert!(start.elapsed() < DEADLINE, "not counted: {:#?}", serve.log());

@@ -5,7 +5,7 @@
 //! * `model`: what the screen keeps between samples (peaks, history, sort, filter);
 //! * `render`: draws a [`model::Top`] with ratatui; `plain`: the one-shot text for a pipe;
 //! * `keys`: what each key does; `terminal`: raw mode in, raw mode out (also on panic);
-//! * `format`: how numbers, bytes and ages are written (memory is `raindrops::memory` RSS).
+//! * `format`: how numbers, bytes and ages are written (memory is `raindrops::memory` PSS).
 //!
 //! When stdout is not a terminal, one sample is printed as text and the command exits (1 if
 //! something could not be read, after printing what could).

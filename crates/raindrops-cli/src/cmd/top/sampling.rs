@@ -159,15 +159,18 @@ fn read_workers(path: &Path) -> Result<Workers, String> {
             index: row.index,
             pid: row.pid,
             values: row.values,
-            memory: row.pid.and_then(|pid| MemoryMetric::Rss.read(pid).ok()),
+            // PSS: pages shared with the master and the other workers are split between
+            // them, so the sum row is the workers' true total (RSS would count them in full
+            // for every worker).
+            memory: row.pid.and_then(|pid| MemoryMetric::Pss.read(pid).ok()),
             heartbeat_age_ms: row.heartbeat_ms.map(|beat| now_ms.saturating_sub(beat)),
         })
         .collect();
-    let known: Vec<u64> = rows.iter().filter_map(|row| row.memory).collect();
+    let total_memory = rows.iter().filter_map(|row| row.memory).reduce(|a, b| a + b);
     Ok(Workers {
         fields: snapshot.fields.iter().map(|f| f.name.to_string()).collect(),
         total: snapshot.total,
-        total_memory: (!known.is_empty()).then(|| known.iter().sum()),
+        total_memory,
         rows,
     })
 }
