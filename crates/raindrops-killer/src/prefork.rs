@@ -34,7 +34,7 @@
 //!     let recycles = recycles.clone();
 //!     let adapter = ctx.clone();
 //!     let recycler = Recycler::new(&policy, move |trigger: &Trigger| {
-//!         recycles.count(trigger.reason.label());
+//!         recycles.count(&trigger.reason);
 //!         raindrops_killer::Adapter::recycle(&adapter, trigger);
 //!     });
 //!     async move {
@@ -70,10 +70,13 @@ raindrops::counters! {
     /// before `fork`, count in any worker (or in the master), read the sum anywhere.
     ///
     /// ```
+    /// use raindrops_killer::Reason;
+    ///
     /// let recycles = raindrops_killer::prefork::Recycles::new()?;
-    /// recycles.count("memory");
-    /// recycles.count("memory");
-    /// recycles.count("budget");
+    /// let memory = Reason::Memory { metric: raindrops::memory::MemoryMetric::Uss, measured: 9, limit: 8 };
+    /// recycles.count(&memory);
+    /// recycles.count(&memory);
+    /// recycles.budget().incr(); // the master's own reasons have their own counters
     /// assert_eq!(recycles.to_map()["memory"], 2);
     /// assert_eq!(recycles.iter().count(), 6);
     /// # Ok::<(), raindrops::SegmentError>(())
@@ -95,24 +98,26 @@ raindrops::counters! {
 }
 
 impl Recycles {
-    /// Counts one recycle for `label` (a [`Reason::label`](crate::Reason::label), or
-    /// `"budget"`); an unknown label counts as `requested`.
+    /// Counts one recycle a worker's [`Reason`](crate::Reason) triggered (the master's own,
+    /// `budget` and `rolling`, are counted on their counters directly).
     ///
     /// ```
+    /// use std::time::Duration;
+    /// use raindrops_killer::Reason;
+    ///
     /// let recycles = raindrops_killer::prefork::Recycles::new()?;
-    /// recycles.count("lifetime");
-    /// recycles.count("something else");
+    /// let age = Duration::from_secs(60);
+    /// recycles.count(&Reason::Lifetime { age, limit: age });
+    /// recycles.count(&Reason::Requested);
     /// assert_eq!((recycles.lifetime().get(), recycles.requested().get()), (1, 1));
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
-    pub fn count(&self, label: &str) {
-        let slot = match label {
-            "memory" => self.memory(),
-            "requests" => self.requests(),
-            "lifetime" => self.lifetime(),
-            "budget" => self.budget(),
-            "rolling" => self.rolling(),
-            _ => self.requested(),
+    pub fn count(&self, reason: &crate::Reason) {
+        let slot = match reason {
+            crate::Reason::Memory { .. } => self.memory(),
+            crate::Reason::Requests { .. } => self.requests(),
+            crate::Reason::Lifetime { .. } => self.lifetime(),
+            crate::Reason::Requested => self.requested(),
         };
         slot.incr();
     }

@@ -97,7 +97,7 @@ impl Recycling {
         let Some(policy) = &self.policy else { return Ok(None) };
         let (recycles, master) = (self.recycles.clone(), ctx.clone());
         let adapter = move |trigger: &Trigger| {
-            recycles.count(trigger.reason.label());
+            recycles.count(&trigger.reason);
             master.recycle(trigger);
         };
         let layer = KillerLayer::new(Recycler::new(policy, adapter)?);
