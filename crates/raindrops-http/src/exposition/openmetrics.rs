@@ -70,7 +70,7 @@ pub(super) fn render(snapshot: &Snapshot) -> String {
     for counter in &snapshot.counters {
         let (name, label) = (&counter.name, &counter.label);
         let _ = writeln!(out, "# TYPE raindrops_{name} counter");
-        let _ = writeln!(out, "# HELP raindrops_{name} {}", counter.help);
+        let _ = writeln!(out, "# HELP raindrops_{name} {}", escape_label(&counter.help));
         for (value, count) in &counter.values {
             let _ = writeln!(
                 out,

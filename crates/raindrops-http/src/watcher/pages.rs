@@ -12,10 +12,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use raindrops::{Aggregate, RubyFloat};
+use raindrops::RubyFloat;
 use serde_json::json;
 
-use super::state::{AddrState, Peak, Sample, Series};
+use super::state::{AddrState, Sample, Series};
 use super::{Watcher, chart};
 use crate::exposition::histogram::{self, header_value};
 use crate::exposition::openmetrics::escape_label;
@@ -185,10 +185,7 @@ fn histogram_of(watcher: &Watcher, which: Which, addr: &str) -> Histogram {
         _ => Histogram {
             updated: sample.time,
             reset_at: state.started,
-            series: Series {
-                aggregate: Aggregate::new(),
-                peak: Peak { first: state.started, last: state.started },
-            },
+            series: Series::new(state.started),
             current: 0,
         },
     }
@@ -464,7 +461,7 @@ pub(super) async fn metrics(State(watcher): State<Watcher>) -> Response {
             sample.time.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
         )
     );
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], out)
+    ([(header::CONTENT_TYPE, crate::exposition::Format::OpenMetrics.content_type())], out)
         .into_response()
 }
 

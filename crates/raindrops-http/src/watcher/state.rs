@@ -33,7 +33,7 @@ pub(super) struct Series {
 }
 
 impl Series {
-    fn new(since: SystemTime) -> Self {
+    pub(super) fn new(since: SystemTime) -> Self {
         Series { aggregate: Aggregate::new(), peak: Peak { first: since, last: since } }
     }
 
