@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use axum::response::{IntoResponse, Response};
 use http::{Request, header};
-use raindrops_http::exposition::histogram::{PERCENTILES, quantile, write_quantiles};
+use raindrops_http::exposition::histogram::{braced, percentiles, quantile, write_quantiles};
 use raindrops_http::exposition::{Format, escape_label};
 
 use crate::recorder::SharedRecorder;
@@ -25,11 +25,6 @@ fn number(value: f64) -> String {
     } else {
         value.to_string()
     }
-}
-
-/// `{labels}`, or nothing.
-fn braced(labels: &str) -> String {
-    if labels.is_empty() { String::new() } else { format!("{{{labels}}}") }
 }
 
 impl SharedRecorder {
@@ -99,11 +94,9 @@ impl SharedRecorder {
                         };
                         let snapshot = aggregate.snapshot();
                         let scale = shared.scale;
-                        let quantiles: Vec<(f64, f64)> = PERCENTILES
-                            .iter()
-                            .filter_map(|&p| {
-                                Some((quantile(p), snapshot.percentile(p)? as f64 / scale))
-                            })
+                        let quantiles: Vec<(f64, f64)> = percentiles(&snapshot)
+                            .into_iter()
+                            .map(|(p, value)| (quantile(p), value as f64 / scale))
                             .collect();
                         let sum = snapshot.sum as f64 / scale;
                         write_quantiles(&mut out, &family, labels, &quantiles, snapshot.count, sum);

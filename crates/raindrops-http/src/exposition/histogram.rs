@@ -116,7 +116,13 @@ fn with_label(labels: &str, name: &str, value: &str) -> String {
 }
 
 /// `{labels}`, or nothing when there are none.
-fn braced(labels: &str) -> String {
+///
+/// ```
+/// use raindrops_http::exposition::histogram::braced;
+/// assert_eq!(braced(r#"a="1""#), r#"{a="1"}"#);
+/// assert_eq!(braced(""), "");
+/// ```
+pub fn braced(labels: &str) -> String {
     if labels.is_empty() { String::new() } else { format!("{{{labels}}}") }
 }
 
