@@ -178,6 +178,13 @@ async fn reset_forgets_then_the_next_sample_counts_once() {
     let addr = util::fixture::serve(&watcher).await;
     let (tcp, unix) = fx.escaped();
     for e in [&tcp, &unix] {
+        // At least two samples counted first, so that only a reset can bring it back to 1.
+        let path = format!("/queued/{e}.txt");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while util::get(addr, &path).await.header("x-count").unwrap().parse::<u64>().unwrap() < 2 {
+            assert!(Instant::now() < deadline, "no second sample");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let reset = util::request_from(addr, "POST", &format!("/reset/{e}"), "127.0.0.1").await;
         assert_eq!((reset.status, reset.header("location")), (302, Some("/")));
         // Right after the reset nothing is counted; the next sample makes it exactly 1.

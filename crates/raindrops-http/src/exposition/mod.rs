@@ -103,6 +103,22 @@ pub enum Format {
 }
 
 impl Format {
+    /// Whether a request's `Accept` header asks for OpenMetrics (as Prometheus' does).
+    ///
+    /// ```
+    /// use http::{HeaderMap, HeaderValue, header::ACCEPT};
+    /// use raindrops_http::exposition::Format;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// assert!(!Format::accepts_openmetrics(&headers));
+    /// headers.insert(ACCEPT, HeaderValue::from_static("application/openmetrics-text; version=1.0.0"));
+    /// assert!(Format::accepts_openmetrics(&headers));
+    /// ```
+    pub fn accepts_openmetrics(headers: &http::HeaderMap) -> bool {
+        let accept = headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok());
+        accept.is_some_and(|a| a.contains("application/openmetrics-text"))
+    }
+
     /// The `Content-Type` of the format.
     ///
     /// ```

@@ -5,7 +5,7 @@ use std::future::{Ready, ready};
 use std::task::{Context, Poll};
 
 use axum::response::Response;
-use http::{Request, header};
+use http::Request;
 use raindrops::{Aggregate, AggregateSnapshot, SharedAggregate};
 
 use crate::exposition::Format;
@@ -73,12 +73,9 @@ impl<B> tower::Service<Request<B>> for LastDataRecvService {
 /// the text.
 fn format_of<B>(req: &Request<B>) -> Format {
     let path = req.uri().path();
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
     if path.ends_with(".json") {
         Format::Json
-    } else if path.ends_with("/metrics")
-        || accept.is_some_and(|a| a.contains("application/openmetrics-text"))
-    {
+    } else if path.ends_with("/metrics") || Format::accepts_openmetrics(req.headers()) {
         Format::OpenMetrics
     } else {
         Format::Text
@@ -153,7 +150,7 @@ mod tests {
     fn request(path: &str, accept: Option<&str>) -> Request<()> {
         let mut builder = Request::get(path);
         if let Some(accept) = accept {
-            builder = builder.header(header::ACCEPT, accept);
+            builder = builder.header(http::header::ACCEPT, accept);
         }
         builder.body(()).unwrap()
     }

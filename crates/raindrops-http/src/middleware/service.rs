@@ -129,8 +129,7 @@ impl<S> Raindrops<S> {
         let shared = &self.shared;
         let path = req.uri().path();
         let format = if path == shared.path {
-            let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
-            if accept.is_some_and(|a| a.contains("application/openmetrics-text")) {
+            if Format::accepts_openmetrics(req.headers()) {
                 Format::OpenMetrics
             } else {
                 Format::Text
