@@ -291,6 +291,11 @@ fn hup_under_load_replaces_every_worker_with_no_failed_request() {
         .map(|(i, _)| i)
         .collect();
     assert_eq!(quits.len(), 2, "{log:#?}");
+    // Before the k-th QUIT, the 2 first workers and k + 1 replacements had said "serving".
+    for (k, &quit) in quits.iter().enumerate() {
+        let serving = log[..quit].iter().filter(|l| l.ends_with(") serving")).count();
+        assert!(serving > 2 + k, "QUIT {k} came before its replacement served: {log:#?}");
+    }
     eprintln!("{ok} requests, 0 failed; {before:?} -> {after:?}");
 }
 
