@@ -4,6 +4,10 @@ use std::io;
 
 /// An error of the supervisor, naming the input or the step at fault.
 ///
+/// The message includes the kernel's reason; it is not also given as
+/// [`source`](std::error::Error::source), so that printing the error with its causes (anyhow's
+/// `{:#}`) says it once. [`PreforkError::io_error`] gives the `io::Error` itself.
+///
 /// ```
 /// use raindrops_prefork::Prefork;
 ///
@@ -17,25 +21,23 @@ pub enum PreforkError {
     #[error("{0}")]
     Config(String),
     /// A listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {error}")]
     Bind {
         /// The address, as given.
         addr: String,
         /// What the kernel said.
-        #[source]
-        source: io::Error,
+        error: io::Error,
     },
     /// `LISTEN_FDS`/`LISTEN_PID` announce descriptors that are not usable listeners.
     #[error("socket activation: {0}")]
     Activation(String),
     /// A system call of the supervisor failed.
-    #[error("{what}: {source}")]
+    #[error("{what}: {error}")]
     Io {
         /// The step that failed.
         what: String,
         /// What the kernel said.
-        #[source]
-        source: io::Error,
+        error: io::Error,
     },
 }
 
@@ -43,6 +45,25 @@ impl PreforkError {
     /// Wraps an I/O error with the step that failed.
     pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(io::Error) -> PreforkError {
         let what = what.into();
-        move |source| PreforkError::Io { what, source }
+        move |error| PreforkError::Io { what, error }
+    }
+
+    /// The kernel's error behind a [`Bind`](PreforkError::Bind) or [`Io`](PreforkError::Io)
+    /// failure.
+    ///
+    /// ```
+    /// use raindrops_prefork::Prefork;
+    ///
+    /// let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let err = Prefork::builder().listen(taken.local_addr()?.into()).build().unwrap_err();
+    /// let kind = err.io_error().map(std::io::Error::kind);
+    /// assert_eq!(kind, Some(std::io::ErrorKind::AddrInUse));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match self {
+            PreforkError::Bind { error, .. } | PreforkError::Io { error, .. } => Some(error),
+            PreforkError::Config(_) | PreforkError::Activation(_) => None,
+        }
     }
 }

@@ -59,7 +59,7 @@ impl Listener {
             listener.set_nonblocking()?;
             Ok(listener)
         });
-        listener.map_err(|source| PreforkError::Bind { addr: addr.to_string(), source })
+        listener.map_err(|error| PreforkError::Bind { addr: addr.to_string(), error })
     }
 
     /// The address the socket is bound to.
