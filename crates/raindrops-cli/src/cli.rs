@@ -182,7 +182,7 @@ pub(crate) struct ServeArgs {
     pub(crate) rolling_restart: Option<Lifetime>,
     /// A memory budget for all workers together (`--memory-metric`), checked by the master
     /// every second: over it, the largest worker is replaced.
-    #[arg(long, value_name = "BYTES", value_parser = units::parse_size)]
+    #[arg(long, value_name = "BYTES", value_parser = units::parse_positive_size)]
     pub(crate) memory_budget: Option<u64>,
 }
 

@@ -54,14 +54,29 @@ pub(crate) fn parse_range<T: PartialOrd + Copy + std::fmt::Debug>(
     Ok(min..=max)
 }
 
-/// `--max-memory`: a range of sizes.
+/// `--max-memory`: a range of sizes, MIN at least one byte.
 pub(crate) fn parse_size_range(text: &str) -> Result<RangeInclusive<u64>, String> {
-    parse_range(text, parse_size)
+    parse_range(text, parse_size).and_then(|range| positive(text, range))
 }
 
-/// `--max-requests`: a range of counts.
+/// `--max-requests`: a range of counts, MIN at least 1.
 pub(crate) fn parse_count_range(text: &str) -> Result<RangeInclusive<u64>, String> {
-    parse_range(text, parse_count)
+    parse_range(text, parse_count).and_then(|range| positive(text, range))
+}
+
+/// `--memory-budget`: a size of at least one byte.
+pub(crate) fn parse_positive_size(text: &str) -> Result<u64, String> {
+    parse_size(text).and_then(|size| positive(text, size..=size)).map(|range| *range.start())
+}
+
+/// Refuses a limit of 0, which would recycle every worker as soon as it starts.
+fn positive(text: &str, range: RangeInclusive<u64>) -> Result<RangeInclusive<u64>, String> {
+    if *range.start() == 0 {
+        return Err(format!(
+            "{text:?} allows 0, which would recycle workers endlessly: use 1 or more"
+        ));
+    }
+    Ok(range)
 }
 
 #[cfg(test)]
@@ -101,6 +116,17 @@ mod tests {
         assert!(parse_size_range("1M..").is_err());
     }
 
+    #[test]
+    fn limits_of_zero_are_refused() {
+        for zero in ["0", "0..10", "0B..1M"] {
+            assert!(parse_size_range(zero).unwrap_err().contains("allows 0"), "{zero}");
+        }
+        assert!(parse_count_range("0..5").unwrap_err().contains("allows 0"));
+        assert!(parse_positive_size("0M").unwrap_err().contains("allows 0"));
+        assert_eq!(parse_positive_size("1"), Ok(1));
+        assert_eq!(parse_count_range("1..1"), Ok(1..=1));
+    }
+
     proptest! {
         #[test]
         fn any_text_parses_or_errs_never_panics(text in "\\PC{0,24}") {
@@ -122,7 +148,9 @@ mod tests {
         #[test]
         fn ranges_keep_their_ends(a in any::<u64>(), b in any::<u64>()) {
             let parsed = parse_count_range(&format!("{a}..{b}"));
-            if a <= b {
+            if a == 0 {
+                prop_assert!(parsed.is_err());
+            } else if a <= b {
                 prop_assert_eq!(parsed, Ok(a..=b));
             } else {
                 prop_assert!(parsed.unwrap_err().contains("empty range"));

@@ -161,6 +161,10 @@ fn bad_recycling_flags_are_usage_errors_naming_the_input() {
         ("--memory-budget", "99999999999T", "too large a size"),
         ("--memory-metric", "vsz", "invalid value 'vsz'"),
         ("--max-restarting", "0", "invalid value '0'"),
+        ("--max-requests", "0", "\"0\" allows 0"),
+        ("--max-requests", "0..10", "\"0..10\" allows 0"),
+        ("--memory-budget", "0", "\"0\" allows 0"),
+        ("--max-memory", "0..1G", "\"0..1G\" allows 0"),
     ] {
         let out = Command::new(BIN).args(["serve", flag, value]).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
