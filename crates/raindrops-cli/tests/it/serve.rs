@@ -377,3 +377,19 @@ fn bad_listen_address_is_a_usage_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("raindrops: --listen \"localhost:80\": "), "{stderr}");
 }
+
+#[test]
+fn a_busy_port_is_reported_once_with_its_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    for command in [["serve", "--listen"], ["watch", "--listen"]] {
+        let out = Command::new(BIN).args(command).arg(&addr).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command:?}: {stderr}");
+        assert_eq!(
+            stderr,
+            format!("raindrops: cannot listen on {addr}: Address already in use (os error 98)\n"),
+            "{command:?}"
+        );
+    }
+}

@@ -37,13 +37,23 @@ async fn slow(uri: Uri) -> Result<String, Answer> {
 
 /// Keeps `mb` MiB (written, so resident) for the rest of this worker's life.
 async fn leak(uri: Uri) -> Result<String, Answer> {
-    let mb = number(&uri, "mb")?.min(MAX_LEAK_MB);
+    let mb = number(&uri, "mb")?;
     let mut held = HELD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let total: u64 = held.iter().map(|v| v.len() as u64 >> 20).sum();
-    let mb = mb.min(MAX_HELD_MB.saturating_sub(total));
-    held.push(vec![1u8; (mb as usize) << 20]);
+    let (kept, total) = keep(&mut held, mb);
     let pid = std::process::id();
-    Ok(format!("kept {mb} MiB more, {} MiB in worker {pid}\n", total + mb))
+    Ok(format!("kept {kept} MiB more, {total} MiB in worker {pid}\n"))
+}
+
+/// Adds a block of `mb` MiB to `held` within the caps, and returns the MiB kept and the MiB
+/// held in all. Nothing is stored for 0 MiB (asked, or left under the cap), so `held` has at
+/// most [`MAX_HELD_MB`] blocks, however many requests come.
+fn keep(held: &mut Vec<Vec<u8>>, mb: u64) -> (u64, u64) {
+    let total: u64 = held.iter().map(|v| v.len() as u64 >> 20).sum();
+    let mb = mb.min(MAX_LEAK_MB).min(MAX_HELD_MB.saturating_sub(total));
+    if mb > 0 {
+        held.push(vec![1u8; (mb as usize) << 20]);
+    }
+    (mb, total + mb)
 }
 
 /// The query parameter `name` as a whole number; a 400 naming it otherwise.
@@ -72,5 +82,19 @@ mod tests {
         let err = number(&uri("/slow"), "ms").unwrap_err();
         assert_eq!(err.1, "missing ?ms=N\n");
         assert_eq!(number(&uri("/slow?msx=1"), "ms").unwrap_err().1, "missing ?ms=N\n");
+    }
+
+    #[test]
+    fn leak_stores_nothing_for_zero_and_stops_at_the_cap() {
+        let mut held = Vec::new();
+        for _ in 0..100_000 {
+            assert_eq!(keep(&mut held, 0), (0, 0));
+        }
+        assert_eq!(held.len(), 0, "an empty block per request of 0 MiB");
+        assert_eq!(keep(&mut held, 2), (2, 2));
+        // At the cap (zeroed pages, never touched: no memory is used), nothing more is kept.
+        held.push(vec![0; ((MAX_HELD_MB - 2) as usize) << 20]);
+        assert_eq!(keep(&mut held, 1), (0, MAX_HELD_MB));
+        assert_eq!(held.len(), 2);
     }
 }
