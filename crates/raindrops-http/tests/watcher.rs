@@ -192,6 +192,29 @@ async fn reset_forgets_then_the_next_sample_counts_once() {
     }
 }
 
+#[tokio::test]
+async fn reset_redirects_only_to_a_path_of_this_host() {
+    let fx = fixture();
+    let watcher = fx.watcher(Duration::from_millis(400));
+    let addr = util::fixture::serve(&watcher).await;
+    let (tcp, _) = fx.escaped();
+    let host = addr.to_string();
+    for (referer, location) in [
+        ("javascript:alert(1)", "/"),
+        ("http://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example/", "/"),
+        ("http://evil.example/foo/bar", "/"),
+        (&format!("http://{host}/foo/bar?x=1#frag"), "/foo/bar?x=1"),
+        (&format!("http://{host}/active/{tcp}.html"), &format!("/active/{tcp}.html")),
+        ("/x", "/x"),
+    ] {
+        let headers = format!("Host: {host}\r\nReferer: {referer}\r\n");
+        let reply = util::request_with(addr, "POST", &format!("/reset/{tcp}"), &headers).await;
+        assert_eq!((reply.status, reply.header("location")), (302, Some(location)), "{referer}");
+    }
+}
+
 /// Sends `GET path` and returns the stream after the response head arrived.
 async fn open_tail(addr: SocketAddr, path: &str) -> (tokio::net::TcpStream, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();

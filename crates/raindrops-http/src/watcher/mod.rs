@@ -11,7 +11,7 @@ Routes (every `ADDR` percent-encoded, e.g. `127.0.0.1%3A8080` or `%2Frun%2Fapp.s
 | `GET /active/ADDR.txt`, `/queued/ADDR.txt` | the histogram since the last reset (the `aggregate` gem's text) with `X-Count`, `X-Min`, ... headers |
 | `GET /active/ADDR.html`, `/queued/ADDR.html` | the same as a page |
 | `GET /active/ADDR.json`, `/queued/ADDR.json` | the same as JSON |
-| `POST /reset/ADDR` | forgets that address's aggregates and peaks; 302 to the Referer |
+| `POST /reset/ADDR` | forgets that address's aggregates and peaks; 302 back to the Referer's path if it is a page of this host, else to `/` |
 | `GET /tail/ADDR.txt?active_min=N&queued_min=N` | one line per sample reaching the minimums, streamed |
 | `GET /tail/ADDR.json?active_min=N&queued_min=N` | the same as one JSON object per line (`application/x-ndjson`) |
 | `GET /chart/ADDR.html` | SVG charts of active and queued over the last hour (no script, no external assets) |
@@ -46,6 +46,7 @@ axum::serve(listener, app).await
 
 mod chart;
 mod pages;
+mod redirect;
 mod state;
 
 use std::sync::atomic::AtomicUsize;

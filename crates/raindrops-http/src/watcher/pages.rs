@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -16,7 +16,7 @@ use raindrops::RubyFloat;
 use serde_json::json;
 
 use super::state::{AddrState, Sample, Series};
-use super::{Watcher, chart};
+use super::{Watcher, chart, redirect};
 use crate::exposition::histogram::{self, header_value};
 use crate::exposition::openmetrics::escape_label;
 use crate::exposition::time::{http_date, iso8601};
@@ -246,10 +246,11 @@ pub(super) async fn reset(
     if !valid_addr(&addr) || !watcher.state.reset(&addr) {
         return (StatusCode::NOT_FOUND, "Not Found\n").into_response();
     }
-    let to = headers.get(header::REFERER).and_then(|r| r.to_str().ok()).unwrap_or("/").to_owned();
+    let text = |name| headers.get(name).and_then(|value: &HeaderValue| value.to_str().ok());
+    let to = redirect::back_to(text(header::REFERER), text(header::HOST));
     (
         StatusCode::FOUND,
-        [(header::LOCATION, header_value(&to)), (header::CONTENT_TYPE, header_value("text/plain"))],
+        [(header::LOCATION, header_value(to)), (header::CONTENT_TYPE, header_value("text/plain"))],
         format!("Redirecting to {to}"),
     )
         .into_response()

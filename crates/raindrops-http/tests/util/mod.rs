@@ -34,9 +34,29 @@ pub(crate) async fn request_from(
 ) -> Reply {
     let socket = TcpSocket::new_v4().unwrap();
     socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
-    let mut stream = socket.connect(addr).await.unwrap();
+    let stream = socket.connect(addr).await.unwrap();
+    exchange(stream, method, path, "Host: test\r\n").await
+}
+
+/// Sends `method path` with `headers` (`Name: value` lines, each ending in CRLF) and reads
+/// the whole response.
+pub(crate) async fn request_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+) -> Reply {
+    exchange(tokio::net::TcpStream::connect(addr).await.unwrap(), method, path, headers).await
+}
+
+async fn exchange(
+    mut stream: tokio::net::TcpStream,
+    method: &str,
+    path: &str,
+    headers: &str,
+) -> Reply {
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\n{headers}Content-Length: 0\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
