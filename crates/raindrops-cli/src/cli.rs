@@ -1,6 +1,7 @@
 //! Every clap type of the command line; the logic is in `cmd/`.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -75,6 +76,14 @@ pub(crate) struct WatchArgs {
     /// Also watch every Unix listener (when no ADDR is given).
     #[arg(long)]
     pub(crate) unix: bool,
+    /// Most listeners tracked at once (histograms, peaks, history). To make room, those gone
+    /// longest are forgotten first; beyond it, new listeners are listed but not tracked, and a
+    /// warning is logged once. ADDRs are always tracked.
+    #[arg(long, default_value = "4096", value_name = "N")]
+    pub(crate) max_addresses: NonZeroUsize,
+    /// Forget a listener that is gone (not an ADDR) after this long: `60s`, `5m`, `500ms`.
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    pub(crate) forget_after: Duration,
     /// Listeners to watch: `127.0.0.1:8080`, `[::]:80`, `/run/app.sock`. Default: every TCP
     /// listener of the host.
     pub(crate) addrs: Vec<String>,

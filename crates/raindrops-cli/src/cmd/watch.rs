@@ -15,13 +15,21 @@ impl super::Run for WatchArgs {
             .iter()
             .map(|addr| addr.parse::<ListenerAddr>().map_err(|err| UsageError(err.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
+        // The ADDRs as the listeners report them: tracked whatever the cap, never forgotten.
+        let keep: Vec<String> = addrs.iter().map(ToString::to_string).collect();
         let listeners = if addrs.is_empty() {
             KernelListeners::all(self.unix)
         } else {
             KernelListeners::addrs(addrs)
         }
         .context("cannot read listener stats")?;
-        let watcher = Watcher::new(listeners, self.delay).context("cannot start the sampler")?;
+        crate::logging::init();
+        let watcher = Watcher::builder(listeners, self.delay)
+            .max_addresses(self.max_addresses.get())
+            .forget_after(self.forget_after)
+            .keep(keep)
+            .start()
+            .context("cannot start the sampler")?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

@@ -6,3 +6,4 @@ mod serve;
 mod stats;
 mod top;
 mod util;
+mod watch;

@@ -22,6 +22,11 @@ HEAD works wherever GET does; other methods get 405 and unknown paths 404. A val
 that is not watched answers an empty histogram and stores nothing, so requests for arbitrary
 addresses cannot grow memory.
 
+Memory stays bounded when listeners come and go, too (a whole host watched while a local user
+opens and closes listeners by the thousand): at most 4,096 addresses are tracked, those gone
+from the samples longest making room first, and a listener gone for 60 s is forgotten, unless
+it was asked for with [`WatcherBuilder::keep`]; see [`Watcher::builder`].
+
 ```no_run
 use std::time::Duration;
 use raindrops_http::exposition::ListenerSample;
@@ -44,10 +49,12 @@ axum::serve(listener, app).await
 ```
 */
 
+mod builder;
 mod chart;
 mod pages;
 mod redirect;
 mod state;
+mod tracked;
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
@@ -58,7 +65,9 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 
 use crate::middleware::Listeners;
+pub use builder::WatcherBuilder;
 use state::State;
+use tracked::Limits;
 
 /// Tails streamed at once; more get 503.
 const MAX_TAILS: usize = 32;
@@ -75,7 +84,7 @@ pub struct Watcher {
 
 impl Watcher {
     /// Starts sampling `listeners` every `delay` on a thread of its own (the first sample is
-    /// taken before this returns).
+    /// taken before this returns), with the default limits of [`Watcher::builder`].
     ///
     /// # Errors
     ///
@@ -91,12 +100,39 @@ impl Watcher {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new(listeners: impl Listeners, delay: Duration) -> std::io::Result<Self> {
+        Self::builder(listeners, delay).start()
+    }
+
+    /// A Watcher of `listeners` sampled every `delay`, to configure before it starts: how many
+    /// addresses it tracks and how long it remembers a listener that is gone.
+    ///
+    /// ```no_run
+    /// # use raindrops_http::{exposition::ListenerSample, middleware::Listeners};
+    /// # struct Host;
+    /// # impl Listeners for Host {
+    /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }
+    /// # }
+    /// let delay = std::time::Duration::from_secs(1);
+    /// let _watcher = raindrops_http::watcher::Watcher::builder(Host, delay)
+    ///     .max_addresses(1024)
+    ///     .start()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn builder(listeners: impl Listeners, delay: Duration) -> WatcherBuilder {
+        WatcherBuilder::new(Arc::new(listeners), delay)
+    }
+
+    fn start(
+        listeners: Arc<dyn Listeners>,
+        delay: Duration,
+        limits: Limits,
+    ) -> std::io::Result<Self> {
         let delay = delay.max(Duration::from_millis(10));
         let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_owned())
             .unwrap_or_else(|_| "localhost".to_owned());
         Ok(Watcher {
-            state: state::start(Arc::new(listeners), delay)?,
+            state: state::start(listeners, delay, limits)?,
             tails: Arc::new(AtomicUsize::new(0)),
             hostname: hostname.into(),
             index: Arc::default(),

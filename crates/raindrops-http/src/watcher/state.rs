@@ -1,7 +1,8 @@
 //! The Watcher's memory: the latest sample, and per watched address its aggregates, peaks,
-//! last reset and recent history. Only the sampler thread writes; handlers read snapshots.
+//! last reset and recent history (which addresses, within what bounds: [`super::tracked`]).
+//! Only the sampler thread writes; handlers read snapshots.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -10,6 +11,8 @@ use tokio::sync::watch;
 
 use crate::exposition::ListenerSample;
 use crate::middleware::Listeners;
+
+use super::tracked::{Limits, Tracked};
 
 /// How far back the charts go.
 pub(super) const HISTORY_SPAN: Duration = Duration::from_secs(3600);
@@ -60,8 +63,38 @@ pub(super) struct AddrState {
     pub(super) reset_at: SystemTime,
     /// `(time, active, queued)`, oldest first, at most [`State::history_len`] points.
     pub(super) history: VecDeque<(SystemTime, u64, u64)>,
-    /// The last sample that listed this address; gone for [`HISTORY_SPAN`], it is forgotten.
-    last_seen: SystemTime,
+    /// The last sample that listed this address.
+    pub(super) last_seen: SystemTime,
+}
+
+impl AddrState {
+    /// An address first listed by the sample of `now`, its numbers counted since `started`.
+    pub(super) fn new(started: SystemTime, now: SystemTime) -> Self {
+        AddrState {
+            active: Series::new(started),
+            queued: Series::new(started),
+            reset_at: started,
+            // Grown as samples come: most addresses of a churning host live a sample or two.
+            history: VecDeque::new(),
+            last_seen: now,
+        }
+    }
+
+    /// Records `listener`'s numbers of the sample of `now`, keeping `history_len` points.
+    pub(super) fn record(
+        &mut self,
+        listener: &ListenerSample,
+        now: SystemTime,
+        history_len: usize,
+    ) {
+        self.active.record(listener.active, now);
+        self.queued.record(listener.queued, now);
+        if self.history.len() >= history_len {
+            self.history.pop_front();
+        }
+        self.history.push_back((now, listener.active, listener.queued));
+        self.last_seen = now;
+    }
 }
 
 /// The latest sample of every watched listener.
@@ -78,7 +111,7 @@ pub(super) struct Sample {
 pub(super) struct State {
     pub(super) started: SystemTime,
     pub(super) delay: Duration,
-    addrs: Mutex<HashMap<String, AddrState>>,
+    addrs: Mutex<Tracked>,
     /// The latest sample; tails wait on it.
     pub(super) latest: watch::Receiver<Arc<Sample>>,
 }
@@ -91,7 +124,7 @@ impl State {
         usize::try_from(per_span).unwrap_or(MAX_HISTORY).clamp(1, MAX_HISTORY)
     }
 
-    pub(super) fn addrs(&self) -> MutexGuard<'_, HashMap<String, AddrState>> {
+    pub(super) fn addrs(&self) -> MutexGuard<'_, Tracked> {
         // A handler that panicked while holding the lock left consistent data: each update is
         // a plain assignment of whole values.
         self.addrs.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -113,42 +146,23 @@ impl State {
 
     fn record(&self, sample: &Sample) {
         let history_len = self.history_len();
-        let mut addrs = self.addrs();
-        for listener in &sample.listeners {
-            let started = self.started;
-            let state = addrs.entry(listener.addr.clone()).or_insert_with(|| AddrState {
-                active: Series::new(started),
-                queued: Series::new(started),
-                reset_at: started,
-                history: VecDeque::with_capacity(64),
-                last_seen: sample.time,
-            });
-            state.active.record(listener.active, sample.time);
-            state.queued.record(listener.queued, sample.time);
-            if state.history.len() >= history_len {
-                state.history.pop_front();
-            }
-            state.history.push_back((sample.time, listener.active, listener.queued));
-            state.last_seen = sample.time;
-        }
-        // Listeners come and go (watching the whole host): keep memory bounded by forgetting
-        // those gone for longer than the charts look back. A failed sample forgets nothing.
-        if sample.error.is_none() {
-            addrs.retain(|_, state| {
-                !matches!(sample.time.duration_since(state.last_seen), Ok(gone) if gone > HISTORY_SPAN)
-            });
-        }
+        self.addrs().record(sample, self.started, history_len);
     }
 }
 
 /// Starts the sampler thread: one query of `listeners` every `delay`, on a fixed schedule
 /// (a slow sample does not shift the next ones). It stops when every handle to the state
 /// is gone.
-pub(super) fn start(listeners: Arc<dyn Listeners>, delay: Duration) -> std::io::Result<Arc<State>> {
+pub(super) fn start(
+    listeners: Arc<dyn Listeners>,
+    delay: Duration,
+    limits: Limits,
+) -> std::io::Result<Arc<State>> {
     let first = take_sample(&*listeners);
     let (tx, rx) = watch::channel(Arc::new(first.clone()));
     let started = first.time;
-    let state = Arc::new(State { started, delay, addrs: Mutex::default(), latest: rx });
+    let addrs = Mutex::new(Tracked::new(limits));
+    let state = Arc::new(State { started, delay, addrs, latest: rx });
     state.record(&first);
     let weak = Arc::downgrade(&state);
     std::thread::Builder::new().name("raindrops-sampler".into()).spawn(move || {
