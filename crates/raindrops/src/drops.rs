@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::counters::Field;
-use crate::segment::{Layout, Segment, SegmentError, SegmentErrorKind, Slot};
+use crate::segment::{Access, Layout, Segment, SegmentError, SegmentErrorKind, Slot};
 
 /// An array of 64-bit counters in one `MAP_SHARED` segment, which forked processes update
 /// lock-free: the Rust counterpart of Ruby raindrops' `Raindrops` class.
@@ -22,6 +22,31 @@ use crate::segment::{Layout, Segment, SegmentError, SegmentErrorKind, Slot};
 ///   one, in any process, started at any time. The counters survive restarts of the processes
 ///   that use them. The file's header records the slot size, capacity and slots in use, so a
 ///   file that does not match is a clear [`SegmentError`], never a misread.
+///
+/// # Limits
+///
+/// A segment file may be written by someone else, so its header is checked against these limits
+/// before anything is mapped or allocated; [`Drops::open`] and
+/// [`DropsReader::open`](crate::DropsReader::open) refuse a file beyond one with
+/// [`SegmentErrorKind::TooLarge`] naming the field, and new segments are held to them too
+/// (anonymous ones to all but the capacity):
+///
+/// | field | limit |
+/// |-------|------:|
+/// | header length (the names table and 64 bytes) | 64 KiB |
+/// | capacity of a file | 2^20 slots (128 MiB) |
+/// | worker rows | 65,536 |
+/// | slots per row | 1,024 |
+///
+/// So no product of header fields can overflow, and reading a whole file touches at most
+/// 128 MiB.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let err = raindrops::Drops::create(dir.path().join("big"), (1 << 20) + 1).unwrap_err();
+/// assert!(err.to_string().ends_with("capacity is 1048608, above the limit of 1048576"), "{err}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// # Indexing
 ///
@@ -112,7 +137,8 @@ impl Drops {
         Self::from_segment(Segment::create(path.as_ref(), len, Layout::default())?)
     }
 
-    /// Maps the existing segment file `path`, for reading and writing.
+    /// Maps the existing segment file `path`, for reading and writing. To only read it (with
+    /// only read permission), use [`DropsReader`](crate::DropsReader).
     ///
     /// # Errors
     ///
@@ -124,7 +150,7 @@ impl Drops {
     /// assert_eq!(err.kind(), &raindrops::SegmentErrorKind::NotFound);
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self, SegmentError> {
-        Self::from_segment(Segment::open(path.as_ref())?)
+        Self::from_segment(Segment::open(path.as_ref(), Access::ReadWrite)?)
     }
 
     pub(crate) fn anonymous_with(len: usize, layout: Layout) -> Result<Self, SegmentError> {
@@ -347,7 +373,7 @@ impl Drops {
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
     pub fn iter(&self) -> Iter<'_> {
-        Iter { slots: self.segment.slots()[..self.len].iter() }
+        Iter::new(&self.segment.slots()[..self.len])
     }
 
     /// The file behind the segment, or `None` for anonymous memory.
@@ -398,6 +424,12 @@ impl fmt::Debug for Drops {
 #[derive(Debug, Clone)]
 pub struct Iter<'a> {
     slots: std::slice::Iter<'a, Slot>,
+}
+
+impl<'a> Iter<'a> {
+    pub(crate) fn new(slots: &'a [Slot]) -> Self {
+        Iter { slots: slots.iter() }
+    }
 }
 
 impl Iterator for Iter<'_> {

@@ -71,6 +71,7 @@ mod defer_accept;
 mod drops;
 pub mod listen;
 pub mod memory;
+mod reader;
 #[allow(unsafe_code)]
 mod segment;
 mod shared_aggregate;
@@ -88,11 +89,14 @@ pub use listen::{
     AddrErrorKind, AddrParseError, InetDiag, ListenError, ListenStats, ListenerAddr, LocalQueue,
     UnixSource, local_queue,
 };
+pub use reader::DropsReader;
 pub use segment::{SegmentError, SegmentErrorKind, Slot};
 pub use shared_aggregate::{AggregateSnapshot, Recorder, SharedAggregate};
 pub use shared_words::SharedWords;
 pub use tcp_info::TcpInfo;
-pub use workers::{RowSnapshot, Workers, WorkersSnapshot, monotonic_ms};
+pub use workers::{
+    RowSnapshot, Workers, WorkersSnapshot, WorkersTotals, WorkersView, monotonic_ms,
+};
 
 /// Support for the [`counters!`] macro; not a public API.
 #[doc(hidden)]

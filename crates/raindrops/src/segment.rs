@@ -25,6 +25,12 @@ self-describing and `raindrops dump FILE` needs no out-of-band schema:
 Integers are in the host's byte order: a segment is shared between processes of one host, not
 a wire format.
 
+# Limits
+
+A header is untrusted input (tools read files others wrote): every size in it is checked against
+a limit (see [`Drops`](crate::Drops#limits)) before it is used in arithmetic, before anything is
+allocated and before anything is mapped.
+
 # Files and `SIGBUS`
 
 Touching a page of a file mapping past the end of the file raises `SIGBUS`. We make sure that
@@ -75,6 +81,15 @@ const OFF_ROWS: usize = 40;
 const OFF_ROW_WIDTH: usize = 44;
 const OFF_NAMES_LEN: usize = 48;
 const OFF_SEQ: usize = 56;
+
+/// The longest header (fixed part and names table) a segment may have.
+const MAX_HEADER_LEN: usize = 64 * 1024;
+/// The most slots a segment file may hold (128 MiB of slots).
+pub(crate) const MAX_FILE_SLOTS: usize = 1 << 20;
+/// The most worker rows a segment may have.
+const MAX_ROWS: u32 = 65_536;
+/// The most slots a worker row may have.
+const MAX_ROW_WIDTH: u32 = 1024;
 
 /// One 64-bit counter on its own 128 bytes.
 ///
@@ -294,6 +309,21 @@ pub enum SegmentErrorKind {
         /// The name.
         name: String,
     },
+    /// A size in a file's header, or asked for a new segment, is above what this build
+    /// accepts (see the [limits](crate::Drops#limits)); nothing was mapped.
+    TooLarge {
+        /// The header field: `header length`, `capacity`, `worker rows` or `slots per row`.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+        /// The largest value accepted.
+        limit: u64,
+    },
+    /// The directory that should hold a new segment file does not exist.
+    NoDirectory {
+        /// The directory.
+        dir: PathBuf,
+    },
 }
 
 impl fmt::Display for SegmentErrorKind {
@@ -334,6 +364,12 @@ impl fmt::Display for SegmentErrorKind {
                 f,
                 "invalid counter name {name:?}: use ASCII letters, digits and '_', not empty"
             ),
+            Self::TooLarge { field, value, limit } => {
+                write!(f, "{field} is {value}, above the limit of {limit}")
+            }
+            Self::NoDirectory { dir } => {
+                write!(f, "no such directory {} for the segment file", dir.display())
+            }
         }
     }
 }
@@ -360,6 +396,19 @@ pub struct SegmentError {
 impl SegmentError {
     pub(crate) fn new(path: Option<&Path>, kind: SegmentErrorKind) -> Self {
         SegmentError { path: path.map(Path::to_path_buf), kind, source: None }
+    }
+
+    /// An error creating `path`: "not found" there means its directory is missing.
+    fn io_creating(path: &Path, source: io::Error) -> Self {
+        if source.kind() == io::ErrorKind::NotFound {
+            let dir = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            let kind = SegmentErrorKind::NoDirectory { dir: dir.to_owned() };
+            return SegmentError::new(Some(path), kind);
+        }
+        SegmentError::io(Some(path), source)
     }
 
     fn io(path: Option<&Path>, source: io::Error) -> Self {
@@ -403,6 +452,7 @@ impl From<SegmentError> for io::Error {
         let kind = match err.kind {
             SegmentErrorKind::NotFound => io::ErrorKind::NotFound,
             SegmentErrorKind::PermissionDenied => io::ErrorKind::PermissionDenied,
+            SegmentErrorKind::NoDirectory { .. } => io::ErrorKind::NotFound,
             SegmentErrorKind::Io => {
                 err.source.as_ref().map_or(io::ErrorKind::Other, io::Error::kind)
             }
@@ -485,6 +535,9 @@ impl HeaderInfo {
         }
         let names_len = layout.encode_names().len();
         let header_len = round_up(FIXED_HEADER + names_len, HEADER_ALIGN);
+        check_limit("header length", header_len as u64, MAX_HEADER_LEN as u64)?;
+        check_limit("worker rows", layout.rows.into(), MAX_ROWS.into())?;
+        check_limit("slots per row", layout.row_width.into(), MAX_ROW_WIDTH.into())?;
         let page = page_size();
         let too_big = || SegmentErrorKind::Capacity { requested: slots, capacity: max_slots() };
         let bytes = slots.checked_mul(SLOT_SIZE).ok_or_else(too_big)?;
@@ -543,37 +596,39 @@ impl HeaderInfo {
         let corrupt = |reason: &'static str| -> DecodeError {
             SegmentErrorKind::Corrupt { reason: reason.into() }.into()
         };
-        let header_len = usize::try_from(get_u64(bytes, OFF_HEADER_LEN))
-            .ok()
-            .filter(|&n| n >= HEADER_ALIGN && n % HEADER_ALIGN == 0)
-            .ok_or_else(|| corrupt("header length is not a positive multiple of 4096"))?;
-        let capacity = usize::try_from(get_u64(bytes, OFF_CAPACITY))
-            .ok()
-            .filter(|&n| n <= max_slots())
-            .ok_or_else(|| corrupt("capacity is out of range"))?;
-        let len = usize::try_from(get_u64(bytes, OFF_LEN))
-            .ok()
-            .filter(|&n| n <= capacity)
-            .ok_or_else(|| corrupt("slots in use exceed the capacity"))?;
+        // Every size is checked against its limit before it is used in any arithmetic, so
+        // nothing below can overflow and nothing large is allocated or mapped.
+        let header_len = get_u64(bytes, OFF_HEADER_LEN);
+        check_limit("header length", header_len, MAX_HEADER_LEN as u64)?;
+        let header_len = header_len as usize;
+        if header_len < HEADER_ALIGN || header_len % HEADER_ALIGN != 0 {
+            return Err(corrupt("header length is not a positive multiple of 4096"));
+        }
         let rows = get_u32(bytes, OFF_ROWS);
+        check_limit("worker rows", rows.into(), MAX_ROWS.into())?;
         let row_width = get_u32(bytes, OFF_ROW_WIDTH);
+        check_limit("slots per row", row_width.into(), MAX_ROW_WIDTH.into())?;
+        let capacity = get_u64(bytes, OFF_CAPACITY);
+        check_limit("capacity", capacity, MAX_FILE_SLOTS as u64)?;
+        let capacity = capacity as usize;
+        let len = get_u64(bytes, OFF_LEN);
+        if len > capacity as u64 {
+            return Err(corrupt("slots in use exceed the capacity"));
+        }
+        let len = len as usize;
         let names_len = get_u32(bytes, OFF_NAMES_LEN) as usize;
-        if FIXED_HEADER + names_len > header_len {
+        if names_len > header_len - FIXED_HEADER {
             return Err(corrupt("names table overflows the header"));
         }
-        let need = header_len
-            .checked_add(capacity * SLOT_SIZE)
-            .ok_or_else(|| corrupt("segment size overflows"))?;
+        let need = header_len + capacity * SLOT_SIZE;
         if file_len < need as u64 {
             return Err(SegmentErrorKind::Truncated { len: file_len, need: need as u64 }.into());
         }
         let names = names(FIXED_HEADER, names_len).map_err(DecodeError::Io)?;
         let fields = Layout::decode_names(&names)?;
         if rows > 0 {
-            let row_slots = (rows as usize + 1).checked_mul(row_width as usize);
-            if row_slots.is_none_or(|n| n > len)
-                || (row_width as usize) < fields.len() + crate::workers::ROW_EXTRA
-            {
+            let row_slots = (rows as usize + 1) * row_width as usize;
+            if row_slots > len || (row_width as usize) < fields.len() + crate::workers::ROW_EXTRA {
                 return Err(corrupt("worker rows do not fit the slots in use"));
             }
         }
@@ -610,6 +665,11 @@ fn get_u64(bytes: &[u8], offset: usize) -> u64 {
     u64::from_ne_bytes(buf)
 }
 
+/// A [`SegmentErrorKind::TooLarge`] naming `field` when `value` is above `limit`.
+fn check_limit(field: &'static str, value: u64, limit: u64) -> Result<(), SegmentErrorKind> {
+    if value > limit { Err(SegmentErrorKind::TooLarge { field, value, limit }) } else { Ok(()) }
+}
+
 fn round_up(n: usize, align: usize) -> usize {
     n.div_ceil(align) * align
 }
@@ -631,6 +691,18 @@ fn page_size() -> usize {
         .and_then(|n| usize::try_from(n).ok())
         .filter(|n| n.is_power_of_two() && *n >= 4096)
         .unwrap_or(4096)
+}
+
+/// How a segment file is opened and mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// `O_RDWR`, `PROT_READ | PROT_WRITE`: for processes that count.
+    ReadWrite,
+    /// `O_RDONLY`, `PROT_READ`: for readers, who then need only read permission on the file.
+    /// Nothing may write through such a segment: its only owner,
+    /// [`DropsReader`](crate::DropsReader), only makes relaxed atomic loads, which the standard
+    /// library documents as sound on read-only memory for 8-byte atomics.
+    ReadOnly,
 }
 
 /// A mapped segment: the header and `capacity` slots, shared with every process that maps it.
@@ -674,8 +746,12 @@ impl Segment {
     /// The file is written under a temporary name in the same directory and renamed into place,
     /// so a process that maps an older file at `path` keeps a valid mapping.
     pub(crate) fn create(path: &Path, slots: usize, layout: Layout) -> Result<Self, SegmentError> {
-        let info =
-            HeaderInfo::for_new(slots, layout).map_err(|k| SegmentError::new(Some(path), k))?;
+        let info = HeaderInfo::for_new(slots, layout)
+            .and_then(|info| {
+                check_limit("capacity", info.capacity as u64, MAX_FILE_SLOTS as u64)?;
+                Ok(info)
+            })
+            .map_err(|k| SegmentError::new(Some(path), k))?;
         let tmp = temp_path(path);
         let result = (|| {
             let file = OpenOptions::new()
@@ -686,22 +762,23 @@ impl Segment {
                 .open(&tmp)?;
             file.set_len(info.total_len() as u64)?;
             file.write_all_at(&info.encode(), 0)?;
-            let segment = Segment::map_file(&file, path, info)?;
+            let segment = Segment::map_file(&file, path, info, Access::ReadWrite)?;
             std::fs::rename(&tmp, path)?;
             Ok(segment)
         })();
         result.map_err(|err: io::Error| {
             // The temporary file is ours; a failure to remove it changes nothing for the caller.
             let _ = std::fs::remove_file(&tmp);
-            SegmentError::io(Some(path), err)
+            SegmentError::io_creating(path, err)
         })
     }
 
-    /// Opens an existing segment file for reading and writing, checking its header and size.
-    pub(crate) fn open(path: &Path) -> Result<Self, SegmentError> {
+    /// Opens an existing segment file, checking its header and size before mapping it.
+    pub(crate) fn open(path: &Path, access: Access) -> Result<Self, SegmentError> {
         let err = |kind| SegmentError::new(Some(path), kind);
         let io_err = |source| SegmentError::io(Some(path), source);
-        let file = OpenOptions::new().read(true).write(true).open(path).map_err(io_err)?;
+        let write = access == Access::ReadWrite;
+        let file = OpenOptions::new().read(true).write(write).open(path).map_err(io_err)?;
         let file_len = file.metadata().map_err(io_err)?.len();
         let mut fixed = vec![0u8; FIXED_HEADER.min(usize::try_from(file_len).unwrap_or(0))];
         file.read_exact_at(&mut fixed, 0).map_err(io_err)?;
@@ -714,24 +791,21 @@ impl Segment {
             DecodeError::Format(kind) => err(kind),
             DecodeError::Io(source) => io_err(source),
         })?;
-        Segment::map_file(&file, path, info).map_err(io_err)
+        Segment::map_file(&file, path, info, access).map_err(io_err)
     }
 
-    fn map_file(file: &File, path: &Path, info: HeaderInfo) -> io::Result<Self> {
+    fn map_file(file: &File, path: &Path, info: HeaderInfo, access: Access) -> io::Result<Self> {
         let map_len = nonzero(info.total_len());
+        let prot = match access {
+            Access::ReadWrite => ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+            Access::ReadOnly => ProtFlags::PROT_READ,
+        };
         // SAFETY: the file is at least `map_len` bytes long (checked by the caller through
         // `fstat` or set by `set_len`), so every mapped page is backed; the mapping aliases no
-        // Rust object. See the module docs for files truncated later by someone else.
-        let ptr = unsafe {
-            nix::sys::mman::mmap(
-                None,
-                map_len,
-                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                MapFlags::MAP_SHARED,
-                file,
-                0,
-            )
-        }?;
+        // Rust object. See the module docs for files truncated later by someone else, and
+        // `Access::ReadOnly` for who may hold a read-only mapping.
+        let ptr =
+            unsafe { nix::sys::mman::mmap(None, map_len, prot, MapFlags::MAP_SHARED, file, 0) }?;
         Ok(Segment { ptr: ptr.cast(), map_len: map_len.get(), info, path: Some(path.to_owned()) })
     }
 
@@ -902,6 +976,42 @@ mod tests {
                 Err(SegmentErrorKind::InvalidName { name: name.into() })
             );
         }
+    }
+
+    #[test]
+    fn sizes_beyond_the_limits_are_refused_naming_the_field() {
+        let too_large = |field, value: u64, limit: usize| {
+            Err(SegmentErrorKind::TooLarge { field, value, limit: limit as u64 })
+        };
+        let valid = info(8, &[("a", Kind::Counter)], 1).encode();
+        let with = |offset: usize, value: &[u8]| {
+            let mut bytes = valid.clone();
+            put(&mut bytes, offset, value);
+            decode(&bytes)
+        };
+        let big = u64::MAX - 4095;
+        assert_eq!(
+            with(OFF_HEADER_LEN, &big.to_ne_bytes()),
+            too_large("header length", big, MAX_HEADER_LEN)
+        );
+        assert_eq!(
+            with(OFF_CAPACITY, &u64::MAX.to_ne_bytes()),
+            too_large("capacity", u64::MAX, MAX_FILE_SLOTS)
+        );
+        let rows = MAX_ROWS + 1;
+        assert_eq!(
+            with(OFF_ROWS, &rows.to_ne_bytes()),
+            too_large("worker rows", rows.into(), MAX_ROWS as usize)
+        );
+        assert_eq!(
+            with(OFF_ROW_WIDTH, &u32::MAX.to_ne_bytes()),
+            too_large("slots per row", u32::MAX.into(), MAX_ROW_WIDTH as usize)
+        );
+        let fields = Layout { rows: MAX_ROWS + 1, row_width: 3, fields: Vec::new() };
+        assert_eq!(
+            HeaderInfo::for_new(1, fields),
+            too_large("worker rows", u64::from(MAX_ROWS) + 1, MAX_ROWS as usize)
+        );
     }
 
     proptest! {

@@ -6,11 +6,16 @@
 //!   (`worker.N.NAME`, with its pid and heartbeat age) and the retired row (`retired.NAME`);
 //! * a named-counters segment (`counters!` struct's `create`): `NAME: value`;
 //! * a plain `Drops::create` file: `INDEX: value` per slot.
+//!
+//! The file is opened read-only and its header checked against the segment limits before it
+//! is mapped; rows are then read and written out one at a time, never all held in memory. The
+//! sums are read first (consistently with retires), the rows after: on a live file, a row may
+//! have moved on since the sums were taken.
 
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 
 use anyhow::Context;
-use raindrops::{Drops, Field, Kind, WorkersSnapshot};
+use raindrops::{DropsReader, Field, Kind, RowSnapshot, WorkersView};
 use serde_json::{Map, Value, json};
 
 use crate::cli::{DumpArgs, Format};
@@ -18,157 +23,204 @@ use crate::exit::Code;
 
 impl super::Run for DumpArgs {
     fn run(&self) -> anyhow::Result<Code> {
-        let drops = Drops::open(&self.file).context("cannot dump")?;
-        let dump = Dump::read(&drops);
-        let out = match self.format {
-            Format::Text => dump.text(),
-            Format::Json => dump.json(),
-            Format::Prometheus => dump.prometheus(),
-        };
-        let mut stdout = io::stdout().lock();
-        stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).context("stdout")?;
+        let drops = DropsReader::open(&self.file).context("cannot dump")?;
+        let mut out = BufWriter::new(io::stdout().lock());
+        let segment = Segment::of(&drops);
+        match self.format {
+            Format::Text => segment.text(&mut out),
+            Format::Json => segment.json(&mut out),
+            Format::Prometheus => segment.prometheus(&mut out),
+        }
+        .and_then(|()| out.flush())
+        .context("stdout")?;
         Ok(Code::Success)
     }
 }
 
-/// What a segment holds, read once.
-enum Dump {
-    Workers { snapshot: WorkersSnapshot, now_ms: u64 },
-    Named { fields: Vec<Field>, values: Vec<u64> },
-    Plain { values: Vec<u64> },
+/// What a segment file holds, read in place.
+enum Segment<'a> {
+    Workers(WorkersView<'a>),
+    Named(&'a DropsReader),
+    Plain(&'a DropsReader),
 }
 
-impl Dump {
-    fn read(drops: &Drops) -> Dump {
-        if let Some(snapshot) = WorkersSnapshot::of(drops) {
-            Dump::Workers { snapshot, now_ms: raindrops::monotonic_ms() }
+impl<'a> Segment<'a> {
+    fn of(drops: &'a DropsReader) -> Self {
+        if let Some(view) = drops.workers() {
+            Segment::Workers(view)
         } else if drops.fields().is_empty() {
-            Dump::Plain { values: drops.snapshot() }
+            Segment::Plain(drops)
         } else {
-            let fields = drops.fields().to_vec();
-            let values = drops.iter().take(fields.len()).collect();
-            Dump::Named { fields, values }
+            Segment::Named(drops)
         }
     }
 
     /// `name: value` lines; the sums come first so `grep '^name:'` finds the total.
-    fn text(&self) -> String {
-        let mut out = String::new();
-        let mut line = |key: &dyn std::fmt::Display, value: &dyn std::fmt::Display| {
-            out.push_str(&format!("{key}: {value}\n"));
-        };
+    fn text(&self, out: &mut dyn Write) -> io::Result<()> {
         match self {
-            Dump::Workers { snapshot, now_ms } => {
-                let fields = &snapshot.fields;
-                for (field, value) in fields.iter().zip(&snapshot.total) {
-                    line(&field.name, value);
+            Segment::Workers(view) => {
+                let fields = view.fields();
+                let totals = view.totals();
+                for (field, value) in fields.iter().zip(&totals.total) {
+                    writeln!(out, "{}: {value}", field.name)?;
                 }
-                for row in &snapshot.workers {
+                let now_ms = raindrops::monotonic_ms();
+                for row in view.iter() {
                     let i = row.index;
                     if let Some(pid) = row.pid {
-                        line(&format_args!("worker.{i}.pid"), &pid);
+                        writeln!(out, "worker.{i}.pid: {pid}")?;
                     }
-                    if let Some(age) = heartbeat_age(row.heartbeat_ms, *now_ms) {
-                        line(&format_args!("worker.{i}.heartbeat_age_ms"), &age);
+                    if let Some(age) = heartbeat_age(row.heartbeat_ms, now_ms) {
+                        writeln!(out, "worker.{i}.heartbeat_age_ms: {age}")?;
                     }
                     for (field, value) in fields.iter().zip(&row.values) {
-                        line(&format_args!("worker.{i}.{}", field.name), value);
+                        writeln!(out, "worker.{i}.{}: {value}", field.name)?;
                     }
                 }
-                for (field, value) in counters(fields, &snapshot.retired) {
-                    line(&format_args!("retired.{}", field.name), &value);
+                for (field, value) in counters(fields, &totals.retired) {
+                    writeln!(out, "retired.{}: {value}", field.name)?;
                 }
             }
-            Dump::Named { fields, values } => {
-                for (field, value) in fields.iter().zip(values) {
-                    line(&field.name, value);
+            Segment::Named(drops) => {
+                for (field, value) in drops.fields().iter().zip(drops.iter()) {
+                    writeln!(out, "{}: {value}", field.name)?;
                 }
             }
-            Dump::Plain { values } => {
-                for (index, value) in values.iter().enumerate() {
-                    line(&index, value);
+            Segment::Plain(drops) => {
+                for (index, value) in drops.iter().enumerate() {
+                    writeln!(out, "{index}: {value}")?;
                 }
             }
         }
-        out
+        Ok(())
     }
 
-    /// One JSON object: `total` (by name), plus `workers` and `retired` for a workers segment;
-    /// `slots` (an array) for a plain segment.
-    fn json(&self) -> String {
-        let by_name = |fields: &[Field], values: &[u64]| -> Value {
-            let map: Map<String, Value> =
-                fields.iter().zip(values).map(|(f, v)| (f.name.to_string(), json!(v))).collect();
-            Value::Object(map)
-        };
-        let value = match self {
-            Dump::Workers { snapshot, now_ms } => {
-                let fields = &snapshot.fields;
-                let workers: Vec<Value> = snapshot
-                    .workers
-                    .iter()
-                    .map(|row| {
-                        json!({
-                            "worker": row.index,
-                            "pid": row.pid,
-                            "heartbeat_age_ms": heartbeat_age(row.heartbeat_ms, *now_ms),
-                            "counters": by_name(fields, &row.values),
-                        })
-                    })
-                    .collect();
+    /// One JSON object, pretty-printed: `total` (by name), plus `workers` and `retired` for a
+    /// workers segment; `slots` (an array) for a plain segment. Arrays are written an element
+    /// at a time.
+    fn json(&self, out: &mut dyn Write) -> io::Result<()> {
+        let mut object = JsonObject::start(out)?;
+        match self {
+            Segment::Workers(view) => {
+                let fields = view.fields();
+                let totals = view.totals();
+                object.member("total", &by_name(fields, &totals.total))?;
+                let now_ms = raindrops::monotonic_ms();
+                object
+                    .array("workers", view.iter().map(|row| worker_json(fields, &row, now_ms)))?;
                 let (names, retired): (Vec<Field>, Vec<u64>) =
-                    counters(fields, &snapshot.retired).map(|(f, v)| (f.clone(), v)).unzip();
-                json!({
-                    "total": by_name(fields, &snapshot.total),
-                    "workers": workers,
-                    "retired": by_name(&names, &retired),
-                })
+                    counters(fields, &totals.retired).map(|(f, v)| (f.clone(), v)).unzip();
+                object.member("retired", &by_name(&names, &retired))?;
             }
-            Dump::Named { fields, values } => json!({ "total": by_name(fields, values) }),
-            Dump::Plain { values } => json!({ "slots": values }),
-        };
-        format!("{value:#}\n")
+            Segment::Named(drops) => {
+                let values: Vec<u64> = drops.iter().take(drops.fields().len()).collect();
+                object.member("total", &by_name(drops.fields(), &values))?;
+            }
+            Segment::Plain(drops) => object.array("slots", drops.iter().map(Value::from))?,
+        }
+        object.end()
     }
 
     /// The Prometheus text exposition format. A workers segment has one sample per worker row
     /// (label `worker`), and counters one more for the retired row (`worker="retired"`), so
     /// that PromQL's `sum()` gives the total.
-    fn prometheus(&self) -> String {
-        let mut out = String::new();
+    fn prometheus(&self, out: &mut dyn Write) -> io::Result<()> {
         match self {
-            Dump::Workers { snapshot, .. } => {
-                for (i, field) in snapshot.fields.iter().enumerate() {
+            Segment::Workers(view) => {
+                let retired = view.totals().retired;
+                for (i, field) in view.fields().iter().enumerate() {
                     let name = family(field);
-                    out.push_str(&format!("# TYPE {name} {}\n", field.kind));
-                    for row in &snapshot.workers {
-                        out.push_str(&format!(
-                            "{name}{{worker=\"{}\"}} {}\n",
-                            row.index, row.values[i]
-                        ));
+                    writeln!(out, "# TYPE {name} {}", field.kind)?;
+                    for row in 0..view.rows() {
+                        let value = view.value(row, i).unwrap_or_default();
+                        writeln!(out, "{name}{{worker=\"{row}\"}} {value}")?;
                     }
                     if field.kind == Kind::Counter {
-                        out.push_str(&format!(
-                            "{name}{{worker=\"retired\"}} {}\n",
-                            snapshot.retired[i]
-                        ));
+                        writeln!(out, "{name}{{worker=\"retired\"}} {}", retired[i])?;
                     }
                 }
             }
-            Dump::Named { fields, values } => {
-                for (field, value) in fields.iter().zip(values) {
+            Segment::Named(drops) => {
+                for (field, value) in drops.fields().iter().zip(drops.iter()) {
                     let name = family(field);
-                    out.push_str(&format!("# TYPE {name} {}\n{name} {value}\n", field.kind));
+                    writeln!(out, "# TYPE {name} {}\n{name} {value}", field.kind)?;
                 }
             }
-            Dump::Plain { values } => {
-                out.push_str("# TYPE raindrops_slot untyped\n");
-                for (index, value) in values.iter().enumerate() {
-                    out.push_str(&format!("raindrops_slot{{index=\"{index}\"}} {value}\n"));
+            Segment::Plain(drops) => {
+                writeln!(out, "# TYPE raindrops_slot untyped")?;
+                for (index, value) in drops.iter().enumerate() {
+                    writeln!(out, "raindrops_slot{{index=\"{index}\"}} {value}")?;
                 }
             }
         }
-        out
+        Ok(())
     }
+}
+
+/// A top-level JSON object written a member at a time, formatted like `serde_json`'s pretty
+/// printer (two-space indent).
+struct JsonObject<'w> {
+    out: &'w mut dyn Write,
+    members: usize,
+}
+
+impl<'w> JsonObject<'w> {
+    fn start(out: &'w mut dyn Write) -> io::Result<Self> {
+        out.write_all(b"{")?;
+        Ok(JsonObject { out, members: 0 })
+    }
+
+    /// Starts the next member: `,` after the previous one, a new line, the key.
+    fn key(&mut self, key: &str) -> io::Result<()> {
+        let comma = if self.members > 0 { "," } else { "" };
+        self.members += 1;
+        write!(self.out, "{comma}\n  {}: ", Value::from(key))
+    }
+
+    fn member(&mut self, key: &str, value: &Value) -> io::Result<()> {
+        self.key(key)?;
+        write_nested(self.out, value, "  ")
+    }
+
+    /// `key: [...]`, each element written as the iterator yields it.
+    fn array(&mut self, key: &str, items: impl Iterator<Item = Value>) -> io::Result<()> {
+        self.key(key)?;
+        self.out.write_all(b"[")?;
+        let mut empty = true;
+        for item in items {
+            self.out.write_all(if empty { b"\n    " } else { b",\n    " })?;
+            write_nested(self.out, &item, "    ")?;
+            empty = false;
+        }
+        self.out.write_all(if empty { b"]" } else { b"\n  ]" })
+    }
+
+    fn end(self) -> io::Result<()> {
+        self.out.write_all(if self.members > 0 { b"\n}\n" } else { b"}\n" })
+    }
+}
+
+/// `value` pretty-printed, its lines after the first indented by `indent`.
+fn write_nested(out: &mut dyn Write, value: &Value, indent: &str) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+    out.write_all(text.replace('\n', &format!("\n{indent}")).as_bytes())
+}
+
+/// One worker row as a JSON object.
+fn worker_json(fields: &[Field], row: &RowSnapshot, now_ms: u64) -> Value {
+    json!({
+        "worker": row.index,
+        "pid": row.pid,
+        "heartbeat_age_ms": heartbeat_age(row.heartbeat_ms, now_ms),
+        "counters": by_name(fields, &row.values),
+    })
+}
+
+/// `{"name": value, ...}` in field order.
+fn by_name(fields: &[Field], values: &[u64]) -> Value {
+    let map: Map<String, Value> =
+        fields.iter().zip(values).map(|(f, v)| (f.name.to_string(), json!(v))).collect();
+    Value::Object(map)
 }
 
 /// The metric name of a field: `raindrops_NAME`, with `_total` for counters.

@@ -2,6 +2,7 @@
 
 mod dump;
 mod recycle;
+mod segment_files;
 mod serve;
 mod stats;
 mod top;

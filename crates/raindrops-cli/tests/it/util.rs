@@ -62,3 +62,63 @@ print("\n".join(sorted(out)))
     );
     String::from_utf8(output.stdout).unwrap().lines().map(str::to_owned).collect()
 }
+
+/// A finished child process: how it exited, what it printed, how long it took and its peak
+/// resident memory.
+#[derive(Debug)]
+pub(crate) struct Measured {
+    /// The exit code (`None`: killed by a signal).
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: String,
+    /// From spawning to reaping.
+    pub(crate) elapsed: std::time::Duration,
+    /// `ru_maxrss` from `wait4`: the child's own peak RSS, in KiB.
+    pub(crate) max_rss_kib: u64,
+}
+
+/// Runs `cmd` to completion (stdin empty) and measures it; `wait4` gives this child's own
+/// resource usage, unlike `RUSAGE_CHILDREN`, which mixes in every child of the test binary.
+pub(crate) fn run_measured(cmd: &mut Command) -> Measured {
+    use std::io::Read;
+    let start = std::time::Instant::now();
+    #[expect(clippy::zombie_processes, reason = "reaped by wait4 below, not through std")]
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the command");
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).map(|_| bytes)
+        })
+    };
+    let stdout = read_all(Box::new(child.stdout.take().unwrap()));
+    let stderr = read_all(Box::new(child.stderr.take().unwrap()));
+    let pid = child.id() as nix::libc::pid_t;
+    let mut status = 0;
+    // SAFETY: `rusage` is a C struct of integers, for which all zero bytes is a valid value.
+    let mut usage: nix::libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `status` and `usage` are valid, writable and live for the call; `pid` is our
+        // own child, not yet reaped (`child` is never waited on through std).
+        let reaped = unsafe { nix::libc::wait4(pid, &mut status, 0, &mut usage) };
+        if reaped == pid {
+            break;
+        }
+        let err = std::io::Error::last_os_error();
+        assert_eq!(err.kind(), std::io::ErrorKind::Interrupted, "wait4({pid}): {err}");
+    }
+    let elapsed = start.elapsed();
+    let status =
+        <std::process::ExitStatus as std::os::unix::process::ExitStatusExt>::from_raw(status);
+    Measured {
+        code: status.code(),
+        stdout: stdout.join().unwrap().unwrap(),
+        stderr: String::from_utf8_lossy(&stderr.join().unwrap().unwrap()).into_owned(),
+        elapsed,
+        max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+    }
+}

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use raindrops::memory::MemoryMetric;
-use raindrops::{Drops, InetDiag, ListenStats, ListenerAddr, WorkersSnapshot};
+use raindrops::{DropsReader, InetDiag, ListenStats, ListenerAddr};
 
 use crate::cli::TopArgs;
 use crate::exit::UsageError;
@@ -141,16 +141,18 @@ impl Sampler {
     }
 }
 
-/// Reads every worker row of the segment file at `path`, opened afresh so that a file
-/// replaced by a restarting server is followed.
+/// Reads every worker row of the segment file at `path`, opened afresh (read-only, its header
+/// checked against the segment limits) so that a file replaced by a restarting server is
+/// followed.
 fn read_workers(path: &Path) -> Result<Workers, String> {
-    let drops = Drops::open(path).map_err(|e| e.to_string())?;
-    let snapshot = WorkersSnapshot::of(&drops).ok_or_else(|| {
+    let drops = DropsReader::open(path).map_err(|e| e.to_string())?;
+    let view = drops.workers().ok_or_else(|| {
         format!(
             "{}: not a workers segment (it has no worker rows; `raindrops dump` prints it)",
             path.display()
         )
     })?;
+    let snapshot = view.snapshot();
     let now_ms = raindrops::monotonic_ms();
     let rows: Vec<WorkerRow> = snapshot
         .workers
