@@ -69,6 +69,7 @@ mod aggregate;
 mod counters;
 mod defer_accept;
 mod drops;
+mod escape;
 pub mod listen;
 pub mod memory;
 mod reader;
@@ -85,9 +86,10 @@ pub use aggregate::{Aggregate, AggregateError, Bucket, RubyFloat};
 pub use counters::{Field, Kind, Row, Schema};
 pub use defer_accept::{defer_accept, set_defer_accept};
 pub use drops::{Drops, Iter};
+pub use escape::{UnescapeError, escape_bytes, unescape_bytes};
 pub use listen::{
-    AddrErrorKind, AddrParseError, InetDiag, ListenError, ListenStats, ListenerAddr, LocalQueue,
-    UnixSource, local_queue,
+    AddrErrorKind, AddrParseError, InetDiag, ListenError, ListenStats, ListenerAddr, ListenerName,
+    LocalQueue, UnixSource, local_queue,
 };
 pub use reader::DropsReader;
 pub use segment::{SegmentError, SegmentErrorKind, Slot};

@@ -30,6 +30,7 @@
 mod addr;
 mod inet_diag;
 mod local;
+mod name;
 mod netlink;
 mod unix_diag;
 
@@ -40,6 +41,7 @@ use std::path::{Path, PathBuf};
 
 pub use addr::{AddrErrorKind, AddrParseError, ListenerAddr};
 pub use local::{LocalQueue, local_queue};
+pub use name::ListenerName;
 pub use unix_diag::UnixSource;
 
 use self::netlink::Progress;
