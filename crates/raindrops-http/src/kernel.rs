@@ -4,7 +4,7 @@
 use std::io;
 use std::sync::Mutex;
 
-use raindrops::{InetDiag, ListenError, ListenerAddr};
+use raindrops::{InetDiag, ListenError, ListenerAddr, ListenerName};
 
 use crate::exposition::ListenerSample;
 use crate::middleware::Listeners;
@@ -73,7 +73,7 @@ impl KernelListeners {
 
     fn query(&self) -> Result<Vec<ListenerSample>, ListenError> {
         let mut diag = self.diag.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let sample = |addr: String, stats: raindrops::ListenStats| ListenerSample {
+        let sample = |addr: ListenerName, stats: raindrops::ListenStats| ListenerSample {
             addr,
             active: u64::from(stats.active),
             queued: u64::from(stats.queued),
@@ -81,19 +81,17 @@ impl KernelListeners {
         match &self.which {
             Which::Addrs(addrs) => {
                 let stats = diag.stats(addrs)?;
-                Ok(addrs.iter().zip(stats).map(|(a, s)| sample(a.to_string(), s)).collect())
+                Ok(addrs.iter().zip(stats).map(|(a, s)| sample(a.name(), s)).collect())
             }
             Which::All { unix } => {
                 let mut tcp = diag.tcp_all()?;
                 tcp.sort_by_key(|(addr, _)| *addr);
-                let mut out: Vec<_> = tcp
-                    .into_iter()
-                    .map(|(a, s)| sample(ListenerAddr::from(a).to_string(), s))
-                    .collect();
+                let mut out: Vec<_> =
+                    tcp.into_iter().map(|(a, s)| sample(ListenerAddr::from(a).name(), s)).collect();
                 if *unix {
                     let mut unix = diag.unix_all()?;
                     unix.sort_by(|a, b| a.0.cmp(&b.0));
-                    out.extend(unix.into_iter().map(|(p, s)| sample(p.display().to_string(), s)));
+                    out.extend(unix.into_iter().map(|(p, s)| sample(p.into(), s)));
                 }
                 Ok(out)
             }

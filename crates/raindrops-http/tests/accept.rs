@@ -32,7 +32,7 @@ fn both_report(owned: &OwnedListeners, kernel: &KernelListeners, expected: &[Lis
 }
 
 fn sample(addr: &str, active: u64, queued: u64) -> ListenerSample {
-    ListenerSample { addr: addr.to_owned(), active, queued }
+    ListenerSample { addr: addr.into(), active, queued }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -160,7 +160,7 @@ impl Listeners for OwnedListeners {
         tcp.chain(unix)
             .map(|o| {
                 Ok(ListenerSample {
-                    addr: o.addr.to_string(),
+                    addr: o.addr.name(),
                     active: self.counts.active(o.column),
                     queued: o.queue.queued()?,
                 })

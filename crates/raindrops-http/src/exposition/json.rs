@@ -1,16 +1,52 @@
 //! One JSON object: `calling`, `writing`, `requests` (when known) and `listeners`, an array of
 //! `{addr, active, queued}` in the configured order, then one object per labelled counter
-//! (`"recycles": {"memory": 3, ...}`).
+//! (`"recycles": {"memory": 3, ...}`). A name that is not UTF-8 is escaped
+//! ([`raindrops::escape_bytes`]) and flagged `"addr_escaped": true`.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+
+use raindrops::ListenerName;
 
 use super::Snapshot;
+
+/// Inserts a listener's name under `key` as the JSON string of its text when it is UTF-8
+/// (exactly what Ruby raindrops writes); a name that is not UTF-8 is written escaped
+/// ([`raindrops::escape_bytes`], reversed by [`raindrops::unescape_bytes`]) with
+/// `"{key}_escaped": true` after it.
+///
+/// ```
+/// use raindrops::ListenerName;
+/// use raindrops_http::exposition::insert_json_name;
+///
+/// let mut o = serde_json::Map::new();
+/// insert_json_name(&mut o, "addr", &ListenerName::from("/a\\b"));
+/// assert_eq!(serde_json::Value::from(o).to_string(), r#"{"addr":"/a\\b"}"#);
+///
+/// let mut o = serde_json::Map::new();
+/// insert_json_name(&mut o, "addr", &ListenerName::from(b"/\xde\xad".to_vec()));
+/// assert_eq!(
+///     serde_json::Value::from(o).to_string(),
+///     r#"{"addr":"/\\xde\\xad","addr_escaped":true}"#
+/// );
+/// ```
+pub fn insert_json_name(object: &mut Map<String, Value>, key: &str, name: &ListenerName) {
+    object.insert(key.to_owned(), Value::from(name.to_text()));
+    if name.to_str().is_none() {
+        object.insert(format!("{key}_escaped"), Value::Bool(true));
+    }
+}
 
 pub(super) fn render(snapshot: &Snapshot) -> String {
     let listeners: Vec<Value> = snapshot
         .listeners
         .iter()
-        .map(|l| json!({ "addr": l.addr, "active": l.active, "queued": l.queued }))
+        .map(|l| {
+            let mut o = Map::new();
+            insert_json_name(&mut o, "addr", &l.addr);
+            o.insert("active".into(), json!(l.active));
+            o.insert("queued".into(), json!(l.queued));
+            Value::Object(o)
+        })
         .collect();
     let mut value = json!({ "calling": snapshot.calling, "writing": snapshot.writing });
     if let Some(requests) = snapshot.requests {
@@ -52,5 +88,18 @@ mod tests {
                 "recycles": {"memory": 2, "budget": 0},
             })
         );
+        let bytes =
+            ListenerSample { addr: b"/tmp/\xde\xad\xbe\xef".to_vec().into(), active: 0, queued: 1 };
+        let plain = ListenerSample { addr: "/tmp/a\n\\".into(), active: 0, queued: 0 };
+        let snapshot = Snapshot { listeners: vec![bytes, plain], ..Snapshot::default() };
+        let text = super::render(&snapshot);
+        assert!(
+            text.contains(
+                r#"{"addr":"/tmp/\\xde\\xad\\xbe\\xef","addr_escaped":true,"active":0,"queued":1}"#
+            ),
+            "{text}"
+        );
+        // A UTF-8 name is the name itself, escaped only as JSON requires.
+        assert!(text.contains(r#"{"addr":"/tmp/a\n\\","active":0,"queued":0}"#), "{text}");
     }
 }

@@ -27,10 +27,13 @@ assert_eq!(
 
 pub mod histogram;
 mod json;
+pub use json::insert_json_name;
 pub(crate) mod openmetrics;
 pub use openmetrics::escape_label;
 mod text;
 pub mod time;
+
+use raindrops::ListenerName;
 
 /// What the stats endpoint shows at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,8 +85,10 @@ pub struct LabeledCounter {
 /// One listener's numbers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenerSample {
-    /// The address as configured: `127.0.0.1:8080`, `[::]:80` or `/run/app.sock`.
-    pub addr: String,
+    /// The address as configured: `127.0.0.1:8080`, `[::]:80` or `/run/app.sock` (a Unix
+    /// path's exact bytes, UTF-8 or not). Each format spells it safely: see
+    /// [`Format::render`].
+    pub addr: ListenerName,
     /// Accepted connections still established.
     pub active: u64,
     /// Connections waiting for `accept()`.
@@ -134,6 +139,18 @@ impl Format {
     }
 
     /// Renders `snapshot` in this format.
+    ///
+    /// A listener's name (see [`ListenerName`]) is written as it is when it is UTF-8 and
+    /// harmless, so ordinary names print byte for byte as Ruby raindrops prints them:
+    ///
+    /// * Text: [`escape_bytes`](raindrops::escape_bytes) (a name with a newline or an escape
+    ///   code cannot forge lines or reach a terminal raw; `\` is doubled, bytes that are not
+    ///   UTF-8 are `\xHH`);
+    /// * JSON: `"addr"` is the name as a JSON string; a name that is not UTF-8 is given
+    ///   escaped by `escape_bytes` instead, with `"addr_escaped": true` beside it
+    ///   ([`unescape_bytes`](raindrops::unescape_bytes) gives back the bytes);
+    /// * OpenMetrics: the label value is the name (with OpenMetrics' own escapes), or for a
+    ///   name that is not UTF-8 its `escape_bytes` spelling (label values must be UTF-8).
     ///
     /// ```
     /// use raindrops_http::exposition::{Format, Snapshot};

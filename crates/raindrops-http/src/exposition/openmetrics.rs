@@ -61,7 +61,7 @@ pub(super) fn render(snapshot: &Snapshot) -> String {
                 let _ = writeln!(
                     out,
                     "raindrops_listener_{name}{{addr=\"{}\"}} {}",
-                    escape_label(&listener.addr),
+                    escape_label(&listener.addr.to_text()),
                     value(listener)
                 );
             }

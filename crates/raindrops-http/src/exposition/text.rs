@@ -1,4 +1,6 @@
-//! raindrops' text format, byte for byte as `Raindrops::Middleware#stats_response` prints it.
+//! raindrops' text format, byte for byte as `Raindrops::Middleware#stats_response` prints it,
+//! except that a listener's name is escaped ([`raindrops::escape_bytes`]): a Unix socket name
+//! with a newline would otherwise forge lines.
 
 use std::fmt::Write;
 
@@ -7,7 +9,7 @@ use super::Snapshot;
 pub(super) fn render(snapshot: &Snapshot) -> String {
     let mut out = format!("calling: {}\nwriting: {}\n", snapshot.calling, snapshot.writing);
     for listener in &snapshot.listeners {
-        let addr = &listener.addr;
+        let addr = listener.addr.escaped();
         // Writing to a String cannot fail.
         let _ =
             write!(out, "{addr} active: {}\n{addr} queued: {}\n", listener.active, listener.queued);
@@ -36,6 +38,14 @@ mod tests {
                 ..Default::default()
             }],
         };
+        let forged =
+            ListenerSample { addr: "/tmp/x active: 9\n\x1b[31m".into(), active: 0, queued: 0 };
+        let text = super::render(&Snapshot { listeners: vec![forged], ..Snapshot::default() });
+        assert_eq!(
+            text,
+            "calling: 0\nwriting: 0\n/tmp/x active: 9\\n\\x1b[31m active: 0\n\
+             /tmp/x active: 9\\n\\x1b[31m queued: 0\n"
+        );
         assert_eq!(
             super::render(&snapshot),
             "calling: 0\n\

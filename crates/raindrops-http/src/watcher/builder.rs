@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use raindrops::ListenerName;
+
 use super::Watcher;
 use super::tracked::Limits;
 use crate::middleware::Listeners;
@@ -100,7 +102,7 @@ impl WatcherBuilder {
     ///     .keep(["127.0.0.1:8080", "/run/app.sock"]);
     /// ```
     #[must_use]
-    pub fn keep(mut self, addrs: impl IntoIterator<Item = impl Into<String>>) -> Self {
+    pub fn keep(mut self, addrs: impl IntoIterator<Item = impl Into<ListenerName>>) -> Self {
         self.limits.keep.extend(addrs.into_iter().map(Into::into));
         self
     }

@@ -3,7 +3,8 @@ The Watcher: a web app that samples listeners on its own thread and shows their 
 histograms, peaks and a live tail. Ruby raindrops' `Raindrops::Watcher`, plus JSON and
 OpenMetrics.
 
-Routes (every `ADDR` percent-encoded, e.g. `127.0.0.1%3A8080` or `%2Frun%2Fapp.sock`):
+Routes (every `ADDR` percent-encoded from the listener's exact bytes, e.g. `127.0.0.1%3A8080`,
+`%2Frun%2Fapp.sock`, or `%2Ftmp%2F%DE%AD%BE%EF` for a Unix socket whose name is not UTF-8):
 
 | route | what |
 |---|---|
@@ -17,6 +18,10 @@ Routes (every `ADDR` percent-encoded, e.g. `127.0.0.1%3A8080` or `%2Frun%2Fapp.s
 | `GET /chart/ADDR.html` | SVG charts of active and queued over the last hour (no script, no external assets) |
 | `GET /chart/ADDR.json` | the same history as data |
 | `GET /metrics` | OpenMetrics: current numbers, peaks and histograms of every address |
+
+In JSON, an address that is not UTF-8 is escaped ([`raindrops::escape_bytes`]) and flagged
+`"address_escaped": true`; see [`insert_json_name`](crate::exposition::insert_json_name).
+Tail lines in text are escaped the same way (always, so a name cannot forge lines).
 
 HEAD works wherever GET does; other methods get 405 and unknown paths 404. A valid address
 that is not watched answers an empty histogram and stores nothing, so requests for arbitrary
@@ -55,6 +60,7 @@ mod pages;
 mod redirect;
 mod state;
 mod tracked;
+mod url;
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};

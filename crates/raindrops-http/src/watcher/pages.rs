@@ -1,23 +1,23 @@
 //! The Watcher's handlers and what they render.
 
 use std::fmt::Write;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use raindrops::RubyFloat;
+use raindrops::{ListenerName, RubyFloat};
 use serde_json::json;
 
 use super::state::{AddrState, Sample, Series};
+use super::url::{Ext, RawFile, escape_url, split_file, valid_addr};
 use super::{Watcher, chart, redirect};
 use crate::exposition::histogram::{self, header_value};
+use crate::exposition::insert_json_name;
 use crate::exposition::openmetrics::escape_label;
 use crate::exposition::time::{http_date, iso8601};
 
@@ -26,42 +26,6 @@ use crate::exposition::time::{http_date, iso8601};
 enum Which {
     Active,
     Queued,
-}
-
-/// The representation asked for by a file name's extension.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Ext {
-    Txt,
-    Html,
-    Json,
-}
-
-/// Splits `ADDR.ext`; `None` for another extension or an address that does not parse.
-fn split_file(file: &str) -> Option<(&str, Ext)> {
-    let file = file.strip_prefix('/').filter(|f| f.starts_with('/')).unwrap_or(file);
-    let (addr, ext) = file.rsplit_once('.')?;
-    let ext = match ext {
-        "txt" => Ext::Txt,
-        "html" => Ext::Html,
-        "json" => Ext::Json,
-        _ => return None,
-    };
-    valid_addr(addr).then_some((addr, ext))
-}
-
-/// A TCP `host:port` with a numeric host, or an absolute Unix socket path.
-fn valid_addr(addr: &str) -> bool {
-    addr.parse::<SocketAddr>().is_ok() || (addr.starts_with('/') && !addr.contains('\0'))
-}
-
-/// What Rack's `escape` (`URI.encode_www_form_component`) leaves alone: letters, digits and
-/// `*-._`.
-const RACK_ESCAPE: &AsciiSet =
-    &NON_ALPHANUMERIC.remove(b'*').remove(b'-').remove(b'.').remove(b'_');
-
-/// Percent-encodes `addr` for a link, like Rack's `escape` (but a space is `%20`, not `+`).
-fn escape_url(addr: &str) -> String {
-    utf8_percent_encode(addr, RACK_ESCAPE).to_string()
 }
 
 /// Escapes `text` for HTML text and attribute values.
@@ -140,7 +104,7 @@ fn render_index(watcher: &Watcher, sample: &Sample) -> String {
              <td><form action='reset/{e_addr}' method='post'>\
              <input title='reset statistics' type='submit' name='x' value='x' /></form></td>\
              <td><a href='chart/{e_addr}.html' title='the last hour as a chart'>chart</a></td></tr>",
-            escape_html(&listener.addr),
+            escape_html(&listener.addr.to_text()),
             listener.active,
             listener.queued
         );
@@ -152,11 +116,11 @@ fn render_index(watcher: &Watcher, sample: &Sample) -> String {
     body
 }
 
-pub(super) async fn active(State(watcher): State<Watcher>, Path(file): Path<String>) -> Response {
+pub(super) async fn active(State(watcher): State<Watcher>, RawFile(file): RawFile) -> Response {
     histogram(&watcher, Which::Active, &file)
 }
 
-pub(super) async fn queued(State(watcher): State<Watcher>, Path(file): Path<String>) -> Response {
+pub(super) async fn queued(State(watcher): State<Watcher>, RawFile(file): RawFile) -> Response {
     histogram(&watcher, Which::Queued, &file)
 }
 
@@ -168,10 +132,10 @@ struct Histogram {
     current: u64,
 }
 
-fn histogram_of(watcher: &Watcher, which: Which, addr: &str) -> Histogram {
+fn histogram_of(watcher: &Watcher, which: Which, addr: &[u8]) -> Histogram {
     let state = &watcher.state;
     let sample = state.latest.borrow().clone();
-    let current = sample.listeners.iter().find(|l| l.addr == addr);
+    let current = sample.listeners.iter().find(|l| l.addr == *addr);
     let addrs = state.addrs();
     match (addrs.get(addr), current) {
         (Some(AddrState { active, queued, reset_at, .. }), Some(current)) => {
@@ -191,11 +155,12 @@ fn histogram_of(watcher: &Watcher, which: Which, addr: &str) -> Histogram {
     }
 }
 
-fn histogram(watcher: &Watcher, which: Which, file: &str) -> Response {
+fn histogram(watcher: &Watcher, which: Which, file: &[u8]) -> Response {
     let Some((addr, ext)) = split_file(file) else {
         return (StatusCode::NOT_FOUND, "Not Found\n").into_response();
     };
     let h = histogram_of(watcher, which, addr);
+    let addr = ListenerName::from(addr);
     let agg = &h.series.aggregate;
     let mut x_headers: Vec<(&'static str, String)> = agg.headers().into_iter().collect();
     x_headers.push(("X-Last-Reset", http_date(h.reset_at)));
@@ -215,15 +180,15 @@ fn histogram(watcher: &Watcher, which: Which, file: &str) -> Response {
                  <pre>{}</pre><form action='../reset/{}' method='post'>\
                  <input type='submit' name='x' value='reset' /></form></body>",
                 escape_html(&watcher.hostname),
-                escape_html(addr),
+                escape_html(&addr.to_text()),
                 escape_html(&agg.to_string()),
-                escape_url(addr)
+                escape_url(&addr)
             );
             ("text/html", body)
         }
         Ext::Json => {
             let mut body = serde_json::Map::new();
-            body.insert("address".into(), json!(addr));
+            insert_json_name(&mut body, "address", &addr);
             body.extend(histogram::json(agg, &[]));
             body.insert("last_reset".into(), json!(iso8601(h.reset_at)));
             body.insert("current".into(), json!(h.current));
@@ -240,7 +205,7 @@ fn histogram(watcher: &Watcher, which: Which, file: &str) -> Response {
 
 pub(super) async fn reset(
     State(watcher): State<Watcher>,
-    Path(addr): Path<String>,
+    RawFile(addr): RawFile,
     headers: HeaderMap,
 ) -> Response {
     if !valid_addr(&addr) || !watcher.state.reset(&addr) {
@@ -292,7 +257,7 @@ impl Drop for TailGuard {
 
 pub(super) async fn tail(
     State(watcher): State<Watcher>,
-    Path(file): Path<String>,
+    RawFile(file): RawFile,
     RawQuery(query): RawQuery,
 ) -> Response {
     let (addr, json) = match split_file(&file) {
@@ -307,8 +272,8 @@ pub(super) async fn tail(
         return (StatusCode::SERVICE_UNAVAILABLE, "Too many tails\n").into_response();
     }
     let guard = TailGuard(Arc::clone(&watcher.tails));
-    let addr = addr.to_owned();
-    let width = addr.len().min(35);
+    let addr = ListenerName::from(addr);
+    let width = addr.escaped().len().min(35);
     let mut latest = watcher.state.latest.clone();
     latest.mark_unchanged();
     let lines = futures_util::stream::unfold((latest, guard), move |(mut latest, guard)| {
@@ -321,10 +286,12 @@ pub(super) async fn tail(
                 if l.active >= query.active_min && l.queued >= query.queued_min {
                     let time = iso8601(sample.time);
                     let line = if json {
-                        let line = json!({
-                            "time": time, "address": addr, "active": l.active, "queued": l.queued
-                        });
-                        format!("{line}\n")
+                        let mut line = serde_json::Map::new();
+                        line.insert("time".into(), json!(time));
+                        insert_json_name(&mut line, "address", &addr);
+                        line.insert("active".into(), json!(l.active));
+                        line.insert("queued".into(), json!(l.queued));
+                        format!("{}\n", serde_json::Value::Object(line))
                     } else {
                         format!("{time:>20} {addr:>width$} {:>10} {:>10}\n", l.active, l.queued)
                     };
@@ -348,7 +315,7 @@ pub(super) async fn tail(
 /// `GET /chart/ADDR.html`: the address's active and queued numbers over the last hour as two
 /// SVG charts; `.json`: the same history as data. An address that is not watched gets empty
 /// charts and stores nothing.
-pub(super) async fn chart(State(watcher): State<Watcher>, Path(file): Path<String>) -> Response {
+pub(super) async fn chart(State(watcher): State<Watcher>, RawFile(file): RawFile) -> Response {
     let Some((addr, ext)) = split_file(&file) else {
         return (StatusCode::NOT_FOUND, "Not Found\n").into_response();
     };
@@ -363,7 +330,8 @@ pub(super) async fn chart(State(watcher): State<Watcher>, Path(file): Path<Strin
                 history.iter().map(|p| (p.0, pick(p))).collect()
             };
             let span = state.delay * u32::try_from(state.history_len()).unwrap_or(u32::MAX);
-            let (e_addr, h_addr) = (escape_url(addr), escape_html(addr));
+            let name = ListenerName::from(addr);
+            let (e_addr, h_addr) = (escape_url(&name), escape_html(&name.to_text()));
             let (active, queued) = history.last().map_or((0, 0), |&(_, a, q)| (a, q));
             let body = format!(
                 "<html><head><title>{host} - {h_addr}</title>\
@@ -389,12 +357,12 @@ pub(super) async fn chart(State(watcher): State<Watcher>, Path(file): Path<Strin
         Ext::Json => {
             let points: Vec<_> =
                 history.iter().map(|&(t, a, q)| json!([iso8601(t), a, q])).collect();
-            let body = json!({
-                "address": addr,
-                "delay_seconds": state.delay.as_secs_f64(),
-                "columns": ["time", "active", "queued"],
-                "points": points,
-            });
+            let mut body = serde_json::Map::new();
+            insert_json_name(&mut body, "address", &ListenerName::from(addr));
+            body.insert("delay_seconds".into(), json!(state.delay.as_secs_f64()));
+            body.insert("columns".into(), json!(["time", "active", "queued"]));
+            body.insert("points".into(), json!(points));
+            let body = serde_json::Value::Object(body);
             let content_type = header_value("application/json");
             (
                 [(header::CONTENT_TYPE, content_type), (header::EXPIRES, expires)],
@@ -429,7 +397,7 @@ pub(super) async fn metrics(State(watcher): State<Watcher>) -> Response {
                 let _ = writeln!(
                     out,
                     "raindrops_{name}{{addr=\"{}\"}} {v}",
-                    escape_label(&listener.addr)
+                    escape_label(&listener.addr.to_text())
                 );
             }
         }
@@ -446,7 +414,7 @@ pub(super) async fn metrics(State(watcher): State<Watcher>) -> Response {
                     Which::Active => &state.active,
                     Which::Queued => &state.queued,
                 };
-                let labels = format!("addr=\"{}\"", escape_label(&listener.addr));
+                let labels = format!("addr=\"{}\"", escape_label(&listener.addr.to_text()));
                 let family = format!("raindrops_listener_{name}_samples");
                 histogram::write_buckets(&mut out, &family, &labels, &series.aggregate);
             }
@@ -471,16 +439,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn file_names() {
-        assert!(matches!(split_file("127.0.0.1:80.txt"), Some(("127.0.0.1:80", Ext::Txt))));
-        assert!(matches!(split_file("[::1]:80.html"), Some(("[::1]:80", Ext::Html))));
-        assert!(matches!(split_file("/tmp/a.sock.json"), Some(("/tmp/a.sock", Ext::Json))));
-        assert!(split_file("localhost:80.txt").is_none());
-        assert!(split_file("127.0.0.1:80.csv").is_none());
-        assert!(split_file("127.0.0.1").is_none());
-    }
-
-    #[test]
     fn tail_query_is_lenient() {
         assert_eq!(TailQuery::parse(""), TailQuery::default());
         assert_eq!(
@@ -502,7 +460,5 @@ mod tests {
     #[test]
     fn escaping() {
         assert_eq!(escape_html("<script>'\"&"), "&lt;script&gt;&#39;&quot;&amp;");
-        assert_eq!(escape_url("/tmp/a b.sock"), "%2Ftmp%2Fa%20b.sock");
-        assert_eq!(escape_url("[::1]:80"), "%5B%3A%3A1%5D%3A80");
     }
 }

@@ -131,7 +131,7 @@ impl State {
     }
 
     /// Forgets `addr`'s aggregates and peaks (not its history); false if it is not watched.
-    pub(super) fn reset(&self, addr: &str) -> bool {
+    pub(super) fn reset(&self, addr: &[u8]) -> bool {
         let now = SystemTime::now();
         match self.addrs().get_mut(addr) {
             Some(state) => {

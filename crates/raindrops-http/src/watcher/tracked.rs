@@ -13,6 +13,8 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
+use raindrops::ListenerName;
+
 use crate::exposition::ListenerSample;
 
 use super::state::{AddrState, Sample};
@@ -31,7 +33,7 @@ pub(super) struct Limits {
     /// How long a listener no longer listed keeps its state.
     pub(super) forget_after: Duration,
     /// Addresses asked for by name: always tracked, never forgotten.
-    pub(super) keep: HashSet<String>,
+    pub(super) keep: HashSet<ListenerName>,
 }
 
 impl Default for Limits {
@@ -49,7 +51,7 @@ impl Default for Limits {
 pub(super) struct Tracked {
     /// Boxed: an [`AddrState`] is over a kilobyte, and a map keeps room for more entries than
     /// it holds.
-    map: HashMap<String, Box<AddrState>>,
+    map: HashMap<ListenerName, Box<AddrState>>,
     limits: Limits,
     /// Whether the cap has bitten (and was logged).
     capped: bool,
@@ -61,12 +63,12 @@ impl Tracked {
     }
 
     /// The state of `addr`, if it is tracked.
-    pub(super) fn get(&self, addr: &str) -> Option<&AddrState> {
-        self.map.get(addr).map(|state| &**state)
+    pub(super) fn get(&self, addr: &(impl AsRef<[u8]> + ?Sized)) -> Option<&AddrState> {
+        self.map.get(addr.as_ref()).map(|state| &**state)
     }
 
-    pub(super) fn get_mut(&mut self, addr: &str) -> Option<&mut AddrState> {
-        self.map.get_mut(addr).map(|state| &mut **state)
+    pub(super) fn get_mut(&mut self, addr: &(impl AsRef<[u8]> + ?Sized)) -> Option<&mut AddrState> {
+        self.map.get_mut(addr.as_ref()).map(|state| &mut **state)
     }
 
     /// Records `sample` (numbers counted since `started`, `history_len` points kept per
@@ -138,7 +140,7 @@ impl Tracked {
         if count == 0 {
             return 0;
         }
-        let mut gone: Vec<(SystemTime, &String)> = self
+        let mut gone: Vec<(SystemTime, &ListenerName)> = self
             .map
             .iter()
             .filter(|(addr, state)| state.last_seen < now && !self.limits.keep.contains(*addr))
@@ -148,7 +150,8 @@ impl Tracked {
         if count < gone.len() {
             gone.select_nth_unstable(count);
         }
-        let evict: Vec<String> = gone[..count].iter().map(|(_, addr)| (*addr).clone()).collect();
+        let evict: Vec<ListenerName> =
+            gone[..count].iter().map(|(_, addr)| (*addr).clone()).collect();
         for addr in &evict {
             self.map.remove(addr);
         }
@@ -173,7 +176,7 @@ mod tests {
     fn sample(secs: u64, addrs: &[String]) -> Sample {
         let listeners = addrs
             .iter()
-            .map(|addr| ListenerSample { addr: addr.clone(), active: 1, queued: 2 })
+            .map(|addr| ListenerSample { addr: addr.as_str().into(), active: 1, queued: 2 })
             .collect();
         Sample { time: at(secs), listeners, error: None }
     }
@@ -182,7 +185,7 @@ mod tests {
         Tracked::new(Limits {
             max_addresses,
             forget_after: Duration::from_secs(forget_after),
-            keep: keep.iter().map(|addr| (*addr).to_owned()).collect(),
+            keep: keep.iter().map(|addr| (*addr).into()).collect(),
         })
     }
 

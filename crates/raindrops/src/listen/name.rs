@@ -142,6 +142,12 @@ impl From<&ListenerAddr> for ListenerName {
     }
 }
 
+impl AsRef<[u8]> for ListenerName {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 impl Borrow<[u8]> for ListenerName {
     fn borrow(&self) -> &[u8] {
         &self.0
