@@ -1,5 +1,6 @@
 //! Every clap type of the command line; the logic is in `cmd/`.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::ops::RangeInclusive;
@@ -84,9 +85,10 @@ pub(crate) struct WatchArgs {
     /// Forget a listener that is gone (not an ADDR) after this long: `60s`, `5m`, `500ms`.
     #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
     pub(crate) forget_after: Duration,
-    /// Listeners to watch: `127.0.0.1:8080`, `[::]:80`, `/run/app.sock`. Default: every TCP
-    /// listener of the host.
-    pub(crate) addrs: Vec<String>,
+    /// Listeners to watch: `127.0.0.1:8080`, `[::]:80`, `/run/app.sock` (any bytes). Default:
+    /// every TCP listener of the host.
+    #[arg(value_parser = clap::value_parser!(OsString))]
+    pub(crate) addrs: Vec<OsString>,
 }
 
 /// Parses `1s`, `250ms`, `2m`, `1h` or plain seconds (`0.5`) into a positive duration.
@@ -136,10 +138,10 @@ pub(crate) struct StatsArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t)]
     pub(crate) format: Format,
-    /// Listener addresses: `IPv4:PORT`, `[IPv6]:PORT` or an absolute Unix socket path. None:
-    /// every TCP listener on the host.
-    #[arg(value_name = "ADDR")]
-    pub(crate) addrs: Vec<String>,
+    /// Listener addresses: `IPv4:PORT`, `[IPv6]:PORT` or an absolute Unix socket path (any
+    /// bytes; printed escaped). None: every TCP listener on the host.
+    #[arg(value_name = "ADDR", value_parser = clap::value_parser!(OsString))]
+    pub(crate) addrs: Vec<OsString>,
 }
 
 /// Arguments of `raindrops serve`.
@@ -248,10 +250,10 @@ pub(crate) struct TopArgs {
     /// With no ADDR: also list every Unix stream listener.
     #[arg(long)]
     pub(crate) unix: bool,
-    /// Listeners to show: `127.0.0.1:8080`, `[::]:80`, `/run/app.sock`. Default: every TCP
-    /// listener of the host.
-    #[arg(value_name = "ADDR")]
-    pub(crate) addrs: Vec<String>,
+    /// Listeners to show: `127.0.0.1:8080`, `[::]:80`, `/run/app.sock` (any bytes). Default:
+    /// every TCP listener of the host.
+    #[arg(value_name = "ADDR", value_parser = clap::value_parser!(OsString))]
+    pub(crate) addrs: Vec<OsString>,
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ mod util;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use raindrops::{ListenerAddr, escape_bytes, unescape_bytes};
@@ -40,7 +40,7 @@ fn sockets() -> Sockets {
 
 /// Percent-encodes every byte but ASCII letters and digits (a client may encode more than the
 /// Watcher's links do).
-fn encode(path: &PathBuf) -> String {
+fn encode(path: &Path) -> String {
     path.as_os_str()
         .as_bytes()
         .iter()
@@ -50,7 +50,7 @@ fn encode(path: &PathBuf) -> String {
         .collect()
 }
 
-fn escaped(path: &PathBuf) -> String {
+fn escaped(path: &Path) -> String {
     escape_bytes(path.as_os_str().as_bytes()).into_owned()
 }
 

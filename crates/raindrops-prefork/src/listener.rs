@@ -59,7 +59,7 @@ impl Listener {
             listener.set_nonblocking()?;
             Ok(listener)
         });
-        listener.map_err(|error| PreforkError::Bind { addr: addr.to_string(), error })
+        listener.map_err(|error| PreforkError::Bind { addr: addr.name().to_string(), error })
     }
 
     /// The address the socket is bound to.

@@ -62,7 +62,9 @@ impl super::Run for ServeArgs {
             let addr = listener.addr().context("listener address")?;
             match addr {
                 ListenerAddr::Tcp(_) => eprintln!("raindrops serve: listening on http://{addr}/"),
-                ListenerAddr::Unix(_) => eprintln!("raindrops serve: listening on {addr}"),
+                ListenerAddr::Unix(_) => {
+                    eprintln!("raindrops serve: listening on {}", addr.name());
+                }
             }
         }
         let recycling = Recycling::new(self).context("cannot map the recycle counters")?;

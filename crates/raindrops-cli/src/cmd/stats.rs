@@ -1,18 +1,25 @@
 //! `raindrops stats [ADDR...]`: active and queued connections of listeners, compatible with
 //! raindrops' `examples/linux-listener-stats.rb` in text mode (byte for byte).
+//!
+//! Names are the exact bytes of a Unix socket path (any bytes, as given or as the kernel
+//! reports them). Text output escapes them ([`raindrops::escape_bytes`]): a socket named with a
+//! newline or an escape code can neither forge rows nor reach the terminal raw. JSON writes a
+//! UTF-8 name as it is (escaped by JSON's rules); a name that is not UTF-8 is escaped and
+//! flagged `"address_escaped": true`. Prometheus label values use the text outputs' escaping.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use raindrops::{Aggregate, InetDiag, ListenStats, ListenerAddr, RubyFloat};
-use raindrops_http::exposition::escape_label;
+use raindrops::{Aggregate, InetDiag, ListenStats, ListenerAddr, ListenerName, RubyFloat};
 use raindrops_http::exposition::time::iso8601;
+use raindrops_http::exposition::{escape_name_label, insert_json_name};
 use signal_hook::consts::{SIGINT, SIGUSR1, SIGUSR2};
 
 use crate::cli::{Format, StatsArgs};
@@ -25,7 +32,7 @@ const MAX_LEN: usize = 35;
 /// One printed line: the address as the user wrote it (or as the kernel reports it).
 #[derive(Debug)]
 struct Row {
-    addr: String,
+    addr: ListenerName,
     stats: ListenStats,
 }
 
@@ -33,7 +40,7 @@ struct Row {
 #[derive(Debug)]
 enum Targets {
     /// The arguments, deduplicated by spelling (the Ruby tool keys a Hash by them).
-    Given { tcp: Vec<(String, SocketAddr)>, unix: Vec<(String, PathBuf)> },
+    Given { tcp: Vec<(ListenerName, SocketAddr)>, unix: Vec<(ListenerName, PathBuf)> },
     /// Every TCP listener, and every Unix listener with `--unix`.
     All { unix: bool },
 }
@@ -62,7 +69,7 @@ impl super::Run for StatsArgs {
         let mut width = match &targets {
             Targets::Given { tcp, unix } => {
                 let longest =
-                    tcp.iter().map(|(s, _)| s.len()).chain(unix.iter().map(|(s, _)| s.len()));
+                    tcp.iter().map(|(s, _)| s).chain(unix.iter().map(|(s, _)| s)).map(width_of);
                 Some(longest.fold(MIN_LEN, usize::max).min(MAX_LEN))
             }
             Targets::All { .. } => None,
@@ -77,7 +84,7 @@ impl super::Run for StatsArgs {
             let len = match width {
                 Some(len) => len,
                 None => {
-                    let len = rows.iter().map(|r| r.addr.len()).fold(MIN_LEN, usize::max);
+                    let len = rows.iter().map(|r| width_of(&r.addr)).fold(MIN_LEN, usize::max);
                     let len = len.min(MAX_LEN);
                     self.header(stderr, len)?;
                     width = Some(len);
@@ -116,6 +123,11 @@ impl super::Run for StatsArgs {
     }
 }
 
+/// The Ruby tool counts bytes of what it prints: here, the escaped name.
+fn width_of(name: &ListenerName) -> usize {
+    name.escaped().len()
+}
+
 fn div_ceil(a: Duration, b: Duration) -> u32 {
     let (a, b) = (a.as_nanos(), b.as_nanos().max(1));
     u32::try_from(a.div_ceil(b)).unwrap_or(u32::MAX)
@@ -126,16 +138,17 @@ impl StatsArgs {
         if self.addrs.is_empty() {
             return Ok(Targets::All { unix: self.unix });
         }
-        let (mut tcp, mut unix) = (Vec::new(), Vec::<(String, PathBuf)>::new());
+        let (mut tcp, mut unix) = (Vec::new(), Vec::<(ListenerName, PathBuf)>::new());
         for arg in &self.addrs {
-            let addr: ListenerAddr = arg.parse().map_err(|e| UsageError(format!("{e}")))?;
-            let seen = tcp.iter().any(|(s, _)| s == arg) || unix.iter().any(|(s, _)| s == arg);
+            let addr = ListenerAddr::from_os_str(arg).map_err(|e| UsageError(format!("{e}")))?;
+            let arg = ListenerName::from(arg.as_bytes());
+            let seen = tcp.iter().any(|(s, _)| *s == arg) || unix.iter().any(|(s, _)| *s == arg);
             if seen {
                 continue;
             }
             match addr {
-                ListenerAddr::Tcp(sa) => tcp.push((arg.clone(), sa)),
-                ListenerAddr::Unix(path) => unix.push((arg.clone(), path)),
+                ListenerAddr::Tcp(sa) => tcp.push((arg, sa)),
+                ListenerAddr::Unix(path) => unix.push((arg, path)),
             }
         }
         Ok(Targets::Given { tcp, unix })
@@ -166,23 +179,19 @@ impl StatsArgs {
                 if self.queued_only {
                     let all = diag.tcp_queued_all().context(ctx)?;
                     rows.extend(all.into_iter().map(|(a, queued)| Row {
-                        addr: a.to_string(),
+                        addr: ListenerAddr::from(a).name(),
                         stats: ListenStats { active: 0, queued },
                     }));
                 } else {
                     let all = diag.tcp_all().context(ctx)?;
                     rows.extend(
-                        all.into_iter().map(|(a, stats)| Row { addr: a.to_string(), stats }),
+                        all.into_iter()
+                            .map(|(a, stats)| Row { addr: ListenerAddr::from(a).name(), stats }),
                     );
                 }
                 if *unix {
                     let all = diag.unix_all().context(ctx)?;
-                    rows.extend(
-                        all.into_iter().map(|(p, stats)| Row {
-                            addr: p.to_string_lossy().into_owned(),
-                            stats,
-                        }),
-                    );
+                    rows.extend(all.into_iter().map(|(p, stats)| Row { addr: p.into(), stats }));
                 }
             }
         }
@@ -209,7 +218,7 @@ impl StatsArgs {
                         if self.queued_only { "-".to_owned() } else { r.stats.active.to_string() };
                     out.push_str(&text_line(
                         ts,
-                        &r.addr,
+                        &r.addr.escaped(),
                         &active,
                         &r.stats.queued.to_string(),
                         len,
@@ -221,7 +230,7 @@ impl StatsArgs {
                     .iter()
                     .map(|r| {
                         let mut o = serde_json::Map::new();
-                        o.insert("address".into(), r.addr.clone().into());
+                        insert_json_name(&mut o, "address", &r.addr);
                         if !self.queued_only {
                             o.insert("active".into(), r.stats.active.into());
                         }
@@ -256,7 +265,7 @@ impl StatsArgs {
                         let _ = writeln!(
                             out,
                             "{name}{{addr=\"{}\"}} {}",
-                            escape_label(&r.addr),
+                            escape_name_label(&r.addr),
                             value(&r.stats)
                         );
                     }
@@ -277,10 +286,10 @@ fn text_line(ts: &str, addr: &str, active: &str, queued: &str, len: usize) -> St
 /// listener of its own while the port's wildcard has one (the Ruby tool's check, IPv6 too).
 fn warn_wildcard(
     diag: &mut InetDiag,
-    tcp: &[(String, SocketAddr)],
+    tcp: &[(ListenerName, SocketAddr)],
     stderr: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let loopback: Vec<&(String, SocketAddr)> =
+    let loopback: Vec<&(ListenerName, SocketAddr)> =
         tcp.iter().filter(|(_, a)| a.ip().is_loopback()).collect();
     if loopback.is_empty() {
         return Ok(());
@@ -324,8 +333,8 @@ fn signal_channel() -> anyhow::Result<mpsc::Receiver<i32>> {
 /// Per-address aggregates of active and queued, in first-seen order.
 #[derive(Debug, Default)]
 struct Aggregates {
-    order: Vec<String>,
-    by_addr: HashMap<String, (Aggregate, Aggregate)>,
+    order: Vec<ListenerName>,
+    by_addr: HashMap<ListenerName, (Aggregate, Aggregate)>,
 }
 
 impl Aggregates {

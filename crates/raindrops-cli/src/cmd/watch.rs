@@ -1,7 +1,7 @@
 //! `raindrops watch`: serve the Watcher on loopback.
 
 use anyhow::Context;
-use raindrops::ListenerAddr;
+use raindrops::{ListenerAddr, ListenerName};
 use raindrops_http::kernel::KernelListeners;
 use raindrops_http::watcher::Watcher;
 
@@ -13,10 +13,10 @@ impl super::Run for WatchArgs {
         let addrs = self
             .addrs
             .iter()
-            .map(|addr| addr.parse::<ListenerAddr>().map_err(|err| UsageError(err.to_string())))
+            .map(|addr| ListenerAddr::from_os_str(addr).map_err(|err| UsageError(err.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
         // The ADDRs as the listeners report them: tracked whatever the cap, never forgotten.
-        let keep: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+        let keep: Vec<ListenerName> = addrs.iter().map(ListenerAddr::name).collect();
         let listeners = if addrs.is_empty() {
             KernelListeners::all(self.unix)
         } else {

@@ -23,10 +23,10 @@ use super::Snapshot;
 /// assert_eq!(serde_json::Value::from(o).to_string(), r#"{"addr":"/a\\b"}"#);
 ///
 /// let mut o = serde_json::Map::new();
-/// insert_json_name(&mut o, "addr", &ListenerName::from(b"/\xde\xad".to_vec()));
+/// insert_json_name(&mut o, "addr", &ListenerName::from(b"/\xde\xad\xbe\xef".to_vec()));
 /// assert_eq!(
 ///     serde_json::Value::from(o).to_string(),
-///     r#"{"addr":"/\\xde\\xad","addr_escaped":true}"#
+///     r#"{"addr":"/\\xde\\xad\\xbe\\xef","addr_escaped":true}"#
 /// );
 /// ```
 pub fn insert_json_name(object: &mut Map<String, Value>, key: &str, name: &ListenerName) {

@@ -29,7 +29,7 @@ pub mod histogram;
 mod json;
 pub use json::insert_json_name;
 pub(crate) mod openmetrics;
-pub use openmetrics::escape_label;
+pub use openmetrics::{escape_label, escape_name_label};
 mod text;
 pub mod time;
 
@@ -149,8 +149,9 @@ impl Format {
     /// * JSON: `"addr"` is the name as a JSON string; a name that is not UTF-8 is given
     ///   escaped by `escape_bytes` instead, with `"addr_escaped": true` beside it
     ///   ([`unescape_bytes`](raindrops::unescape_bytes) gives back the bytes);
-    /// * OpenMetrics: the label value is the name (with OpenMetrics' own escapes), or for a
-    ///   name that is not UTF-8 its `escape_bytes` spelling (label values must be UTF-8).
+    /// * OpenMetrics: the label value is the name's `escape_bytes` spelling, with OpenMetrics'
+    ///   own escapes ([`escape_name_label`]): label values must be UTF-8, and these outputs are
+    ///   often read on a terminal.
     ///
     /// ```
     /// use raindrops_http::exposition::{Format, Snapshot};

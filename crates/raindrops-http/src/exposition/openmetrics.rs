@@ -4,6 +4,8 @@
 
 use std::fmt::Write;
 
+use raindrops::ListenerName;
+
 use super::Snapshot;
 
 /// Escapes a label value: backslash, double quote and newline, as OpenMetrics (and the
@@ -23,6 +25,23 @@ pub fn escape_label(value: &str) -> String {
         }
     }
     out
+}
+
+/// A listener's name as a label value: [`escape_bytes`](raindrops::escape_bytes) (the same
+/// spelling as the text outputs: an ordinary name is unchanged, a name with a control character,
+/// a backslash or bytes that are not UTF-8 is escaped, so the value is UTF-8, as label values
+/// must be, and prints safely), then [`escape_label`].
+///
+/// ```
+/// use raindrops::ListenerName;
+/// use raindrops_http::exposition::escape_name_label;
+///
+/// assert_eq!(escape_name_label(&"/run/app.sock".into()), "/run/app.sock");
+/// assert_eq!(escape_name_label(&"/a\n\x1b".into()), "/a\\\\n\\\\x1b");
+/// assert_eq!(escape_name_label(&ListenerName::from(b"/\xff".to_vec())), "/\\\\xff");
+/// ```
+pub fn escape_name_label(name: &ListenerName) -> String {
+    escape_label(&name.escaped())
 }
 
 pub(super) fn render(snapshot: &Snapshot) -> String {
@@ -61,7 +80,7 @@ pub(super) fn render(snapshot: &Snapshot) -> String {
                 let _ = writeln!(
                     out,
                     "raindrops_listener_{name}{{addr=\"{}\"}} {}",
-                    escape_label(&listener.addr.to_text()),
+                    escape_name_label(&listener.addr),
                     value(listener)
                 );
             }

@@ -16,9 +16,9 @@ use serde_json::json;
 use super::state::{AddrState, Sample, Series};
 use super::url::{Ext, RawFile, escape_url, split_file, valid_addr};
 use super::{Watcher, chart, redirect};
+use crate::exposition::escape_name_label;
 use crate::exposition::histogram::{self, header_value};
 use crate::exposition::insert_json_name;
-use crate::exposition::openmetrics::escape_label;
 use crate::exposition::time::{http_date, iso8601};
 
 /// Which number of an address a histogram is about.
@@ -397,7 +397,7 @@ pub(super) async fn metrics(State(watcher): State<Watcher>) -> Response {
                 let _ = writeln!(
                     out,
                     "raindrops_{name}{{addr=\"{}\"}} {v}",
-                    escape_label(&listener.addr.to_text())
+                    escape_name_label(&listener.addr)
                 );
             }
         }
@@ -414,7 +414,7 @@ pub(super) async fn metrics(State(watcher): State<Watcher>) -> Response {
                     Which::Active => &state.active,
                     Which::Queued => &state.queued,
                 };
-                let labels = format!("addr=\"{}\"", escape_label(&listener.addr.to_text()));
+                let labels = format!("addr=\"{}\"", escape_name_label(&listener.addr));
                 let family = format!("raindrops_listener_{name}_samples");
                 histogram::write_buckets(&mut out, &family, &labels, &series.aggregate);
             }

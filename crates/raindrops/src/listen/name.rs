@@ -185,6 +185,7 @@ mod tests {
         assert_eq!(name.as_bytes(), b"/\xde");
         assert_eq!(format!("{name:>6}|"), " /\\xde|");
         assert_eq!(format!("{name:?}"), "ListenerName(\"/\\xde\")");
-        assert!(ListenerName::from("/a") < ListenerName::from("/b"));
+        let (a, b) = (ListenerName::from("/a"), ListenerName::from("/b"));
+        assert!(a < b);
     }
 }

@@ -111,7 +111,8 @@ impl Top {
             self.entries.drain(..).map(|e| (e.addr.clone(), e)).collect();
         for listener in listeners {
             let mut entry = old.remove(&listener.addr).unwrap_or_else(|| Entry {
-                label: listener.addr.to_string(),
+                // Escaped: a socket name could hold a newline or an escape code.
+                label: listener.addr.name().to_string(),
                 addr: listener.addr,
                 stats: ListenStats::default(),
                 peak: 0,

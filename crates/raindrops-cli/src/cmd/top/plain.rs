@@ -16,7 +16,7 @@ pub(super) fn snapshot(sample: &Sample) -> (String, Vec<&str>) {
             let header = Column::ALL[..3].iter().map(|c| c.name().to_owned()).collect();
             let rows = listeners
                 .iter()
-                .map(|l| format::listener_cells(&l.addr.to_string(), l.stats).to_vec())
+                .map(|l| format::listener_cells(&l.addr.name().to_string(), l.stats).to_vec())
                 .collect();
             out.push_str(&table(header, rows));
         }

@@ -86,7 +86,8 @@ impl Sampler {
         } else {
             let mut addrs = Vec::new();
             for arg in &args.addrs {
-                let addr: ListenerAddr = arg.parse().map_err(|e| UsageError(format!("{e}")))?;
+                let addr =
+                    ListenerAddr::from_os_str(arg).map_err(|e| UsageError(format!("{e}")))?;
                 if !addrs.contains(&addr) {
                     addrs.push(addr);
                 }
@@ -190,7 +191,7 @@ mod tests {
             delay: Duration::from_secs(1),
             segment: None,
             unix,
-            addrs: addrs.iter().map(|a| (*a).to_owned()).collect(),
+            addrs: addrs.iter().map(|a| (*a).into()).collect(),
         }
     }
 
