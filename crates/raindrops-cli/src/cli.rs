@@ -162,9 +162,14 @@ pub(crate) struct ServeArgs {
     pub(crate) log: Option<PathBuf>,
     /// Keep the workers' counters (with each worker's pid and a heartbeat a second) in FILE,
     /// a segment `raindrops dump FILE` and `raindrops top --segment FILE` read, instead of
-    /// anonymous memory.
+    /// anonymous memory. A segment left by a previous run is reused: its counters carry on. A
+    /// file that is not a raindrops segment, or one another live `serve` uses, is refused.
     #[arg(long, value_name = "FILE")]
     pub(crate) segment: Option<PathBuf>,
+    /// With `--segment`: start the counters from zero instead of keeping a previous run's
+    /// (a segment file of other counters is replaced too; any other file is still refused).
+    #[arg(long, requires = "segment")]
+    pub(crate) segment_reset: bool,
     /// Recycle a worker whose memory (`--memory-metric`) exceeds a limit drawn per worker in
     /// MIN..MAX: `300M..400M`, `1G` (both ends), plain bytes. Checked every 16 responses.
     #[arg(long, value_name = "MIN..MAX", value_parser = units::parse_size_range)]

@@ -166,8 +166,13 @@ impl Drops {
     }
 
     fn from_segment(segment: Segment) -> Result<Self, SegmentError> {
+        Ok(Self::with_segment(segment))
+    }
+
+    /// A handle on `segment`, with the length recorded in its header.
+    pub(crate) fn with_segment(segment: Segment) -> Self {
         let len = segment.initial_len();
-        Ok(Drops { segment, len })
+        Drops { segment, len }
     }
 
     /// The number of counters.

@@ -71,6 +71,7 @@ mod defer_accept;
 mod drops;
 mod escape;
 pub mod listen;
+mod locks;
 pub mod memory;
 mod reader;
 #[allow(unsafe_code)]
@@ -97,7 +98,7 @@ pub use shared_aggregate::{AggregateSnapshot, Recorder, SharedAggregate};
 pub use shared_words::SharedWords;
 pub use tcp_info::TcpInfo;
 pub use workers::{
-    RowSnapshot, Workers, WorkersSnapshot, WorkersTotals, WorkersView, monotonic_ms,
+    Previous, RowSnapshot, Workers, WorkersSnapshot, WorkersTotals, WorkersView, monotonic_ms,
 };
 
 /// Support for the [`counters!`] macro; not a public API.

@@ -52,7 +52,8 @@ use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::num::NonZeroUsize;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::fd::AsFd;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -324,6 +325,14 @@ pub enum SegmentErrorKind {
         /// The directory.
         dir: PathBuf,
     },
+    /// Another live process holds the file's lock: it counts into it
+    /// ([`Workers::claim`](crate::Workers::claim)).
+    Locked {
+        /// The process holding the lock, if `/proc/locks` tells.
+        pid: Option<u32>,
+        /// Its command name (`/proc/PID/comm`), if known.
+        command: Option<String>,
+    },
 }
 
 impl fmt::Display for SegmentErrorKind {
@@ -370,6 +379,11 @@ impl fmt::Display for SegmentErrorKind {
             Self::NoDirectory { dir } => {
                 write!(f, "no such directory {} for the segment file", dir.display())
             }
+            Self::Locked { pid: Some(pid), command } => {
+                let command = command.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
+                write!(f, "in use: process {pid}{command} holds its lock")
+            }
+            Self::Locked { pid: None, .. } => f.write_str("in use: another process holds its lock"),
         }
     }
 }
@@ -396,6 +410,11 @@ pub struct SegmentError {
 impl SegmentError {
     pub(crate) fn new(path: Option<&Path>, kind: SegmentErrorKind) -> Self {
         SegmentError { path: path.map(Path::to_path_buf), kind, source: None }
+    }
+
+    /// An I/O error on the file `path`.
+    pub(crate) fn io_at(path: &Path, source: io::Error) -> Self {
+        SegmentError::io(Some(path), source)
     }
 
     /// An error creating `path`: "not found" there means its directory is missing.
@@ -705,12 +724,27 @@ pub(crate) enum Access {
     ReadOnly,
 }
 
+/// How [`Segment::create_placed`] puts a new file at its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// Renamed over whatever is there.
+    Replace,
+    /// Locked first (the lock is ours before anyone can open it), then renamed over the file
+    /// at the path, whose lock the caller holds.
+    ReplaceLocked,
+    /// Locked first, then linked in only if nothing is at the path (else `Ok(None)`).
+    NewLocked,
+}
+
 /// A mapped segment: the header and `capacity` slots, shared with every process that maps it.
 pub(crate) struct Segment {
     ptr: NonNull<u8>,
     map_len: usize,
     info: HeaderInfo,
     path: Option<PathBuf>,
+    /// The file, kept open while its `flock` marks it as ours (see `sys::flock`): forked
+    /// children inherit the descriptor, so the lock lasts while any process of the tree lives.
+    lock: Option<File>,
 }
 
 // SAFETY: the mapping is plain shared memory that lives as long as `Segment`; every access to it
@@ -736,7 +770,8 @@ impl Segment {
             )
         }
         .map_err(|errno| SegmentError::io(None, errno.into()))?;
-        let segment = Segment { ptr: ptr.cast(), map_len: map_len.get(), info, path: None };
+        let segment =
+            Segment { ptr: ptr.cast(), map_len: map_len.get(), info, path: None, lock: None };
         segment.write_header();
         Ok(segment)
     }
@@ -746,6 +781,18 @@ impl Segment {
     /// The file is written under a temporary name in the same directory and renamed into place,
     /// so a process that maps an older file at `path` keeps a valid mapping.
     pub(crate) fn create(path: &Path, slots: usize, layout: Layout) -> Result<Self, SegmentError> {
+        Segment::create_placed(path, slots, layout, Placement::Replace)?
+            .ok_or_else(|| SegmentError::io(Some(path), io::ErrorKind::AlreadyExists.into()))
+    }
+
+    /// Creates a new segment file for `path` under a temporary name, and puts it at `path` as
+    /// `placement` says; `Ok(None)` when [`Placement::NewLocked`] found a file there.
+    pub(crate) fn create_placed(
+        path: &Path,
+        slots: usize,
+        layout: Layout,
+        placement: Placement,
+    ) -> Result<Option<Self>, SegmentError> {
         let info = HeaderInfo::for_new(slots, layout)
             .and_then(|info| {
                 check_limit("capacity", info.capacity as u64, MAX_FILE_SLOTS as u64)?;
@@ -762,9 +809,30 @@ impl Segment {
                 .open(&tmp)?;
             file.set_len(info.total_len() as u64)?;
             file.write_all_at(&info.encode(), 0)?;
-            let segment = Segment::map_file(&file, path, info, Access::ReadWrite)?;
-            std::fs::rename(&tmp, path)?;
-            Ok(segment)
+            let mut segment = Segment::map_file(&file, path, info, Access::ReadWrite)?;
+            if placement != Placement::Replace {
+                // No one else has opened the file yet: the lock cannot be taken.
+                if !crate::sys::flock::try_lock_exclusive(file.as_fd())? {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                segment.lock = Some(file);
+            }
+            if placement == Placement::NewLocked {
+                match std::fs::hard_link(&tmp, path) {
+                    Ok(()) => {}
+                    Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                        // Ours; failing to remove it changes nothing for the caller.
+                        let _ = std::fs::remove_file(&tmp);
+                        return Ok(None);
+                    }
+                    Err(err) => return Err(err),
+                }
+                // The file is in place under `path`; a stray temporary name is harmless.
+                let _ = std::fs::remove_file(&tmp);
+            } else {
+                std::fs::rename(&tmp, path)?;
+            }
+            Ok(Some(segment))
         })();
         result.map_err(|err: io::Error| {
             // The temporary file is ours; a failure to remove it changes nothing for the caller.
@@ -775,10 +843,46 @@ impl Segment {
 
     /// Opens an existing segment file, checking its header and size before mapping it.
     pub(crate) fn open(path: &Path, access: Access) -> Result<Self, SegmentError> {
+        let write = access == Access::ReadWrite;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(write)
+            .open(path)
+            .map_err(|source| SegmentError::io(Some(path), source))?;
+        Segment::from_file(&file, path, access)
+    }
+
+    /// Opens `path` for reading and writing and takes its lock, for the one process tree that
+    /// counts into it; a lock held by another process is [`SegmentErrorKind::Locked`].
+    /// `Ok(None)` when no file is at `path`, or it was replaced between the open and the lock:
+    /// create one, or try again.
+    pub(crate) fn open_claimed(path: &Path) -> Result<Option<Self>, SegmentError> {
+        let io_err = |source| SegmentError::io(Some(path), source);
+        let file = match OpenOptions::new().read(true).write(true).open(path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(io_err(err)),
+        };
+        if !crate::sys::flock::try_lock_exclusive(file.as_fd()).map_err(io_err)? {
+            let (pid, command) = crate::locks::holder(&file).unzip();
+            let kind = SegmentErrorKind::Locked { pid, command: command.flatten() };
+            return Err(SegmentError::new(Some(path), kind));
+        }
+        // The lock is on the file we opened: make sure that is still the one at `path`.
+        let ours = file.metadata().map_err(io_err)?;
+        match std::fs::metadata(path) {
+            Ok(there) if (there.dev(), there.ino()) == (ours.dev(), ours.ino()) => {}
+            _ => return Ok(None),
+        }
+        let mut segment = Segment::from_file(&file, path, Access::ReadWrite)?;
+        segment.lock = Some(file);
+        Ok(Some(segment))
+    }
+
+    /// Checks the header and size of the open `file`, then maps it.
+    fn from_file(file: &File, path: &Path, access: Access) -> Result<Self, SegmentError> {
         let err = |kind| SegmentError::new(Some(path), kind);
         let io_err = |source| SegmentError::io(Some(path), source);
-        let write = access == Access::ReadWrite;
-        let file = OpenOptions::new().read(true).write(write).open(path).map_err(io_err)?;
         let file_len = file.metadata().map_err(io_err)?.len();
         let mut fixed = vec![0u8; FIXED_HEADER.min(usize::try_from(file_len).unwrap_or(0))];
         file.read_exact_at(&mut fixed, 0).map_err(io_err)?;
@@ -791,7 +895,7 @@ impl Segment {
             DecodeError::Format(kind) => err(kind),
             DecodeError::Io(source) => io_err(source),
         })?;
-        Segment::map_file(&file, path, info, access).map_err(io_err)
+        Segment::map_file(file, path, info, access).map_err(io_err)
     }
 
     fn map_file(file: &File, path: &Path, info: HeaderInfo, access: Access) -> io::Result<Self> {
@@ -806,7 +910,8 @@ impl Segment {
         // `Access::ReadOnly` for who may hold a read-only mapping.
         let ptr =
             unsafe { nix::sys::mman::mmap(None, map_len, prot, MapFlags::MAP_SHARED, file, 0) }?;
-        Ok(Segment { ptr: ptr.cast(), map_len: map_len.get(), info, path: Some(path.to_owned()) })
+        let (map_len, path) = (map_len.get(), Some(path.to_owned()));
+        Ok(Segment { ptr: ptr.cast(), map_len, info, path, lock: None })
     }
 
     /// Copies the header into a fresh anonymous mapping.

@@ -19,6 +19,7 @@ own updates never touch the sequence: `incr` stays one atomic add. Since every c
 grows between retires, a reader's successive sums of a counter never decrease.
 */
 
+use std::io;
 use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use crate::counters::{Field, Kind, Row, Schema, check_fields};
 use crate::drops::Drops;
-use crate::segment::{Layout, Segment, SegmentError, SegmentErrorKind};
+use crate::segment::{Layout, Placement, Segment, SegmentError, SegmentErrorKind};
 
 /// Slots each row has after its fields: heartbeat, pid.
 pub(crate) const ROW_EXTRA: usize = 2;
@@ -38,6 +39,21 @@ const PID: usize = 1;
 
 /// How long `retire` waits for another retire before assuming its process died mid-way.
 const STUCK_RETIRE: Duration = Duration::from_secs(1);
+
+/// How many times [`Workers::claim`] starts over when the file at its path is replaced under it.
+const CLAIM_TRIES: usize = 8;
+
+/// What [`Workers::claim`] does with the counters a previous run left in its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Previous {
+    /// Keep them: the file must hold the same fields. Every row the previous run left is
+    /// retired (its counters folded into the retired row, its gauges, heartbeat and pid
+    /// zeroed); with another number of rows, a new file starts with the old totals in its
+    /// retired row.
+    Keep,
+    /// Start from zero: a segment file of any fields or rows is replaced by a new one.
+    Reset,
+}
 
 /// Milliseconds of `CLOCK_MONOTONIC`: the same clock in every process of the host, so one
 /// process can judge another's heartbeat.
@@ -142,7 +158,9 @@ impl<S: Schema> Workers<S> {
     }
 
     /// A new segment file of `rows` rows (mode 0600), replacing any file at `path`; other
-    /// processes (`raindrops dump`, `raindrops top`) can open it while the workers run.
+    /// processes (`raindrops dump`, `raindrops top`) can open it while the workers run. A
+    /// supervisor whose counters should survive its restarts, and which must not replace a
+    /// file another one uses, calls [`Workers::claim`] instead.
     ///
     /// # Errors
     ///
@@ -188,6 +206,96 @@ impl<S: Schema> Workers<S> {
             ));
         }
         Ok(Self::from_drops(drops))
+    }
+
+    /// The segment file at `path` for this process and the workers it forks, and no one else:
+    /// what a supervisor's master calls, so that its counters survive its restarts.
+    ///
+    /// * No file at `path`: a new one (mode 0600), as [`Workers::create`] makes.
+    /// * A segment file left by a previous run: reused as `previous` says.
+    /// * A file that is not a raindrops segment, or that another live process has claimed, is
+    ///   refused and left untouched: [`SegmentErrorKind::BadMagic`] (and the other format
+    ///   errors of [`Drops::open`]), [`SegmentErrorKind::Locked`] naming the holder.
+    ///
+    /// The claim is an exclusive `flock` on the file, held as long as any process of the tree
+    /// (this one or a child forked with the segment) keeps it open, and released when they have
+    /// all exited; readers (`raindrops dump`, `top`, [`Workers::open`]) do not take it.
+    ///
+    /// # Errors
+    ///
+    /// Those above; [`SegmentErrorKind::SchemaMismatch`] for a file of other fields with
+    /// [`Previous::Keep`]; [`SegmentErrorKind::NoDirectory`] when the directory is missing.
+    ///
+    /// ```
+    /// use raindrops::{Previous, SegmentErrorKind, Workers};
+    ///
+    /// raindrops::counters! { struct Stats { hits: counter } }
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("stats");
+    /// let first = Workers::<Stats>::claim(&path, 2, Previous::Keep)?;
+    /// first.worker(1).hits().add(5);
+    ///
+    /// // While it is claimed, no one else may claim it.
+    /// let err = Workers::<Stats>::claim(&path, 2, Previous::Keep).unwrap_err();
+    /// assert!(matches!(err.kind(), SegmentErrorKind::Locked { .. }));
+    ///
+    /// // Once released, the next run keeps the counters, in the retired row.
+    /// drop(first);
+    /// let second = Workers::<Stats>::claim(&path, 3, Previous::Keep)?;
+    /// assert_eq!(second.sum(), [("hits", 5)]);
+    /// assert_eq!(second.worker(1).hits().get(), 0);
+    /// drop(second);
+    /// assert_eq!(Workers::<Stats>::claim(&path, 3, Previous::Reset)?.sum(), [("hits", 0)]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn claim(
+        path: impl AsRef<Path>,
+        rows: usize,
+        previous: Previous,
+    ) -> Result<Self, SegmentError> {
+        let path = path.as_ref();
+        let (layout, slots) = Self::layout(rows).map_err(|k| SegmentError::new(Some(path), k))?;
+        for _ in 0..CLAIM_TRIES {
+            let Some(old) = Segment::open_claimed(path)? else {
+                match Segment::create_placed(path, slots, layout.clone(), Placement::NewLocked)? {
+                    Some(new) => return Ok(Self::from_drops(Drops::with_segment(new))),
+                    // Another process made one meanwhile: claim that one.
+                    None => continue,
+                }
+            };
+            let old = Drops::with_segment(old);
+            let mut carried = None;
+            if previous == Previous::Keep {
+                check_fields(&old, S::FIELDS)?;
+                let Some(view) = WorkersView::new(old.segment(), old.len()) else {
+                    let reason = "not a workers segment (no rows)".into();
+                    return Err(SegmentError::new(
+                        Some(path),
+                        SegmentErrorKind::Corrupt { reason },
+                    ));
+                };
+                if view.rows() == rows {
+                    let workers = Self::from_drops(old);
+                    for row in 0..rows {
+                        workers.retire(row);
+                    }
+                    return Ok(workers);
+                }
+                carried = Some(view.totals().total);
+            }
+            // A new file replaces the old one, whose lock is held until it is replaced.
+            let new = Segment::create_placed(path, slots, layout, Placement::ReplaceLocked)?
+                .map(|segment| Self::from_drops(Drops::with_segment(segment)));
+            let Some(workers) = new else { break };
+            for (i, total) in carried.into_iter().flatten().enumerate() {
+                if S::FIELDS[i].kind == Kind::Counter {
+                    workers.retired().row().slot(i).set(total);
+                }
+            }
+            return Ok(workers);
+        }
+        let replaced = io::Error::other("the file was replaced by another process each time");
+        Err(SegmentError::io_at(path, replaced))
     }
 
     /// The number of worker rows (not counting the retired row).

@@ -7,9 +7,10 @@ mod demo;
 mod recycling;
 
 use std::io;
+use std::path::Path;
 
 use anyhow::Context;
-use raindrops::{ListenerAddr, Workers};
+use raindrops::{ListenerAddr, Previous, SegmentErrorKind, Workers};
 use raindrops_http::accept::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
 use raindrops_http::middleware::{HttpStats, RaindropsLayer};
 use raindrops_prefork::{Listener, Prefork, PreforkError, WorkerContext};
@@ -52,8 +53,7 @@ impl super::Run for ServeArgs {
         // One row per possible worker, made before fork: every worker counts in its own.
         let rows = prefork.rows();
         let http = match &self.segment {
-            Some(path) => Workers::<HttpStats>::create(path, rows)
-                .with_context(|| format!("cannot create the segment {}", path.display()))?,
+            Some(path) => claim_segment(path, rows, self.segment_reset)?,
             None => Workers::<HttpStats>::new(rows).context("cannot map the stats rows")?,
         };
         let counts = ConnectionCounts::new(rows, prefork.listeners().len())
@@ -78,6 +78,19 @@ impl super::Run for ServeArgs {
         prefork.run(move |ctx| worker(ctx, shared.clone()))?;
         Ok(Code::Success)
     }
+}
+
+/// The `--segment` file for this master and its workers: a previous run's counters kept
+/// (unless `reset`), a foreign file or one another live process holds refused.
+fn claim_segment(path: &Path, rows: usize, reset: bool) -> anyhow::Result<Workers<HttpStats>> {
+    let previous = if reset { Previous::Reset } else { Previous::Keep };
+    Workers::<HttpStats>::claim(path, rows, previous).map_err(|err| {
+        let hint = match err.kind() {
+            SegmentErrorKind::SchemaMismatch { .. } => " (--segment-reset replaces it)",
+            _ => "",
+        };
+        anyhow::Error::new(err).context(format!("--segment{hint}"))
+    })
 }
 
 /// What every worker gets, made in the master before fork.

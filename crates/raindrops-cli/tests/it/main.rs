@@ -5,6 +5,7 @@ mod names;
 mod recycle;
 mod segment_files;
 mod serve;
+mod serve_segment;
 mod stats;
 mod top;
 mod util;

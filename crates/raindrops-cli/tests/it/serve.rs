@@ -67,8 +67,14 @@ impl Serve {
         serve
     }
 
-    fn pid(&self) -> Pid {
+    pub(crate) fn pid(&self) -> Pid {
         Pid::from_raw(self.child.id() as i32)
+    }
+
+    /// Stops the server gracefully (SIGQUIT) and waits for the master to exit.
+    pub(crate) fn quit(&mut self) -> std::process::ExitStatus {
+        kill(self.pid(), Signal::SIGQUIT).unwrap();
+        wait_for("the master to exit", || self.child.try_wait().unwrap())
     }
 
     pub(crate) fn log(&self) -> Vec<String> {

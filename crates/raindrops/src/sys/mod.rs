@@ -3,6 +3,7 @@
 //! Everything here is `pub(crate)` and returns `io::Result`. Each backend file is named after
 //! the kernel facility it wraps:
 //!
+//! - `flock.rs`: an exclusive, non-blocking `flock` (segment files owned by one process tree).
 //! - `netlink.rs`: an `AF_NETLINK` socket (`NETLINK_SOCK_DIAG`), `send` and `recv` of raw bytes.
 //! - `sockopt.rs`: `getsockopt(TCP_INFO)` into a byte buffer (the struct grows with the kernel),
 //!   and `TCP_DEFER_ACCEPT`.
@@ -14,7 +15,6 @@
 ///
 /// The caller writes a `// SAFETY:` comment naming the obligations of the particular call
 /// (valid fd, pointer and length of a live buffer, ...); the macro only adds the error check.
-#[cfg(target_os = "linux")]
 macro_rules! syscall {
     ($fn:ident ( $($arg:expr),* $(,)? )) => {{
         // SAFETY: the obligations of `libc::$fn` are discharged by the caller, whose own
@@ -24,6 +24,7 @@ macro_rules! syscall {
     }};
 }
 
+pub(crate) mod flock;
 #[cfg(target_os = "linux")]
 pub(crate) mod netlink;
 #[cfg(target_os = "linux")]
