@@ -35,12 +35,24 @@ fn serve_fails(args: &[&str]) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `serve --segment FILE`, then with `--segment-reset` too: each must exit 1; their stderr.
+fn refusals(file: &Path) -> Vec<String> {
+    [false, true]
+        .into_iter()
+        .map(|reset| {
+            let mut args = vec!["--segment", file.to_str().unwrap()];
+            args.extend(reset.then_some("--segment-reset"));
+            let out = serve_fails(&args);
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+            stderr
+        })
+        .collect()
+}
+
 /// The `requests` total `raindrops dump` reads in `file`.
 fn requests(file: &Path) -> u64 {
-    let out = Command::new(BIN).args(["dump", "--format", "json"]).arg(file).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let dump: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    dump["total"]["requests"].as_u64().unwrap()
+    dump(file)["total"]["requests"].as_u64().unwrap()
 }
 
 #[test]
@@ -56,12 +68,7 @@ fn a_file_that_is_not_a_segment_is_refused_and_left_untouched() {
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
-        for reset in [false, true] {
-            let mut args = vec!["--segment", path.to_str().unwrap()];
-            args.extend(reset.then_some("--segment-reset"));
-            let out = serve_fails(&args);
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        for stderr in refusals(&path) {
             let says = format!("raindrops: --segment: {}: not a raindrops segment", path.display());
             assert!(stderr.contains(&says), "{name}: {stderr}");
             assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name} was changed");
@@ -74,12 +81,7 @@ fn a_segment_held_by_a_live_serve_is_refused_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("serve.drops");
     let first = Serve::start_with(1, &["--segment", file.to_str().unwrap()]);
-    for reset in [false, true] {
-        let mut args = vec!["--segment", file.to_str().unwrap()];
-        args.extend(reset.then_some("--segment-reset"));
-        let out = serve_fails(&args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for stderr in refusals(&file) {
         let holder = format!("in use: process {} (raindrops) holds its lock", first.pid());
         assert!(stderr.contains(&holder), "{stderr}");
     }
