@@ -1,6 +1,7 @@
-//! The Watcher seen by real outside programs: headless Chromium renders its pages, and a real
-//! Prometheus scrapes its `/metrics`. Both are Debian packages that `.ci/run` installs; a
-//! missing one fails the test with the package to install.
+//! The Watcher seen by real outside programs: headless Chromium renders its pages, Ruby
+//! raindrops' Watcher answers the same histogram pages, and a real Prometheus scrapes its
+//! `/metrics`. All are Debian packages that `.ci/run` installs; without one, its test skips
+//! (`require_external!`).
 #![cfg(target_os = "linux")]
 
 mod util;
@@ -11,6 +12,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use raindrops_test_support::external::{
+    CHROMIUM, PROMETHEUS, RUBY_AGGREGATE, RUBY_RACK, RUBY_RAINDROPS,
+};
+use raindrops_test_support::require_external;
 use util::fixture::{fixture, serve};
 
 /// Kills and reaps a child process (one this test started) when dropped.
@@ -25,7 +30,7 @@ impl Drop for Reaped {
 
 /// Starts `program`; its stderr goes to `log` if given (a long-running child must not fill a
 /// pipe nobody reads), else to a pipe like its stdout.
-fn spawn(program: &str, args: &[&str], package: &str, log: Option<&Path>) -> Child {
+fn spawn(program: &Path, args: &[&str], log: Option<&Path>) -> Child {
     let stderr = match log {
         Some(log) => Stdio::from(std::fs::File::create(log).unwrap()),
         None => Stdio::piped(),
@@ -36,11 +41,12 @@ fn spawn(program: &str, args: &[&str], package: &str, log: Option<&Path>) -> Chi
         .stdout(if log.is_some() { Stdio::null() } else { Stdio::piped() })
         .stderr(stderr)
         .spawn()
-        .unwrap_or_else(|e| panic!("{program}: {e}; install it: apt-get install -y {package}"))
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()))
 }
 
-/// Runs headless Chromium with `args` (bounded: 60 s, then killed) and returns its output.
-fn chromium(profile: &Path, args: &[&str]) -> Output {
+/// Runs headless Chromium (the program at `chromium`) with `args` (bounded: 60 s, then
+/// killed) and returns its output.
+fn chromium(chromium: &Path, profile: &Path, args: &[&str]) -> Output {
     let profile = format!("--user-data-dir={}", profile.display());
     let mut all = vec![
         "--headless",
@@ -54,7 +60,7 @@ fn chromium(profile: &Path, args: &[&str]) -> Output {
         &profile,
     ];
     all.extend_from_slice(args);
-    finish(spawn("chromium", &all, "chromium", None), args)
+    finish(spawn(chromium, &all, None), args)
 }
 
 /// Waits for `child` (bounded: 60 s, then killed) and returns its output.
@@ -82,6 +88,7 @@ fn console_errors(stderr: &[u8]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_renders_the_index_and_a_chart_with_one_point_per_sample() {
+    let program = require_external!(CHROMIUM);
     let fx = fixture();
     let watcher = fx.watcher(Duration::from_millis(200));
     let addr = serve(&watcher).await;
@@ -92,16 +99,18 @@ async fn chromium_renders_the_index_and_a_chart_with_one_point_per_sample() {
     let index_url = format!("http://{addr}/");
     let chart_url = format!("http://{addr}/chart/{unix}.html");
 
-    let index =
-        tokio::task::block_in_place(|| chromium(profile.path(), &["--dump-dom", &index_url]));
+    let index = tokio::task::block_in_place(|| {
+        chromium(&program, profile.path(), &["--dump-dom", &index_url])
+    });
     assert!(index.status.success(), "{}", String::from_utf8_lossy(&index.stderr));
     let dom = String::from_utf8_lossy(&index.stdout);
     assert_eq!(dom.matches("<tr>").count(), 3, "a header row and two listeners:\n{dom}");
     assert!(dom.contains(&format!(">{}</a>", fx.tcp)), "{dom}");
     assert_eq!(console_errors(&index.stderr), Vec::<String>::new());
 
-    let chart =
-        tokio::task::block_in_place(|| chromium(profile.path(), &["--dump-dom", &chart_url]));
+    let chart = tokio::task::block_in_place(|| {
+        chromium(&program, profile.path(), &["--dump-dom", &chart_url])
+    });
     assert!(chart.status.success(), "{}", String::from_utf8_lossy(&chart.stderr));
     let dom = String::from_utf8_lossy(&chart.stdout);
     // The hostile path is text in the DOM, never an element.
@@ -131,7 +140,7 @@ async fn chromium_renders_the_index_and_a_chart_with_one_point_per_sample() {
     let png = profile.path().join("chart.png");
     let shot = format!("--screenshot={}", png.display());
     let painted = tokio::task::block_in_place(|| {
-        chromium(profile.path(), &[&shot, "--window-size=800,600", &chart_url])
+        chromium(&program, profile.path(), &[&shot, "--window-size=800,600", &chart_url])
     });
     assert!(painted.status.success(), "{}", String::from_utf8_lossy(&painted.stderr));
     let bytes = std::fs::read(&png).unwrap();
@@ -146,6 +155,7 @@ type RackResponse = (u16, Vec<(String, String)>, String);
 /// order, and the same bytes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn histograms_match_ruby_raindrops_watcher() {
+    let (ruby, _, _) = require_external!(RUBY_RAINDROPS, RUBY_AGGREGATE, RUBY_RACK);
     let fx = fixture();
     let watcher = fx.watcher(Duration::from_secs(3600));
     let addr = serve(&watcher).await;
@@ -161,8 +171,7 @@ async fn histograms_match_ruby_raindrops_watcher() {
     let watched = format!("{},{}", fx.tcp, fx.unix.display());
     let mut args = vec![script, &watched];
     args.extend(paths.iter().map(String::as_str));
-    let ruby =
-        tokio::task::block_in_place(|| finish(spawn("ruby", &args, "ruby-raindrops", None), &args));
+    let ruby = tokio::task::block_in_place(|| finish(spawn(&ruby, &args, None), &args));
     assert!(ruby.status.success(), "{}", String::from_utf8_lossy(&ruby.stderr));
     let answers: Vec<RackResponse> = serde_json::from_slice(&ruby.stdout).unwrap();
     assert_eq!(answers.len(), paths.len());
@@ -188,6 +197,7 @@ async fn prometheus_query(prometheus: SocketAddr, query: &str) -> serde_json::Va
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_prometheus_scrapes_the_metrics() {
+    let program = require_external!(PROMETHEUS);
     let fx = fixture();
     let watcher = fx.watcher(Duration::from_millis(200));
     let addr = serve(&watcher).await;
@@ -204,13 +214,12 @@ async fn a_real_prometheus_scrapes_the_metrics() {
     let prometheus: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let log = dir.path().join("prometheus.log");
     let mut server = Reaped(spawn(
-        "prometheus",
+        &program,
         &[
             &format!("--config.file={}", config.display()),
             &format!("--storage.tsdb.path={}", dir.path().join("data").display()),
             &format!("--web.listen-address={prometheus}"),
         ],
-        "prometheus",
         Some(&log),
     ));
 

@@ -5,6 +5,7 @@
 #![cfg(target_os = "linux")]
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -14,13 +15,16 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 use raindrops::SharedWords;
 use raindrops_metrics::SharedRecorder;
+use raindrops_test_support::external::PROMETHEUS_CLIENT;
+use raindrops_test_support::require_external;
 
 /// Keys both workers register at the same moment.
 const RACED: usize = 200;
 
 /// Parses `text` with prometheus_client's OpenMetrics parser, checking that its Prometheus
 /// parser reads the same samples; returns `[family, type, sample name, {labels}, value]` rows.
-fn parse(text: &str) -> Vec<serde_json::Value> {
+/// `python` is what `require_external!(PROMETHEUS_CLIENT)` found.
+fn parse(python: &Path, text: &str) -> Vec<serde_json::Value> {
     const SCRIPT: &str = r#"
 import json, sys
 from prometheus_client.parser import text_string_to_metric_families as prometheus
@@ -32,13 +36,13 @@ samples = lambda fs: sorted(json.dumps([s.name, s.labels, float(s.value)]) for f
 assert samples(prometheus(text)) == samples(openmetrics(text)), "the parsers disagree"
 print(json.dumps(rows))
 "#;
-    let mut child = Command::new("/usr/bin/python3")
+    let mut child = Command::new(python)
         .args(["-c", SCRIPT])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run /usr/bin/python3 (apt-get install python3-prometheus-client)");
+        .unwrap();
     child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(
@@ -117,14 +121,15 @@ fn two_workers_register_after_fork_and_the_exporter_sums_them() {
     wait_all(&children);
 
     let text = recorder.render();
-    let rows = parse(&text);
+    assert!(text.contains("# HELP requests Requests served.\n"), "{text}");
+    let python = require_external!(PROMETHEUS_CLIENT);
+    let rows = parse(&python, &text);
     let find = |sample: &str, labels: serde_json::Value| -> f64 {
         let row = rows.iter().find(|r| r[2] == sample && r[3] == labels);
         row.unwrap_or_else(|| panic!("{sample} {labels} in\n{text}"))[4].as_f64().unwrap()
     };
     use serde_json::json;
     assert_eq!(find("requests_total", json!({"worker": "any"})), 3000.0);
-    assert!(text.contains("# HELP requests Requests served.\n"), "{text}");
     assert_eq!(find("busy", json!({})), 2.0);
     // 0.5 set in the parent's row (row 0, which worker 0 then shares) + 2 + 2.
     assert_eq!(find("before_fork", json!({})), 4.5);

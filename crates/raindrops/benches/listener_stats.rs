@@ -127,7 +127,10 @@ fn listener(addr: &str, backlog: i32) -> TcpListener {
 
 fn ruby(addr: SocketAddr, unix: Option<&Path>) -> Vec<(String, f64)> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/ruby/listener_stats.rb");
-    let mut cmd = Command::new("ruby");
+    let Some(ruby) = raindrops_test_support::external::RUBY_RAINDROPS.find() else {
+        return Vec::new();
+    };
+    let mut cmd = Command::new(ruby);
     cmd.arg(&script).arg(addr.to_string());
     if let Some(p) = unix {
         cmd.arg(p);

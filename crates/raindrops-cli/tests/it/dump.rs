@@ -1,6 +1,8 @@
 //! `raindrops dump FILE` on real segment files, in all three formats.
 
 use raindrops::{Drops, Workers};
+use raindrops_test_support::external::PROMETHEUS_CLIENT;
+use raindrops_test_support::require_external;
 
 use crate::util::{assert_text, parse_prometheus, raindrops};
 
@@ -81,8 +83,9 @@ fn prometheus_parses_with_the_official_client() {
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(text.contains("# TYPE raindrops_requests_total counter\n"), "{text}");
     assert!(text.contains("# TYPE raindrops_calling gauge\n"), "{text}");
+    let python = require_external!(PROMETHEUS_CLIENT);
     assert_eq!(
-        parse_prometheus(&text),
+        parse_prometheus(&python, &text),
         [
             "# raindrops_calling gauge",
             "# raindrops_requests counter",
@@ -109,9 +112,7 @@ fn named_and_plain_segments() {
          writing: 0\n\
          requests: 3\n",
     );
-    let prom = raindrops().args(["dump", "-f", "prometheus"]).arg(&named).assert().success();
-    let parsed = parse_prometheus(&String::from_utf8_lossy(&prom.get_output().stdout));
-    assert!(parsed.contains(&"raindrops_requests_total{} 3.0".to_owned()), "{parsed:?}");
+    let named_prom = raindrops().args(["dump", "-f", "prometheus"]).arg(&named).assert().success();
 
     let plain = dir.path().join("plain");
     let drops = Drops::create(&plain, 2).unwrap();
@@ -129,7 +130,12 @@ fn named_and_plain_segments() {
         .success()
         .stdout(format!("{{\n  \"slots\": [\n    0,\n    {}\n  ]\n}}\n", u64::MAX));
     let prom = raindrops().args(["dump", "-f", "prometheus"]).arg(&plain).assert().success();
-    parse_prometheus(&String::from_utf8_lossy(&prom.get_output().stdout));
+
+    let python = require_external!(PROMETHEUS_CLIENT);
+    let parsed =
+        parse_prometheus(&python, &String::from_utf8_lossy(&named_prom.get_output().stdout));
+    assert!(parsed.contains(&"raindrops_requests_total{} 3.0".to_owned()), "{parsed:?}");
+    parse_prometheus(&python, &String::from_utf8_lossy(&prom.get_output().stdout));
 }
 
 #[test]

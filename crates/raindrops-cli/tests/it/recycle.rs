@@ -9,6 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use raindrops_test_support::external::PROMETHEUS_CLIENT;
+use raindrops_test_support::require_external;
+
 use crate::serve::{DEADLINE, Load, Serve, get};
 use crate::util::{BIN, parse_prometheus};
 
@@ -122,7 +125,8 @@ fn memory_recycling_under_keep_alive_load_fails_no_request() {
     assert_eq!(most_restarting(&log), 1, "more than K=1 restarting at once: {log:#?}");
     // Any worker shows the sum, in OpenMetrics too.
     let (_, metrics) = get(addr, "/metrics").unwrap();
-    let parsed = parse_prometheus(&metrics);
+    let python = require_external!(PROMETHEUS_CLIENT);
+    let parsed = parse_prometheus(&python, &metrics);
     assert!(parsed.contains(&"# raindrops_recycles counter".to_owned()), "{parsed:#?}");
     let line = parsed
         .iter()

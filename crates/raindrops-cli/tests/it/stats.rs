@@ -4,13 +4,15 @@
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use raindrops_test_support::external::{RUBY_LISTENER_STATS, RUBY_RAINDROPS};
+use raindrops_test_support::require_external;
 
 use crate::util::{BIN, assert_text, raindrops_in};
 
@@ -88,15 +90,11 @@ fn exact_text_output() {
 /// to that address; and a Unix path).
 #[test]
 fn same_bytes_as_the_ruby_tool() {
-    let script = "/usr/share/doc/ruby-raindrops/examples/linux-listener-stats.rb";
-    if !Path::new(script).exists() || Command::new("ruby").arg("-v").output().is_err() {
-        eprintln!("skipped: ruby-raindrops is not installed");
-        return;
-    }
+    let (ruby, script) = require_external!(RUBY_RAINDROPS, RUBY_LISTENER_STATS);
     let f = Fixture::new("127.0.0.1:0");
     let addr = f.addr().to_string();
     let ours = raindrops_in(f.dir.path()).args(["stats", &addr, f.unix()]).output().unwrap();
-    let ruby = Command::new("ruby").args([script, &addr, f.unix()]).output().unwrap();
+    let ruby = Command::new(ruby).arg(script).args([&addr, f.unix()]).output().unwrap();
     assert_eq!(ruby.status.code(), Some(0), "{}", String::from_utf8_lossy(&ruby.stderr));
     assert_text(
         &normalize(&String::from_utf8(ruby.stdout).unwrap()),

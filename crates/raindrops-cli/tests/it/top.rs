@@ -4,7 +4,7 @@
 #![cfg(target_os = "linux")]
 
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use raindrops::Workers;
 use raindrops_http::middleware::HttpStats;
+use raindrops_test_support::external::TMUX;
+use raindrops_test_support::require_external;
 
 use crate::util::{BIN, assert_text, raindrops};
 
@@ -127,14 +129,17 @@ fn snapshot_errors_go_to_stderr_and_exit_1() {
 /// `raindrops` runs under `sh`, which writes its exit status to a file: tmux itself sometimes
 /// fails to reap a pane's process under load, so `#{pane_dead_status}` is not reliable.
 struct Tmux {
+    /// The `tmux` program, as `require_external!(TMUX)` found it.
+    program: PathBuf,
     /// Holds the server's socket and the status file, removed with them.
     dir: tempfile::TempDir,
 }
 
 impl Tmux {
-    /// Starts `raindrops ARGS` in a detached 120×40 session whose pane stays after it exits.
-    fn start(args: &[&str]) -> Tmux {
-        let tmux = Tmux { dir: tempfile::tempdir().unwrap() };
+    /// Starts `raindrops ARGS` in a detached 120×40 session whose pane stays after it exits,
+    /// with the `tmux` at `program`.
+    fn start(program: &Path, args: &[&str]) -> Tmux {
+        let tmux = Tmux { program: program.to_owned(), dir: tempfile::tempdir().unwrap() };
         let script = format!("\"$@\"; echo $? > '{}'", tmux.status_file().display());
         let mut command = vec!["-f", "/dev/null", "new-session", "-d", "-x", "120", "-y", "40"];
         command.extend(["sh", "-c", &script, "sh", BIN]);
@@ -146,8 +151,8 @@ impl Tmux {
 
     /// Runs a tmux command on this server and returns its stdout.
     fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux").arg("-S").arg(self.socket()).args(args).output();
-        let out = out.expect("run tmux (apt-get install tmux)");
+        let out = Command::new(&self.program).arg("-S").arg(self.socket()).args(args).output();
+        let out = out.unwrap();
         assert!(out.status.success(), "tmux {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     }
@@ -208,7 +213,8 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         // Ignore failure: the server may already be gone.
-        let _ = Command::new("tmux").arg("-S").arg(self.socket()).arg("kill-server").output();
+        let _ =
+            Command::new(&self.program).arg("-S").arg(self.socket()).arg("kill-server").output();
     }
 }
 
@@ -229,6 +235,7 @@ fn shows(screen: &str, first: &str, expected: &[&str]) -> bool {
 
 #[test]
 fn live_view_follows_the_listener_and_the_segment() {
+    let program = require_external!(TMUX);
     let mut f = Fixture::new(2);
     let pid = std::process::id().to_string();
     f.workers.set_pid(0, std::process::id());
@@ -236,8 +243,10 @@ fn live_view_follows_the_listener_and_the_segment() {
     f.workers.beat(0);
     let addr = f.addr();
     let segment = f.segment();
-    let tmux =
-        Tmux::start(&["top", "--delay", "100ms", "--segment", segment.to_str().unwrap(), &addr]);
+    let tmux = Tmux::start(
+        &program,
+        &["top", "--delay", "100ms", "--segment", segment.to_str().unwrap(), &addr],
+    );
 
     // address, active, queued, peak; worker, pid, calling, writing, requests.
     let screen = tmux.wait_for("first sample", |s| {
@@ -295,10 +304,11 @@ fn live_view_follows_the_listener_and_the_segment() {
 
 #[test]
 fn live_view_shows_segment_errors_and_recovers() {
+    let program = require_external!(TMUX);
     let f = Fixture::new(1);
     let addr = f.addr();
     let later = f.dir.path().join("later.drops");
-    let tmux = Tmux::start(&["top", "-d", "100ms", "-s", later.to_str().unwrap(), &addr]);
+    let tmux = Tmux::start(&program, &["top", "-d", "100ms", "-s", later.to_str().unwrap(), &addr]);
     tmux.wait_for("the missing file", |s| {
         s.contains(&format!("{}: no such segment file", later.display()))
             && shows(s, &addr, &["0", "1", "1"])
@@ -316,9 +326,10 @@ fn live_view_shows_segment_errors_and_recovers() {
 
 #[test]
 fn sigterm_restores_the_terminal_then_dies_of_it() {
+    let program = require_external!(TMUX);
     let f = Fixture::new(1);
     let addr = f.addr();
-    let tmux = Tmux::start(&["top", "-d", "100ms", &addr]);
+    let tmux = Tmux::start(&program, &["top", "-d", "100ms", &addr]);
     tmux.wait_for("the listener", |s| shows(s, &addr, &["0", "1", "1"]));
     kill(tmux.pid(), Signal::SIGTERM).unwrap();
     assert_eq!(tmux.exit_status(), 128 + 15, "died of SIGTERM");

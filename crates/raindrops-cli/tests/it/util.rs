@@ -1,6 +1,7 @@
 //! Helpers: the binary under test, framed comparisons, and the Prometheus parser.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Path of the `raindrops` binary cargo built for these tests.
@@ -33,8 +34,9 @@ pub(crate) fn assert_text(expected: &str, actual: &str) {
 /// Parses Prometheus text exposition with the official Python client's parser and returns
 /// `name{labels} value` lines, sorted (`type` lines as `# name type`).
 ///
-/// Needs Debian's `python3-prometheus-client` (`.ci/run` installs it).
-pub(crate) fn parse_prometheus(text: &str) -> Vec<String> {
+/// `python` is what `require_external!(PROMETHEUS_CLIENT)` found (Debian's
+/// `python3-prometheus-client`).
+pub(crate) fn parse_prometheus(python: &Path, text: &str) -> Vec<String> {
     const SCRIPT: &str = r##"
 import sys
 from prometheus_client.parser import text_string_to_metric_families
@@ -46,13 +48,13 @@ for family in text_string_to_metric_families(sys.stdin.read()):
         out.append("%s{%s} %s" % (s.name, labels, s.value))
 print("\n".join(sorted(out)))
 "##;
-    let mut child = Command::new("/usr/bin/python3")
+    let mut child = Command::new(python)
         .args(["-c", SCRIPT])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run /usr/bin/python3 (apt-get install python3-prometheus-client)");
+        .unwrap();
     child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(

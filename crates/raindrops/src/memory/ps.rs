@@ -16,6 +16,8 @@ use super::number::{ParseError, parse_u64};
 /// cannot run or answers something else than a number.
 ///
 /// ```
+/// # use raindrops_test_support::external::{PS, require};
+/// # let Some(_) = require(&PS) else { return Ok(()) };
 /// let rss = raindrops::memory::ps_rss(std::process::id())?;
 /// assert!(rss > 0);
 /// # Ok::<(), raindrops::memory::MemoryError>(())
@@ -56,6 +58,7 @@ mod tests {
 
     #[test]
     fn no_such_process_is_named() {
+        raindrops_test_support::require_external!(raindrops_test_support::external::PS);
         // Pid 0 is never a user process, so ps finds nothing.
         let err = ps_rss(0).unwrap_err();
         assert!(matches!(err, MemoryError::NoProcess { pid: 0 }), "{err}");
