@@ -58,8 +58,21 @@ pub fn escape_bytes(bytes: &[u8]) -> Cow<'_, str> {
 
 /// Whether [`escape_bytes`] rewrites `c`.
 fn needs_escape(c: char) -> bool {
-    c == '\\'
-        || c.is_control()
+    c == '\\' || is_terminal_control(c)
+}
+
+/// Whether a terminal may act on `c` rather than show it: a control character (C0, DEL, C1)
+/// or a bidirectional-text control. [`escape_bytes`] escapes these (and `\`).
+///
+/// ```
+/// use raindrops::is_terminal_control;
+///
+/// assert!(is_terminal_control('\x1b') && is_terminal_control('\u{9b}'));
+/// assert!(is_terminal_control('\u{202e}'));
+/// assert!(!is_terminal_control('a') && !is_terminal_control('\u{e9}'));
+/// ```
+pub fn is_terminal_control(c: char) -> bool {
+    c.is_control()
         || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 

@@ -87,7 +87,7 @@ pub use aggregate::{Aggregate, AggregateError, Bucket, RubyFloat};
 pub use counters::{Field, Kind, Row, Schema};
 pub use defer_accept::{defer_accept, set_defer_accept};
 pub use drops::{Drops, Iter};
-pub use escape::{UnescapeError, escape_bytes, unescape_bytes};
+pub use escape::{UnescapeError, escape_bytes, is_terminal_control, unescape_bytes};
 pub use listen::{
     AddrErrorKind, AddrParseError, InetDiag, ListenError, ListenStats, ListenerAddr, ListenerName,
     LocalQueue, UnixSource, local_queue,

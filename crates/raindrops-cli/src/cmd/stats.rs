@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use raindrops::{Aggregate, InetDiag, ListenStats, ListenerAddr, ListenerName, RubyFloat};
 use raindrops_http::exposition::time::iso8601;
-use raindrops_http::exposition::{escape_name_label, insert_json_name};
+use raindrops_http::exposition::{escape_name_label, insert_json_name, json_line};
 use signal_hook::consts::{SIGINT, SIGUSR1, SIGUSR2};
 
 use crate::cli::{Format, StatsArgs};
@@ -239,8 +239,7 @@ impl StatsArgs {
                     })
                     .collect();
                 let sample = serde_json::json!({ "timestamp": ts, "listeners": listeners });
-                out.push_str(&sample.to_string());
-                out.push('\n');
+                out.push_str(&json_line(&sample));
             }
             Format::Prometheus => {
                 type Gauge = (&'static str, &'static str, fn(&ListenStats) -> u32);

@@ -1,6 +1,7 @@
-//! Issue 14, items 7, 8 and 9 (scope ids): socket names a local user chose — a newline and an
-//! escape code, bytes that are not UTF-8 (`"\xde\xad\xbe\xef"`, from Ruby raindrops' tests), an
-//! abstract name — through `stats`, `top` and `watch` with real Unix sockets.
+//! Issue 14, items 7, 8 and 9 (scope ids): socket names a local user chose — a newline, ESC
+//! and a C1 CSI (U+009B), bytes that are not UTF-8 (`"\xde\xad\xbe\xef"`, from Ruby
+//! raindrops' tests), an abstract name — through `stats`, `top` and `watch` with real Unix
+//! sockets.
 #![cfg(target_os = "linux")]
 
 use std::ffi::OsStr;
@@ -31,7 +32,7 @@ impl Names {
     fn new(test: &str) -> Names {
         let dir = tempfile::tempdir().unwrap();
         let bytes = dir.path().join(OsStr::from_bytes(b"\xde\xad\xbe\xef"));
-        let forged = dir.path().join(format!("f\n{FORGED}\n\x1b[31mred"));
+        let forged = dir.path().join(format!("f\n{FORGED}\n\x1b[31mred\u{9b}2J"));
         let abstract_name =
             format!("raindrops-{}-{test}-\x1b[2J\n", std::process::id()).into_bytes();
         let abstract_addr = UnixAddr::from_abstract_name(&abstract_name).unwrap();

@@ -3,9 +3,10 @@
 //! (`"recycles": {"memory": 3, ...}`). A name that is not UTF-8 is escaped
 //! ([`raindrops::escape_bytes`]) and flagged `"addr_escaped": true`.
 
-use serde_json::{Map, Value, json};
+use std::fmt::Write as _;
 
 use raindrops::ListenerName;
+use serde_json::{Map, Value, json};
 
 use super::Snapshot;
 
@@ -36,6 +37,37 @@ pub fn insert_json_name(object: &mut Map<String, Value>, key: &str, name: &Liste
     }
 }
 
+/// `value` as one line of JSON text: the characters JSON leaves raw but a terminal acts on
+/// (DEL, C1 controls, bidirectional-text controls; see [`raindrops::is_terminal_control`]) are
+/// written as `\uXXXX` escapes, so any JSON parser reads the same value, ordinary text is
+/// byte-identical, and the line is safe to print (JSON escapes the other controls itself).
+///
+/// ```
+/// use raindrops_http::exposition::json_line;
+///
+/// let value = serde_json::json!({ "addr": "/tmp/a\u{9b}31m\u{202e}", "n": 1 });
+/// assert_eq!(json_line(&value), "{\"addr\":\"/tmp/a\\u009b31m\\u202e\",\"n\":1}\n");
+/// let plain = serde_json::json!({ "addr": "/run/app.sock" });
+/// assert_eq!(json_line(&plain), "{\"addr\":\"/run/app.sock\"}\n");
+/// ```
+pub fn json_line(value: &Value) -> String {
+    let text = value.to_string();
+    let mut out = String::with_capacity(text.len() + 1);
+    for c in text.chars() {
+        if raindrops::is_terminal_control(c) {
+            // Only inside strings: JSON text has no other place for such a character.
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\n');
+    out
+}
+
 pub(super) fn render(snapshot: &Snapshot) -> String {
     let listeners: Vec<Value> = snapshot
         .listeners
@@ -58,7 +90,7 @@ pub(super) fn render(snapshot: &Snapshot) -> String {
             counter.values.iter().map(|(label, n)| (label.clone(), json!(n))).collect();
         value[counter.name.as_str()] = Value::Object(values);
     }
-    format!("{value}\n")
+    json_line(&value)
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ assert_eq!(
 
 pub mod histogram;
 mod json;
-pub use json::insert_json_name;
+pub use json::{insert_json_name, json_line};
 pub(crate) mod openmetrics;
 pub use openmetrics::{escape_label, escape_name_label};
 mod text;

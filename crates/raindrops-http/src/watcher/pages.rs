@@ -18,8 +18,8 @@ use super::url::{Ext, RawFile, escape_url, split_file, valid_addr};
 use super::{Watcher, chart, redirect};
 use crate::exposition::escape_name_label;
 use crate::exposition::histogram::{self, header_value};
-use crate::exposition::insert_json_name;
 use crate::exposition::time::{http_date, iso8601};
+use crate::exposition::{insert_json_name, json_line};
 
 /// Which number of an address a histogram is about.
 #[derive(Clone, Copy)]
@@ -194,7 +194,7 @@ fn histogram(watcher: &Watcher, which: Which, file: &[u8]) -> Response {
             body.insert("current".into(), json!(h.current));
             body.insert("first_peak_at".into(), json!(iso8601(h.series.peak.first)));
             body.insert("last_peak_at".into(), json!(iso8601(h.series.peak.last)));
-            ("application/json", format!("{}\n", serde_json::Value::Object(body)))
+            ("application/json", json_line(&serde_json::Value::Object(body)))
         }
     };
     let mut response = histogram::response(x_headers, content_type, body);
@@ -291,7 +291,7 @@ pub(super) async fn tail(
                         insert_json_name(&mut line, "address", &addr);
                         line.insert("active".into(), json!(l.active));
                         line.insert("queued".into(), json!(l.queued));
-                        format!("{}\n", serde_json::Value::Object(line))
+                        json_line(&serde_json::Value::Object(line))
                     } else {
                         format!("{time:>20} {addr:>width$} {:>10} {:>10}\n", l.active, l.queued)
                     };
@@ -364,10 +364,7 @@ pub(super) async fn chart(State(watcher): State<Watcher>, RawFile(file): RawFile
             body.insert("points".into(), json!(points));
             let body = serde_json::Value::Object(body);
             let content_type = header_value("application/json");
-            (
-                [(header::CONTENT_TYPE, content_type), (header::EXPIRES, expires)],
-                format!("{body}\n"),
-            )
+            ([(header::CONTENT_TYPE, content_type), (header::EXPIRES, expires)], json_line(&body))
                 .into_response()
         }
     }
