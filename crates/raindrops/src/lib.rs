@@ -6,7 +6,8 @@
 //! 128-byte [`Slot`], that any number of forked processes update lock-free: `incr` is one atomic
 //! add. A segment is either anonymous (inherited across `fork`) or backed by a file, which
 //! another process can open later to read (or write) the same counters, and which survives
-//! restarts of the processes using it.
+//! restarts of the processes using it. [`DropsReader`] opens a file read-only for tools that
+//! only look; every header is checked against size limits before anything is mapped.
 //!
 //! ```
 //! use raindrops::Drops;
@@ -41,7 +42,9 @@
 //! [`Workers`] keeps one row of those counters per worker process, so that no two workers ever
 //! write the same cache line, and sums the rows for readers. When a worker dies,
 //! [`Workers::retire`] folds its counters into a retired row and zeroes its gauges: totals never
-//! go down and a dead worker's in-flight requests disappear.
+//! go down and a dead worker's in-flight requests disappear. [`Workers::claim`] gives a
+//! supervisor a file of its own (an exclusive lock held by it and its workers) whose counters
+//! carry over from its previous run.
 //!
 //! ```
 //! raindrops::counters! {

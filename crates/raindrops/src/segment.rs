@@ -847,6 +847,9 @@ impl Segment {
         let file = OpenOptions::new()
             .read(true)
             .write(write)
+            // A FIFO put where a segment is expected must not block the open (it then reads as
+            // an empty file); on a regular file the flag does nothing.
+            .custom_flags(libc::O_NONBLOCK)
             .open(path)
             .map_err(|source| SegmentError::io(Some(path), source))?;
         Segment::from_file(&file, path, access)
@@ -858,7 +861,9 @@ impl Segment {
     /// create one, or try again.
     pub(crate) fn open_claimed(path: &Path) -> Result<Option<Self>, SegmentError> {
         let io_err = |source| SegmentError::io(Some(path), source);
-        let file = match OpenOptions::new().read(true).write(true).open(path) {
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).custom_flags(libc::O_NONBLOCK);
+        let file = match options.open(path) {
             Ok(file) => file,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(io_err(err)),

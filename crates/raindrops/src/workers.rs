@@ -294,7 +294,10 @@ impl<S: Schema> Workers<S> {
             }
             return Ok(workers);
         }
-        let replaced = io::Error::other("the file was replaced by another process each time");
+        let replaced = io::Error::other(
+            "the path kept changing while it was claimed (another process replacing the file, \
+             or a dangling symbolic link)",
+        );
         Err(SegmentError::io_at(path, replaced))
     }
 

@@ -153,6 +153,17 @@ fn top_refuses_hostile_headers_at_once_in_little_memory() {
     }
 }
 
+#[test]
+fn dump_and_top_do_not_wait_on_a_fifo() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fifo");
+    nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    for args in [&["dump"][..], &["top", "127.0.0.1:1", "--segment"]] {
+        let run = run_measured(Command::new(BIN).args(args).arg(&path));
+        assert_refused("a FIFO", &run, "not a raindrops segment: 0 bytes");
+    }
+}
+
 /// A legit workers file as large as the limits allow is still read, in bounded memory.
 #[test]
 fn dump_streams_a_file_at_the_limits() {
