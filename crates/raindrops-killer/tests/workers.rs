@@ -6,7 +6,8 @@ use std::convert::Infallible;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt;
 use nix::sys::signal::{SigSet, Signal, kill};
@@ -54,12 +55,68 @@ fn block_quit_and_term() -> SigSet {
     set
 }
 
+/// A `tracing` subscriber that holds each escalation step (the escalator logs it, with its
+/// number, just before it signals) until the worker has noted every signal sent before it.
+/// Two signals of one kind pending at once would merge into one; in lockstep none is ever
+/// pending when the next is sent, however late the busy machine runs the worker.
+struct Lockstep {
+    noted: Arc<AtomicUsize>,
+}
+
+/// The `step` field of an event, if it has one.
+struct StepField(Option<u64>);
+
+impl tracing::field::Visit for StepField {
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        if field.name() == "step" {
+            self.0 = Some(value);
+        }
+    }
+
+    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+}
+
+impl tracing::Subscriber for Lockstep {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut step = StepField(None);
+        event.record(&mut step);
+        let Some(step) = step.0 else { return };
+        // Bounded: a worker that never notes its signals fails the test's count instead.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while (self.noted.load(Ordering::SeqCst) as u64) < step - 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 #[test]
 fn a_worker_ignoring_the_graceful_signal_gets_the_abrupt_one_then_sigkill() {
     let (mut parent, mut child_end) = UnixStream::pair().unwrap();
     let child = fork_child(move || {
         let signals = block_quit_and_term();
-        // The unicorn preset, stepping every 50 ms, signals this very process.
+        let noted = Arc::new(AtomicUsize::new(0));
+        let lockstep = Lockstep { noted: Arc::clone(&noted) };
+        if tracing::subscriber::set_global_default(lockstep).is_err() {
+            return 4;
+        }
+        // The unicorn preset, stepping every 50 ms (or once the worker noted the last
+        // signal, if later), signals this very process.
         let adapter = Signals::unicorn().interval(Duration::from_millis(50));
         let limits = Limits { requests: Some(1), ..Limits::default() };
         let recycler = Recycler::with_limits(limits, adapter).expect("recycler");
@@ -70,11 +127,12 @@ fn a_worker_ignoring_the_graceful_signal_gets_the_abrupt_one_then_sigkill() {
             if child_end.write_all(&[signal as u8]).is_err() {
                 return 3;
             }
+            noted.fetch_add(1, Ordering::SeqCst);
         }
     });
     let _reap = Reap(child);
-    // 15 steps of 50 ms: done in about 0.8 s; a worker still alive after 10 s is a failure.
-    parent.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // 15 steps of 50 ms: done in about 0.8 s; a worker still alive after 30 s is a failure.
+    parent.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut received = Vec::new();
     parent.read_to_end(&mut received).expect("the child's signals, then EOF at its death");
     let mut expected = vec![Signal::SIGQUIT as u8; 10];
@@ -104,8 +162,8 @@ fn a_supervisor_stops_escalating_once_the_worker_is_reaped() {
         }
     });
     let _reap = Reap(child);
-    parent.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    parent.read_exact(&mut [0u8; 5]).expect("the child blocks its signals within 10 s");
+    parent.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    parent.read_exact(&mut [0u8; 5]).expect("the child blocks its signals within 30 s");
     let trigger = Trigger { pid: child.as_raw() as u32, reason: Reason::Requested };
     let mut escalator =
         Escalator::new(Escalation::new(Signal::SIGQUIT, Some(Signal::SIGTERM)), trigger);
