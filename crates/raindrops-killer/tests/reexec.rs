@@ -25,7 +25,7 @@ const MIN_REQUESTS: u64 = 100;
 const MAX_REQUESTS: u64 = 150;
 const CLIENTS: usize = 4;
 const REQUESTS_PER_CLIENT: usize = 300;
-const DEADLINE: Duration = Duration::from_secs(60);
+const DEADLINE: Duration = Duration::from_secs(120);
 
 fn main() -> ExitCode {
     if std::env::var_os(SERVER_VAR).is_some() {
@@ -51,6 +51,10 @@ fn server() -> ExitCode {
             Some(listener) => listener,
             None => {
                 let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+                // Accepted only with its request: a connection a generation accepts never
+                // waits for a client the busy machine has not yet run, so the hand-over's
+                // settle (a time, for requests on their way) decides nothing here.
+                raindrops::set_defer_accept(&listener, Duration::from_secs(60))?;
                 // The first generation tells the test where it listens.
                 println!("{}", listener.local_addr()?.port());
                 listener
@@ -84,7 +88,7 @@ fn server() -> ExitCode {
 /// One request on a new connection; the body, or what went wrong.
 fn get(addr: SocketAddr) -> Result<String, String> {
     let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
     stream
         .write_all(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
         .map_err(|e| format!("write: {e}"))?;
@@ -170,7 +174,7 @@ fn a_single_process_server_recycles_under_load_with_no_failed_request() {
     eprint!("({} generations, listener inode {}) ", order.len(), first_listener.0);
 }
 
-/// Waits (10 s at most) until every generation but the last has exited, stops the group,
+/// Waits (30 s at most) until every generation but the last has exited, stops the group,
 /// and reaps everything; the exit code of each pid (None if killed by a signal).
 fn stop_and_reap(group: Pid, order: &[u64]) -> BTreeMap<u64, Option<i32>> {
     let mut statuses = BTreeMap::new();
@@ -189,7 +193,7 @@ fn stop_and_reap(group: Pid, order: &[u64]) -> BTreeMap<u64, Option<i32>> {
         }
     };
     let old = &order[..order.len().saturating_sub(1)];
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline && !old.iter().all(|pid| statuses.contains_key(pid)) {
         reap(&mut statuses, Some(WaitPidFlag::WNOHANG));
         std::thread::sleep(Duration::from_millis(20));
