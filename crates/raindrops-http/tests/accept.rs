@@ -15,9 +15,9 @@ use raindrops_http::kernel::KernelListeners;
 use raindrops_http::middleware::{Listeners, RaindropsLayer};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
-/// Polls both sources until each reports `expected` (bounded: 5 s).
+/// Polls both sources until each reports `expected` (bounded: 30 s).
 fn both_report(owned: &OwnedListeners, kernel: &KernelListeners, expected: &[ListenerSample]) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (ours, theirs) = (owned.sample().unwrap(), kernel.sample().unwrap());
         if ours == expected && theirs == expected {

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use raindrops_http::middleware::RaindropsLayer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Semaphore, mpsc};
 
 /// Serves `app` on 127.0.0.1:0 in the background; returns its address.
 async fn serve(app: Router) -> SocketAddr {
@@ -46,9 +46,9 @@ async fn gauges(addr: SocketAddr) -> (u64, u64) {
     (value("calling"), value("writing"))
 }
 
-/// Polls the endpoint until it reports `expected` (bounded: 5 s).
+/// Polls the endpoint until it reports `expected` (bounded: 30 s).
 async fn wait_for(addr: SocketAddr, expected: (u64, u64)) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let now = gauges(addr).await;
         if now == expected {
@@ -61,7 +61,9 @@ async fn wait_for(addr: SocketAddr, expected: (u64, u64)) {
 
 #[tokio::test]
 async fn concurrent_slow_requests_are_calling() {
-    let release = Arc::new(Notify::new());
+    // Permits, not a notification: a handler that reaches its wait after the release (the
+    // gauges count a request before its handler runs) still finds its permit.
+    let release = Arc::new(Semaphore::new(0));
     let handler_release = Arc::clone(&release);
     let app = Router::new()
         .route(
@@ -69,7 +71,7 @@ async fn concurrent_slow_requests_are_calling() {
             get(move || {
                 let release = Arc::clone(&handler_release);
                 async move {
-                    release.notified().await;
+                    release.acquire().await.unwrap().forget();
                     "done"
                 }
             }),
@@ -78,7 +80,7 @@ async fn concurrent_slow_requests_are_calling() {
     let addr = serve(app).await;
     let clients: Vec<_> = (0..5).map(|_| tokio::spawn(fetch(addr, "/slow"))).collect();
     wait_for(addr, (5, 0)).await;
-    release.notify_waiters();
+    release.add_permits(5);
     for client in clients {
         let (status, _, body) = client.await.unwrap();
         assert_eq!((status, body.as_str()), (200, "done"));
@@ -115,7 +117,7 @@ async fn streaming_body_is_writing_until_the_client_leaves() {
 
     // The client goes away mid-body; the server finds out on its next writes.
     drop(client);
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while gauges(addr).await != (0, 0) {
         assert!(Instant::now() < deadline, "writing never came back to 0");
         // A send fails once the server has dropped the body: that is the point.
@@ -163,16 +165,29 @@ async fn a_panicking_handler_leaves_calling_at_zero() {
 
 #[tokio::test]
 async fn a_request_cancelled_by_a_timeout_leaves_calling_at_zero() {
-    let app = Router::new()
-        .route("/forever", get(std::future::pending::<&'static str>))
-        .layer(RaindropsLayer::new().unwrap())
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+    let layer = RaindropsLayer::new().unwrap();
+    // The handler reads `calling` itself as it starts: the 100 ms timeout may well fire
+    // before a poll of the endpoint could see the request (a busy machine), never before the
+    // handler's first poll.
+    let workers = layer.workers().clone();
+    let (seen, mut calling) = mpsc::channel::<u64>(1);
+    let forever = move || {
+        let (workers, seen) = (workers.clone(), seen.clone());
+        async move {
+            let calling = workers.sum().iter().find(|(name, _)| *name == "calling").unwrap().1;
+            seen.send(calling).await.unwrap();
+            std::future::pending::<&'static str>().await
+        }
+    };
+    let app = Router::new().route("/forever", get(forever)).layer(layer).layer(
+        tower_http::timeout::TimeoutLayer::with_status_code(
             http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_millis(100),
-        ));
+        ),
+    );
     let addr = serve(app).await;
     let client = tokio::spawn(fetch(addr, "/forever"));
-    wait_for(addr, (1, 0)).await;
+    assert_eq!(calling.recv().await, Some(1), "calling while the handler runs");
     let (status, _, _) = client.await.unwrap();
     assert_eq!(status, 408);
     assert_eq!(gauges(addr).await, (0, 0));
@@ -232,6 +247,7 @@ async fn exact_body_with_a_tcp_and_a_unix_listener_from_the_kernel() {
     let _clients: Vec<_> =
         (0..3).map(|_| std::net::TcpStream::connect(tcp_addr).unwrap()).collect();
     let _accepted = tcp.accept().unwrap();
+    util::settle(tcp_addr, raindrops::ListenStats { active: 1, queued: 2 });
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("app.sock");
     let _unix = UnixListener::bind(&sock).unwrap();

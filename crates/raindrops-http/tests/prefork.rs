@@ -17,7 +17,7 @@ use raindrops::{Drops, Workers};
 use raindrops_http::middleware::{HttpStats, RaindropsLayer};
 
 /// Forks a worker serving `listener` on its own runtime, counting in row `index`.
-/// `/slow` answers once `release` slot 0 is non-zero (or after 20 s).
+/// `/slow` answers once `release` slot 0 is non-zero (or after 120 s).
 fn spawn_worker(
     listener: &TcpListener,
     workers: &Workers<HttpStats>,
@@ -51,7 +51,7 @@ fn serve_worker(
         let slow = get(move || {
             let release = Arc::clone(&release);
             async move {
-                let deadline = Instant::now() + Duration::from_secs(20);
+                let deadline = Instant::now() + Duration::from_secs(120);
                 while release.get(0) == 0 && Instant::now() < deadline {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
@@ -68,7 +68,7 @@ fn serve_worker(
 /// A blocking HTTP/1.1 request; returns the whole response, or `None` if the connection broke.
 fn request(addr: SocketAddr, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(addr).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(120))).ok()?;
     let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
     stream.write_all(req.as_bytes()).ok()?;
     let mut response = String::new();
@@ -84,7 +84,7 @@ fn calling(addr: SocketAddr) -> u64 {
 }
 
 fn wait_for_calling(addr: SocketAddr, expected: u64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen = Vec::new();
     while Instant::now() < deadline {
         let now = calling(addr);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use raindrops::Aggregate;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use util::fixture::fixture;
+use util::fixture::{Gate, fixture};
 
 /// The response's header lines, sorted.
 fn masked_headers(reply: &util::Reply) -> Vec<String> {
@@ -158,37 +158,45 @@ async fn every_endpoint_over_real_tcp_and_unix_listeners() {
     assert!(metrics.body.ends_with("# EOF\n"));
 }
 
-/// Polls `path` until its X-Count is at least 1 (bounded); the first nonzero count seen.
-async fn first_count(addr: SocketAddr, path: &str) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(10);
+/// `path`'s X-Count.
+async fn count(addr: SocketAddr, path: &str) -> u64 {
+    util::get(addr, path).await.header("x-count").unwrap().parse().unwrap()
+}
+
+/// Polls `path` until its X-Count is at least `least` (bounded); the first such count seen.
+async fn count_at_least(addr: SocketAddr, path: &str, least: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let count: u64 = util::get(addr, path).await.header("x-count").unwrap().parse().unwrap();
-        if count > 0 {
+        let count = count(addr, path).await;
+        if count >= least {
             return count;
         }
-        assert!(Instant::now() < deadline, "no sample after the reset");
+        assert!(Instant::now() < deadline, "{path}: X-Count {count}, expected {least}");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
+/// The Watcher samples only when the test lets it: "the next sample" is exactly one.
 #[tokio::test]
 async fn reset_forgets_then_the_next_sample_counts_once() {
     let fx = fixture();
-    let watcher = fx.watcher(Duration::from_millis(400));
+    let gate = Gate::default();
+    gate.allow(2); // the sample taken at start, and one more
+    let watcher = fx.gated_watcher(&gate);
     let addr = util::fixture::serve(&watcher).await;
     let (tcp, unix) = fx.escaped();
-    for e in [&tcp, &unix] {
-        // At least two samples counted first, so that only a reset can bring it back to 1.
+    // Samples allowed so far: 2, then one more after each reset.
+    for (samples, e) in (2..).zip([&tcp, &unix]) {
+        // Every sample so far counted first (at least two, so that only a reset can bring it
+        // back to 1; all, so that none is still being recorded).
         let path = format!("/queued/{e}.txt");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while util::get(addr, &path).await.header("x-count").unwrap().parse::<u64>().unwrap() < 2 {
-            assert!(Instant::now() < deadline, "no second sample");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        assert_eq!(count_at_least(addr, &path, samples).await, samples);
         let reset = util::request_from(addr, "POST", &format!("/reset/{e}"), "127.0.0.1").await;
         assert_eq!((reset.status, reset.header("location")), (302, Some("/")));
         // Right after the reset nothing is counted; the next sample makes it exactly 1.
-        assert_eq!(first_count(addr, &format!("/queued/{e}.txt")).await, 1);
+        assert_eq!(count(addr, &path).await, 0);
+        gate.allow(1);
+        assert_eq!(count_at_least(addr, &path, 1).await, 1);
     }
 }
 
@@ -222,9 +230,9 @@ async fn open_tail(addr: SocketAddr, path: &str) -> (tokio::net::TcpStream, Stri
     let mut head = String::new();
     let mut buf = [0u8; 4096];
     while !head.contains("\r\n\r\n") {
-        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+        let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buf))
             .await
-            .expect("a response head within 5 s")
+            .expect("a response head within 30 s")
             .unwrap();
         assert!(n > 0, "closed before the head: {head}");
         head.push_str(&String::from_utf8_lossy(&buf[..n]));
@@ -240,10 +248,10 @@ async fn read_until(
     lines: usize,
 ) {
     let mut buf = [0u8; 4096];
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while seen.lines().filter(|l| l.ends_with(suffix)).count() < lines {
         assert!(Instant::now() < deadline, "no tail lines: {seen}");
-        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+        let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buf))
             .await
             .unwrap()
             .unwrap();
@@ -289,9 +297,16 @@ async fn tail_streams_lines_that_reach_the_minimums() {
     assert!(head.starts_with("HTTP/1.1 200"));
     let body_start = head.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
     assert_eq!(body_start, "");
+    // Several samples: a tail without minimums, opened after it, shows 8 lines meanwhile.
+    let (mut every, mut seen) = open_tail(addr, &format!("/tail/{tcp}.txt")).await;
     let mut buf = [0u8; 64];
-    let more = tokio::time::timeout(Duration::from_millis(400), quiet.read(&mut buf)).await;
-    assert!(more.is_err(), "no line should reach queued_min=3");
+    tokio::select! {
+        more = quiet.read(&mut buf) => {
+            let line = String::from_utf8_lossy(&buf[..more.unwrap()]).into_owned();
+            panic!("no line should reach queued_min=3: {line:?}");
+        }
+        () = read_until(&mut every, &mut seen, " 2", 8) => {}
+    }
 }
 
 #[tokio::test]
@@ -311,7 +326,7 @@ async fn the_33rd_tail_gets_503_until_one_closes() {
 
     // One tail closes: its slot frees once the server notices (the next line it fails to send).
     drop(tails.pop());
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (stream, head) = open_tail(addr, &path).await;
         if head.starts_with("HTTP/1.1 200") {

@@ -4,7 +4,9 @@
 pub(crate) mod fixture;
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
+use raindrops::{InetDiag, ListenStats};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpSocket;
 
@@ -22,6 +24,22 @@ impl Reply {
             let (key, value) = line.split_once(": ")?;
             key.eq_ignore_ascii_case(name).then_some(value)
         })
+    }
+}
+
+/// Waits (30 s at most) until the kernel reports `want` for the TCP listener at `addr`: a
+/// client's `connect` returns before the listener has queued the connection (the last ACK
+/// crosses loopback on its own time), so numbers read at once may be short.
+pub(crate) fn settle(addr: SocketAddr, want: ListenStats) {
+    let mut diag = InetDiag::new().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = diag.tcp_stats(addr).unwrap();
+        if got == want {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{addr}: {got:?}, expected {want:?}");
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
