@@ -14,7 +14,7 @@ use nix::unistd::Pid;
 use crate::util::BIN;
 
 /// How long any wait here may take before the test fails.
-pub(crate) const DEADLINE: Duration = Duration::from_secs(10);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(30);
 
 #[track_caller]
 pub(crate) fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
@@ -101,6 +101,14 @@ impl Serve {
             .collect();
         pids.sort_unstable();
         pids
+    }
+
+    /// The requests received so far (stats requests aside), summed over the workers.
+    fn requests(&self) -> u64 {
+        let (status, body) = get(self.addr, "/_raindrops.json").expect("stats");
+        assert_eq!(status, 200);
+        let value: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        value["requests"].as_u64().unwrap_or_else(|| panic!("no requests: {body}"))
     }
 
     /// `calling` as reported by whichever worker answers `/_raindrops`.
@@ -217,39 +225,42 @@ fn a_worker_killed_mid_request_is_respawned_and_calling_returns_to_the_truth() {
     let serve = Serve::start(2);
     let addr = serve.addr;
     let before = serve.workers();
-    let clients: Vec<_> =
-        (0..4).map(|_| std::thread::spawn(move || get(addr, "/slow?ms=6000"))).collect();
-    wait_for("4 requests calling", || (serve.calling() == 4).then_some(()));
-    let victim = *before.iter().max_by_key(|&&pid| sockets(pid)).unwrap();
-    kill(Pid::from_raw(victim as i32), Signal::SIGKILL).unwrap();
-    // The killed worker's clients see their connection end at once.
-    let cut = Arc::new(AtomicUsize::new(0));
-    let waiters: Vec<_> = clients
-        .into_iter()
-        .map(|c| {
-            let cut = Arc::clone(&cut);
+    // Clients whose request ended (cut, or answered after its 20 s), and those cut.
+    let (ended, cut) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (ended, cut) = (Arc::clone(&ended), Arc::clone(&cut));
             std::thread::spawn(move || {
-                let result = c.join().unwrap();
+                let result = get(addr, "/slow?ms=20000");
                 if result.is_err() {
                     cut.fetch_add(1, Ordering::SeqCst);
                 }
+                ended.fetch_add(1, Ordering::SeqCst);
                 result
             })
         })
         .collect();
+    wait_for("4 requests calling", || (serve.calling() == 4).then_some(()));
+    let victim = *before.iter().max_by_key(|&&pid| sockets(pid)).unwrap();
+    kill(Pid::from_raw(victim as i32), Signal::SIGKILL).unwrap();
+    // The killed worker's clients see their connection end at once.
+    wait_for("the cut clients", || (cut.load(Ordering::SeqCst) >= 1).then_some(()));
     serve.wait_log(|l| l.ends_with(&format!("(pid {victim}) killed by SIGKILL")));
     wait_for("a new worker", || {
         let now = serve.workers();
         (now.len() == 2 && !now.contains(&victim)).then_some(())
     });
-    // While the survivors' requests are still sleeping, calling is exactly their number.
-    let expected = wait_for("the cut clients", || {
-        let cut = cut.load(Ordering::SeqCst);
-        (cut >= 1).then_some(4 - cut as u64)
+    // Calling is exactly the requests still in flight: the survivors' (until they end), none
+    // of the killed worker's. Read between two equal counts of ended clients, so that no
+    // client ended meanwhile.
+    wait_for("calling == the requests still in flight", || {
+        let ended_before = ended.load(Ordering::SeqCst);
+        let calling = serve.calling();
+        let in_flight = 4 - ended_before as u64;
+        (calling == in_flight && ended.load(Ordering::SeqCst) == ended_before).then_some(())
     });
-    wait_for("calling == the survivors' share", || (serve.calling() == expected).then_some(()));
-    for waiter in waiters {
-        let _ = waiter.join().unwrap();
+    for client in clients {
+        let _ = client.join().unwrap();
     }
     assert_eq!(serve.calling(), 0);
 }
@@ -260,7 +271,9 @@ fn quit_lets_five_slow_requests_finish_with_200() {
     let addr = serve.addr;
     let clients: Vec<_> =
         (0..5).map(|_| std::thread::spawn(move || get(addr, "/slow?ms=1500"))).collect();
-    wait_for("5 requests calling", || (serve.calling() == 5).then_some(()));
+    // Every request reached a worker (counted as it starts, whether it is still sleeping or
+    // already answered): QUIT now cuts none.
+    wait_for("5 requests received", || (serve.requests() == 5).then_some(()));
     kill(serve.pid(), Signal::SIGQUIT).unwrap();
     for client in clients {
         assert_eq!(client.join().unwrap().unwrap(), (200, "slept 1500 ms\n".to_owned()));
@@ -286,7 +299,9 @@ fn hup_under_load_replaces_every_worker_with_no_failed_request() {
         let now = serve.workers();
         (now.len() == 2 && now.iter().all(|p| !before.contains(p))).then_some(now)
     });
-    std::thread::sleep(Duration::from_millis(300));
+    // The new workers serve the load for a while (100 more answers) before it stops.
+    let served = load.ok();
+    wait_for("answers from the new workers", || (load.ok() >= served + 100).then_some(()));
     let ok = load.finish();
     // Two replacements, one at a time: each new worker served before its predecessor stopped.
     let log = serve.log();

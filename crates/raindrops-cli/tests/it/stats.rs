@@ -38,6 +38,16 @@ impl Fixture {
         let mut conns: Vec<TcpStream> =
             (0..5).map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap()).collect();
         conns.extend((0..2).map(|_| tcp.accept().unwrap().0));
+        // `connect` returns before the listener has queued the connection: wait until the
+        // kernel shows all five (bounded).
+        let addr = tcp.local_addr().unwrap();
+        let want = raindrops::ListenStats { active: 2, queued: 3 };
+        let mut diag = raindrops::InetDiag::new().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while diag.tcp_stats(addr).unwrap() != want {
+            assert!(std::time::Instant::now() < deadline, "{addr} never showed {want:?}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let unix_path = dir.path().join("u.sock");
         let unix = UnixListener::bind(&unix_path).unwrap();
         let mut unix_conns: Vec<UnixStream> =
@@ -240,15 +250,30 @@ fn lines(r: impl Read + Send + 'static) -> mpsc::Receiver<String> {
 
 impl Running {
     fn start(args: &[&str]) -> Running {
-        let mut child = Command::new(BIN)
-            .arg("stats")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = lines(child.stdout.take().unwrap());
-        let stderr = lines(child.stderr.take().unwrap());
+        Running::spawn(args, false)
+    }
+
+    /// Like `start`, with stdout and stderr on one pipe: every line arrives on `stderr`, in
+    /// the order the child wrote it (`stdout` stays empty).
+    fn start_merged(args: &[&str]) -> Running {
+        Running::spawn(args, true)
+    }
+
+    fn spawn(args: &[&str], merged: bool) -> Running {
+        let mut command = Command::new(BIN);
+        command.arg("stats").args(args);
+        let (child, stdout, stderr) = if merged {
+            let (read, write) = nix::unistd::pipe().unwrap();
+            command.stdout(write.try_clone().unwrap()).stderr(write);
+            let child = command.spawn().unwrap();
+            drop(command); // our copies of the write end: EOF once the child exits
+            (child, mpsc::channel().1, lines(std::fs::File::from(read)))
+        } else {
+            let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+            let stdout = lines(child.stdout.take().unwrap());
+            let stderr = lines(child.stderr.take().unwrap());
+            (child, stdout, stderr)
+        };
         let r = Running { child, stdout, stderr };
         let ready = r.stderr_line();
         assert!(ready.starts_with("USR1(dump_aggregate) and USR2(reset) handlers ready for PID="));
@@ -258,27 +283,53 @@ impl Running {
     }
 
     fn stderr_line(&self) -> String {
-        self.stderr.recv_timeout(Duration::from_secs(10)).expect("a line on stderr")
+        self.stderr.recv_timeout(Duration::from_secs(30)).expect("a line on stderr")
     }
 
     fn signal(&self, sig: Signal) {
         kill(Pid::from_raw(self.child.id() as i32), sig).unwrap();
     }
+}
 
-    /// Reads one USR1 dump: `(address, column) -> count`.
-    fn dump(&self) -> Vec<(String, u64)> {
-        self.signal(Signal::SIGUSR1);
-        let mut counts = Vec::new();
-        // Every section ends with the histogram's "Total" line and two blank lines; the dump
-        // ends when no line arrives for a moment.
-        while let Ok(line) = self.stderr.recv_timeout(Duration::from_millis(500)) {
-            if let Some(head) = line.strip_prefix("--- ") {
-                counts.push((head.trim_end_matches(" ---").to_owned(), 0));
-            } else if let Some(n) = line.strip_prefix("count=") {
-                counts.last_mut().unwrap().1 = n.parse().unwrap();
+/// A USR1 dump read from a merged stream: `(address column, count)` per section, and how
+/// many samples the child had printed before it.
+struct Dump {
+    counts: Vec<(String, u64)>,
+    printed: u64,
+}
+
+/// Reads the merged stream of `r` until a complete dump of `sections` sections (each ends
+/// with its histogram's `Total` line), counting sample rows (`rows` per sample) on the way;
+/// sends USR1 again after every `resend` samples without a dump (`None`: never).
+fn next_dump(
+    r: &Running,
+    samples: &mut u64,
+    rows: u64,
+    sections: usize,
+    resend: Option<u64>,
+) -> Dump {
+    let (mut row_lines, mut since_signal) = (0, 0);
+    let mut counts: Vec<(String, u64)> = Vec::new();
+    loop {
+        let line = r.stderr_line();
+        if let Some(head) = line.strip_prefix("--- ") {
+            counts.push((head.trim_end_matches(" ---").to_owned(), 0));
+        } else if let Some(n) = line.strip_prefix("count=") {
+            counts.last_mut().unwrap().1 = n.parse().unwrap();
+        } else if line.starts_with("Total") {
+            if counts.len() == sections {
+                return Dump { counts, printed: *samples };
+            }
+        } else if line.ends_with(&format!("{:>10} {:>10}", 2, 3)) && counts.is_empty() {
+            row_lines += 1;
+            if row_lines == rows {
+                (row_lines, *samples, since_signal) = (0, *samples + 1, since_signal + 1);
+            }
+            if resend.is_some_and(|every| since_signal >= every) {
+                since_signal = 0;
+                r.signal(Signal::SIGUSR1);
             }
         }
-        counts
     }
 }
 
@@ -286,25 +337,40 @@ impl Running {
 fn delay_with_usr1_usr2_and_sigint() {
     let f = Fixture::new("127.0.0.1:0");
     let addr = f.addr().to_string();
-    let mut r = Running::start(&["-d", "0.05", &addr, f.unix()]);
+    // One stream, in the order written: a dump's place among the samples is exact.
+    let mut r = Running::start_merged(&["-d", "0.05", &addr, f.unix()]);
+    let mut samples = 0;
     for _ in 0..6 {
-        let line = r.stdout.recv_timeout(Duration::from_secs(10)).unwrap();
+        let line = r.stderr_line();
         assert!(line.ends_with("          2          3"), "{line:?}");
     }
-    let dump = r.dump();
-    let names: Vec<&str> = dump.iter().map(|(n, _)| n.as_str()).collect();
+    samples += 3;
+    r.signal(Signal::SIGUSR1);
+    let dump = next_dump(&r, &mut samples, 2, 4, None);
+    let names: Vec<&str> = dump.counts.iter().map(|(n, _)| n.as_str()).collect();
     let (active, queued) = (format!("{addr} active"), format!("{addr} queued"));
     let (u_active, u_queued) = (format!("{} active", f.unix()), format!("{} queued", f.unix()));
     assert_eq!(names, [&active, &queued, &u_active, &u_queued]);
-    assert!(dump.iter().all(|(_, n)| *n >= 3), "{dump:?}");
+    assert!(dump.counts.iter().all(|(_, n)| *n >= 3), "{:?}", dump.counts);
+
+    // Reset, then dump (again after each sample that shows no dump: a dump right after the
+    // reset, before any sample, is empty) until a dump comes after the reset: it counts
+    // fewer samples than were printed before it. Every sample printed before USR2 was sent
+    // came before the reset, so the dump counts none of those.
+    let before_reset = samples;
     r.signal(Signal::SIGUSR2);
-    std::thread::sleep(Duration::from_millis(20));
-    let after = r.dump();
-    // Reset: at most the samples of the dump's own 500 ms quiet wait (10 at 50 ms) remain.
-    assert!(after.iter().all(|(_, n)| *n <= 12), "{after:?}");
-    assert!(
-        after.iter().map(|(_, n)| n).sum::<u64>() < dump.iter().map(|(_, n)| n).sum::<u64>() + 40
-    );
+    let after = loop {
+        r.signal(Signal::SIGUSR1);
+        let dump = next_dump(&r, &mut samples, 2, 4, Some(1));
+        if dump.counts.iter().all(|(_, n)| *n < dump.printed) {
+            break dump;
+        }
+        // A dump before the reset counts every sample printed.
+        assert!(dump.counts.iter().all(|(_, n)| *n == dump.printed), "{:?}", dump.counts);
+    };
+    let most = after.printed - before_reset;
+    assert!(after.counts.iter().all(|(_, n)| (1..=most).contains(n)), "{:?}", after.counts);
+    assert_eq!(after.counts.len(), 4);
     r.signal(Signal::SIGINT);
     let status = r.child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
@@ -315,7 +381,7 @@ fn closed_stdout_exits_0() {
     let f = Fixture::new("127.0.0.1:0");
     let addr = f.addr().to_string();
     let mut r = Running::start(&["-d", "0.02", &addr]);
-    r.stdout.recv_timeout(Duration::from_secs(10)).unwrap();
+    r.stdout.recv_timeout(Duration::from_secs(30)).unwrap();
     // Closing our end: the reader thread exits once it sees the channel gone; kill its pipe
     // by dropping the receiver, then the child's next write fails with EPIPE.
     drop(std::mem::replace(&mut r.stdout, mpsc::channel().1));

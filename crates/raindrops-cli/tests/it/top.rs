@@ -177,31 +177,31 @@ impl Tmux {
         self.run(&["capture-pane", "-p"])
     }
 
-    /// Polls the screen (for at most 10 s) until `done` accepts it, and returns it.
+    /// Polls the screen (for at most 30 s) until `done` accepts it, and returns it.
     #[track_caller]
     fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let screen = self.screen();
             if done(&screen) {
                 return screen;
             }
-            assert!(Instant::now() < deadline, "no {what} on the screen within 10 s:\n{screen}");
+            assert!(Instant::now() < deadline, "no {what} on the screen within 30 s:\n{screen}");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
-    /// Waits (at most 10 s) for `raindrops` to exit, checks it left the alternate screen, and
+    /// Waits (at most 30 s) for `raindrops` to exit, checks it left the alternate screen, and
     /// returns its exit status as `sh` reports it (128 + N for signal N).
     #[track_caller]
     fn exit_status(&self) -> u32 {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         let status = loop {
             let status = std::fs::read_to_string(self.status_file()).unwrap_or_default();
             if status.ends_with('\n') {
                 break status;
             }
-            assert!(Instant::now() < deadline, "still running after 10 s:\n{}", self.screen());
+            assert!(Instant::now() < deadline, "still running after 30 s:\n{}", self.screen());
             std::thread::sleep(Duration::from_millis(50));
         };
         let alternate = self.run(&["display-message", "-p", "#{alternate_on}"]);
