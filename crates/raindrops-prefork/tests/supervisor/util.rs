@@ -10,7 +10,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 /// How long any wait of these tests may take before it fails.
-pub(crate) const DEADLINE: Duration = Duration::from_secs(10);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Polls `check` every 20 ms until it returns `Some`, failing with `what` after `limit`.
 #[track_caller]
