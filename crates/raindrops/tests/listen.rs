@@ -4,6 +4,8 @@
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use raindrops::{InetDiag, ListenStats, ListenerAddr, TcpInfo, UnixSource, local_queue};
@@ -40,17 +42,22 @@ fn stats(diag: &mut InetDiag, addr: SocketAddr) -> ListenStats {
     one
 }
 
-/// Retries for up to 2 s: a FIN crosses loopback asynchronously.
-fn eventually(diag: &mut InetDiag, addr: SocketAddr, want: ListenStats) {
-    let deadline = Instant::now() + Duration::from_secs(2);
+/// Polls `get` until it returns `want`, for up to 30 s: a client's last ACK and its FIN cross
+/// loopback on their own time, after `connect` or `drop` returned.
+fn poll<T: PartialEq + std::fmt::Debug>(what: &str, want: T, mut get: impl FnMut() -> T) {
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let got = stats(diag, addr);
+        let got = get();
         if got == want || Instant::now() > deadline {
-            assert_eq!(got, want, "{addr}");
+            assert_eq!(got, want, "{what}");
             return;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+fn eventually(diag: &mut InetDiag, addr: SocketAddr, want: ListenStats) {
+    poll(&addr.to_string(), want, || stats(diag, addr));
 }
 
 /// listen, connect 5, accept 2 → 2/3; a peer closes → 1/3; accept 3 → 4/0.
@@ -66,8 +73,10 @@ fn scenario(bind: &str, targets: &[&str]) {
             TcpStream::connect(target).unwrap()
         })
         .collect();
-    let q = local_queue(&listener).unwrap();
-    assert_eq!((q.queued, q.backlog), (5, 128));
+    poll("queued", (5, 128), || {
+        let q = local_queue(&listener).unwrap();
+        (q.queued, q.backlog)
+    });
     let mut accepted: Vec<TcpStream> = (0..2).map(|_| listener.accept().unwrap().0).collect();
     eventually(&mut diag, addr, ListenStats { active: 2, queued: 3 });
     assert_eq!(local_queue(&listener).unwrap().queued, 3);
@@ -112,10 +121,10 @@ fn specific_address_does_not_see_wildcard_listener() {
     let lo: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let wild: SocketAddr = format!("0.0.0.0:{port}").parse().unwrap();
     // No listener is bound to 127.0.0.1: nothing queued there (the CLI warns).
-    let got = diag.tcp_stats_many(&[lo, wild]).unwrap();
-    assert_eq!(
-        got,
-        vec![ListenStats { active: 0, queued: 0 }, ListenStats { active: 0, queued: 1 }]
+    poll(
+        "127.0.0.1 and the wildcard",
+        vec![ListenStats { active: 0, queued: 0 }, ListenStats { active: 0, queued: 1 }],
+        || diag.tcp_stats_many(&[lo, wild]).unwrap(),
     );
 }
 
@@ -211,25 +220,33 @@ fn many_listeners_and_a_stress_run() {
     }
     let server = listen("127.0.0.1:0", false);
     let addr = server.local_addr().unwrap();
-    let stop = Instant::now() + Duration::from_millis(1500);
-    let worker = std::thread::spawn(move || {
-        let mut rounds = 0;
-        while Instant::now() < stop && rounds < 400 {
-            let clients: Vec<TcpStream> = (0..10)
-                .map(|_| {
-                    let c = TcpStream::connect(addr).unwrap();
-                    // Close with RST: no TIME_WAIT sockets left to slow the host's later dumps.
-                    socket2::SockRef::from(&c).set_linger(Some(Duration::ZERO)).unwrap();
-                    c
-                })
-                .collect();
-            let accepted: Vec<TcpStream> = (0..10).map(|_| server.accept().unwrap().0).collect();
-            drop(clients);
-            drop(accepted);
-            rounds += 1;
-        }
-        rounds
-    });
+    // The churn and the queries run until each side has seen the other make progress (at
+    // least 10 rounds and 100 queries), bounded in rounds and in time.
+    let (rounds, done) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+    let stop = Instant::now() + Duration::from_secs(30);
+    let worker = {
+        let (rounds, done) = (Arc::clone(&rounds), Arc::clone(&done));
+        std::thread::spawn(move || {
+            while !done.load(Ordering::SeqCst)
+                && Instant::now() < stop
+                && rounds.load(Ordering::SeqCst) < 10_000
+            {
+                let clients: Vec<TcpStream> = (0..10)
+                    .map(|_| {
+                        let c = TcpStream::connect(addr).unwrap();
+                        // Close with RST: no TIME_WAIT sockets left to slow the host's later dumps.
+                        socket2::SockRef::from(&c).set_linger(Some(Duration::ZERO)).unwrap();
+                        c
+                    })
+                    .collect();
+                let accepted: Vec<TcpStream> =
+                    (0..10).map(|_| server.accept().unwrap().0).collect();
+                drop(clients);
+                drop(accepted);
+                rounds.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
     let mut queries = 0;
     while !worker.is_finished() {
         let s = diag.tcp_stats(addr).unwrap();
@@ -241,9 +258,14 @@ fn many_listeners_and_a_stress_run() {
             diag.tcp_all().unwrap();
         }
         queries += 1;
+        if queries >= 100 && rounds.load(Ordering::SeqCst) >= 10 {
+            done.store(true, Ordering::SeqCst);
+        }
         std::thread::sleep(Duration::from_millis(2));
     }
-    assert!(worker.join().unwrap() > 0);
+    worker.join().unwrap();
+    let rounds = rounds.load(Ordering::SeqCst);
+    assert!(rounds > 0, "{rounds}");
     assert!(queries > 10, "{queries}");
 }
 

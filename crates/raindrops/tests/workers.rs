@@ -62,8 +62,9 @@ fn four_workers_on_their_own_rows_sum_exactly() {
 fn retire_never_makes_a_reader_see_the_sum_decrease() {
     const INCREMENTS: u64 = 3_000_000;
     let workers = Workers::<Http>::new(3).unwrap();
-    // Slot 0: writers finished; slot 1: the reader may stop; slot 2: reads made.
-    let flags = raindrops::Drops::new(3).unwrap();
+    // Slot 0: writers finished; slot 1: the reader may stop; slot 2: reads made; slot 3:
+    // retires made.
+    let flags = raindrops::Drops::new(4).unwrap();
 
     // A reader process sums continuously and checks the counter never goes down.
     let reader = util::spawn(|| {
@@ -85,7 +86,18 @@ fn retire_never_makes_a_reader_see_the_sum_decrease() {
             let (workers, flags) = (&workers, &flags);
             util::spawn(move || {
                 let me = workers.worker(index);
-                for _ in 0..INCREMENTS {
+                for _ in 0..INCREMENTS / 2 {
+                    me.requests().incr();
+                }
+                // Halfway, until the supervisor and the reader have both been busy (bounded):
+                // the other half certainly races with both, however the machine schedules.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+                while (flags.get(3) <= 100 || flags.get(2) <= 100)
+                    && std::time::Instant::now() < deadline
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                for _ in INCREMENTS / 2..INCREMENTS {
                     me.requests().incr();
                 }
                 flags.incr(0);
@@ -97,9 +109,10 @@ fn retire_never_makes_a_reader_see_the_sum_decrease() {
     // writers are done (bounded in time too); a short pause between retires lets the reader
     // finish reads, as a real supervisor retires rarely.
     let (mut round, started) = (0, std::time::Instant::now());
-    while flags.get(0) < 2 && started.elapsed().as_secs() < 20 {
+    while flags.get(0) < 2 && started.elapsed().as_secs() < 60 {
         workers.retire(round % 3);
         round += 1;
+        flags.incr(3);
         let pause = std::time::Instant::now();
         while pause.elapsed().as_micros() < 20 {
             std::hint::spin_loop();
