@@ -75,6 +75,9 @@ pub(crate) struct Measured {
     pub(crate) stderr: String,
     /// From spawning to reaping.
     pub(crate) elapsed: std::time::Duration,
+    /// The child's own CPU time (user + system, from `wait4`): unlike `elapsed`, what a busy
+    /// machine cannot stretch.
+    pub(crate) cpu: std::time::Duration,
     /// `ru_maxrss` from `wait4`: the child's own peak RSS, in KiB.
     pub(crate) max_rss_kib: u64,
 }
@@ -121,6 +124,13 @@ pub(crate) fn run_measured(cmd: &mut Command) -> Measured {
         stdout: stdout.join().unwrap().unwrap(),
         stderr: String::from_utf8_lossy(&stderr.join().unwrap().unwrap()).into_owned(),
         elapsed,
+        cpu: [usage.ru_utime, usage.ru_stime]
+            .iter()
+            .map(|t| {
+                let (secs, micros) = (u64::try_from(t.tv_sec), u32::try_from(t.tv_usec));
+                std::time::Duration::new(secs.unwrap_or(0), micros.unwrap_or(0) * 1000)
+            })
+            .sum(),
         max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
     }
 }
