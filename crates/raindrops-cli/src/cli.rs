@@ -85,10 +85,53 @@ pub(crate) struct WatchArgs {
     /// Forget a listener that is gone (not an ADDR) after this long: `60s`, `5m`, `500ms`.
     #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
     pub(crate) forget_after: Duration,
+    /// Timeouts and caps of the Watcher's own connections.
+    #[command(flatten)]
+    pub(crate) connections: ConnectionArgs,
+    /// `/tail` streams at once (they are exempt from `--idle-timeout`); more get 503.
+    #[arg(long, value_name = "N", default_value_t = raindrops_http::server::DEFAULT_MAX_STREAMS)]
+    pub(crate) max_streams: usize,
     /// Listeners to watch: `127.0.0.1:8080`, `[::]:80`, `/run/app.sock` (any bytes). Default:
     /// every TCP listener of the host.
     #[arg(value_parser = clap::value_parser!(OsString))]
     pub(crate) addrs: Vec<OsString>,
+}
+
+/// The connection policy of a server (`watch`, `serve`): how long a client may take, how
+/// many may be served at once.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ConnectionArgs {
+    /// Close a connection that has not sent a complete request head this long after
+    /// connecting (slow clients). Default 10s.
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub(crate) header_timeout: Option<Duration>,
+    /// Close a keep-alive connection that has not sent its next request head this long after
+    /// the previous response. Default 60s.
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub(crate) idle_timeout: Option<Duration>,
+    /// Serve at most N connections at once (per worker for `serve`); at N, a new connection
+    /// replaces the one waiting longest for a request head, or, if all are answering
+    /// requests, is answered 503 and closed. Default 512, lowered to stay below the
+    /// open-file limit (`ulimit -n`) minus 64.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_connections: Option<u32>,
+}
+
+impl ConnectionArgs {
+    /// The policy these flags give, defaults where a flag is missing.
+    pub(crate) fn policy(&self) -> raindrops_http::server::ConnectionPolicy {
+        let mut policy = raindrops_http::server::ConnectionPolicy::default();
+        if let Some(timeout) = self.header_timeout {
+            policy.header_read_timeout = timeout;
+        }
+        if let Some(timeout) = self.idle_timeout {
+            policy.idle_timeout = timeout;
+        }
+        if let Some(max) = self.max_connections {
+            policy.max_connections = usize::try_from(max).unwrap_or(usize::MAX);
+        }
+        policy
+    }
 }
 
 /// Parses `1s`, `250ms`, `2m`, `1h` or plain seconds (`0.5`) into a positive duration.
@@ -157,6 +200,9 @@ pub(crate) struct ServeArgs {
     /// Kill (SIGKILL) and replace a worker whose heartbeat is older than this: `30s`, `500ms`.
     #[arg(long, short, default_value = "30s", value_parser = parse_duration)]
     pub(crate) timeout: Duration,
+    /// Timeouts and caps of each worker's connections.
+    #[command(flatten)]
+    pub(crate) connections: ConnectionArgs,
     /// Append the log (master and workers) to FILE instead of stderr; SIGUSR1 reopens it.
     #[arg(long, value_name = "FILE")]
     pub(crate) log: Option<PathBuf>,

@@ -10,10 +10,13 @@
 //!
 //! An address can be given as the first argument (`... --example axum -- 127.0.0.1:9000`).
 
-use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::routing::get;
+use axum::{Extension, Router};
 use raindrops_http::accept::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
 use raindrops_http::middleware::RaindropsLayer;
+use raindrops_http::server::{ConnectionPolicy, Server};
+use tower::Layer;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,6 +31,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer(RaindropsLayer::new()?.listeners(owned));
     eprintln!("listening on http://{}/ (stats at /_raindrops)", listener.local_addr()?);
     let listener = CountingListener::new(listener, counts.counter(0, 0));
-    axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await?;
+    // Slow or idle clients are closed, and connections capped (ConnectionPolicy's defaults).
+    Server::new(ConnectionPolicy::default())
+        .serve(listener, |addr| Extension(ConnectInfo(Peer::Tcp(addr))).layer(app.clone()))
+        .await;
     Ok(())
 }

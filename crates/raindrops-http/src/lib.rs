@@ -12,6 +12,11 @@
 //! accepted connection's first data waited (`tcpi_last_data_recv`), shown by a tower service
 //! like raindrops' `Raindrops::LastDataRecv`.
 //!
+//! # Serving
+//!
+//! [`server::Server`] serves HTTP/1.1 under one [`server::ConnectionPolicy`] (header-read and
+//! idle timeouts, connection and stream caps) for every server here.
+//!
 //! # Output formats
 //!
 //! [`exposition`] renders stats as text, JSON or OpenMetrics; the middleware, the Watcher and
@@ -24,4 +29,5 @@ pub mod exposition;
 pub mod kernel;
 pub mod last_data_recv;
 pub mod middleware;
+pub mod server;
 pub mod watcher;

@@ -41,7 +41,6 @@
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
-pub mod drain;
 mod escalation;
 pub mod middleware;
 mod policy;

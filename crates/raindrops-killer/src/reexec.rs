@@ -10,7 +10,8 @@
 //!    which shares the listening socket: same port, same socket);
 //! 4. finishes the requests in flight and returns, so the caller can exit.
 //!
-//! Connections are drained by [`crate::drain::serve_connection`]: each is
+//! Connections are served by a [`raindrops_http::server::Server`] under its
+//! [`ConnectionPolicy`] (see [`Reexec::policy`]) and drained gracefully: each is
 //! given [`settle`](Reexec::settle) to send a request already on its way (hyper would close
 //! an idle connection at once on a graceful shutdown, failing that request), responses from
 //! then on say `Connection: close`, and the connection closes once its response is out.
@@ -54,7 +55,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::drain::{HttpBody, HttpService, serve_connection};
+use raindrops_http::server::{ConnectionPolicy, HttpBody, HttpService, SETTLE, Server};
+
 use crate::recycler::{Adapter, Trigger};
 
 /// The variable naming the descriptor on which a new process signals that it serves.
@@ -75,6 +77,7 @@ pub struct Reexec {
     settle: Duration,
     ready_timeout: Duration,
     drain_timeout: Duration,
+    policy: ConnectionPolicy,
 }
 
 #[derive(Debug)]
@@ -139,11 +142,26 @@ impl Reexec {
                 trigger: watch::Sender::new(None),
                 ready: Mutex::new(ready),
             }),
-            settle: crate::drain::SETTLE,
+            settle: SETTLE,
             ready_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(30),
+            policy: ConnectionPolicy::default(),
         };
         Ok((reexec, listeners))
+    }
+
+    /// The timeouts and caps of the connections served ([`ConnectionPolicy::default`] by
+    /// default).
+    ///
+    /// ```no_run
+    /// use raindrops_http::server::ConnectionPolicy;
+    /// # let (reexec, _) = raindrops_killer::Reexec::from_env()?;
+    /// let _reexec = reexec.policy(ConnectionPolicy { max_connections: 100, ..Default::default() });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn policy(mut self, policy: ConnectionPolicy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// How long a connection accepted just before the hand-over may take to send its first
@@ -209,13 +227,15 @@ impl Reexec {
         self.signal_ready();
         let mut trigger = self.shared.trigger.subscribe();
         let (drain, draining) = watch::channel(false);
-        let settle = self.settle;
+        let server = Server::new(self.policy).graceful(draining, self.settle);
         let mut connections = JoinSet::new();
         let successor = loop {
             tokio::select! {
                 accepted = accept(&listeners) => match accepted {
                     Ok((stream, _peer)) => {
-                        connections.spawn(serve_connection(stream, app.clone(), draining.clone(), settle));
+                        if let Some(served) = server.connection(stream, app.clone()) {
+                            connections.spawn(served);
+                        }
                     }
                     Err(err) => {
                         // EMFILE and the like: let some connections finish, then retry.

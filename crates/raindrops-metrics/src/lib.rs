@@ -20,6 +20,7 @@
 //! metrics::counter!("jobs_done", "queue" => "mail").increment(1);
 //! // ... in the process that serves the metrics:
 //! let _app: axum::Router = axum::Router::new().route_service("/metrics", recorder.service());
+//! // served with raindrops_http::server::Server, under its connection policy
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

@@ -2,7 +2,6 @@
 //! counting accept wrapper wired in, so `/_raindrops` on any worker shows every worker's sum,
 //! and worker recycling (the killer) when a limit is given.
 
-mod accept;
 mod demo;
 mod recycling;
 
@@ -10,11 +9,15 @@ use std::io;
 use std::path::Path;
 
 use anyhow::Context;
+use axum::Extension;
+use axum::extract::ConnectInfo;
 use raindrops::{ListenerAddr, Previous, SegmentErrorKind, Workers};
 use raindrops_http::accept::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
 use raindrops_http::middleware::{HttpStats, RaindropsLayer};
+use raindrops_http::server::{ConnectionPolicy, SETTLE, Server};
 use raindrops_prefork::{Listener, Prefork, PreforkError, WorkerContext};
 use tokio::net::{TcpListener, UnixListener};
+use tower::Layer;
 
 use self::recycling::Recycling;
 use crate::cli::ServeArgs;
@@ -74,7 +77,8 @@ impl super::Run for ServeArgs {
             retire_counts.retire(row);
         });
         let prefork = recycling.watch_workers(prefork);
-        let shared = Shared { http, counts, recycling };
+        let policy = self.connections.policy();
+        let shared = Shared { http, counts, recycling, policy };
         prefork.run(move |ctx| worker(ctx, shared.clone()))?;
         Ok(Code::Success)
     }
@@ -99,12 +103,13 @@ struct Shared {
     http: Workers<HttpStats>,
     counts: ConnectionCounts,
     recycling: Recycling,
+    policy: ConnectionPolicy,
 }
 
 /// One worker: the demo app behind the killer (if any limit is set) and the middleware, on
 /// every listener, until SIGQUIT; then it drains.
 async fn worker(ctx: WorkerContext, shared: Shared) -> io::Result<()> {
-    let Shared { http, counts, recycling } = shared;
+    let Shared { http, counts, recycling, policy } = shared;
     let row = ctx.row();
     http.set_pid(row, std::process::id());
     // A heartbeat in the row, for readers of a file-backed segment (`raindrops top`); the
@@ -133,19 +138,25 @@ async fn worker(ctx: WorkerContext, shared: Shared) -> io::Result<()> {
         app = app.layer(killer);
     }
     let app = app.layer(layer);
+    // Stop accepting on SIGQUIT (the other workers, sharing the sockets, take new
+    // connections) and drain, failing no request; one connection cap for all listeners.
     let (drain, draining) = tokio::sync::watch::channel(false);
+    let server = Server::new(policy).graceful(draining, SETTLE);
     let mut servers = tokio::task::JoinSet::new();
     for (column, listener) in ctx.listeners().iter().enumerate() {
         let counter = counts.counter(row, column);
-        let (app, draining) = (app.clone(), draining.clone());
+        let (app, server) = (app.clone(), server.clone());
+        // The peer in each request's extensions, where the middleware looks for it.
+        let with_peer = move |peer: Peer| Extension(ConnectInfo(peer)).layer(app.clone());
         match listener {
             Listener::Tcp(l) => {
                 let l = CountingListener::new(TcpListener::from_std(l.try_clone()?)?, counter);
-                servers.spawn(accept::serve(l, app, Peer::Tcp, draining));
+                servers
+                    .spawn(async move { server.serve(l, |addr| with_peer(Peer::Tcp(addr))).await });
             }
             Listener::Unix(l) => {
                 let l = CountingListener::new(UnixListener::from_std(l.try_clone()?)?, counter);
-                servers.spawn(accept::serve(l, app, |_| Peer::Unix, draining));
+                servers.spawn(async move { server.serve(l, |_| with_peer(Peer::Unix)).await });
             }
         }
     }

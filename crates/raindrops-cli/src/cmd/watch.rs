@@ -3,6 +3,7 @@
 use anyhow::Context;
 use raindrops::{ListenerAddr, ListenerName};
 use raindrops_http::kernel::KernelListeners;
+use raindrops_http::server::{ConnectionPolicy, Server};
 use raindrops_http::watcher::Watcher;
 
 use crate::cli::WatchArgs;
@@ -24,10 +25,13 @@ impl super::Run for WatchArgs {
         }
         .context("cannot read listener stats")?;
         crate::logging::init();
+        let policy =
+            ConnectionPolicy { max_streams: self.max_streams, ..self.connections.policy() };
         let watcher = Watcher::builder(listeners, self.delay)
             .max_addresses(self.max_addresses.get())
             .forget_after(self.forget_after)
             .keep(keep)
+            .streams(policy.stream_slots())
             .start()
             .context("cannot start the sampler")?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -40,11 +44,9 @@ impl super::Run for WatchArgs {
                 .with_context(|| format!("cannot listen on {}", self.listen))?;
             let local = listener.local_addr().context("listener address")?;
             eprintln!("raindrops watch: serving http://{local}/");
+            let app = watcher.router();
             tokio::select! {
-                served = axum::serve(listener, watcher.router()) => {
-                    served.context("serving the Watcher")?;
-                    Ok(Code::Success)
-                }
+                () = Server::new(policy).serve(listener, |_| app.clone()) => Ok(Code::Success),
                 _ = tokio::signal::ctrl_c() => Ok(Code::Interrupted),
             }
         })

@@ -10,3 +10,4 @@ mod stats;
 mod top;
 mod util;
 mod watch;
+mod watch_connections;

@@ -414,3 +414,36 @@ fn a_busy_port_is_reported_once_with_its_address() {
         );
     }
 }
+
+/// A worker closes a client that never finishes its request head at `--header-timeout`
+/// (the connection policy every server here shares), and answers 503 beyond
+/// `--max-connections` when every connection is answering a request.
+#[test]
+fn slow_and_excess_clients_are_closed_by_the_connection_policy() {
+    let serve = Serve::start_with(1, &["--header-timeout", "1s", "--max-connections", "1"]);
+    let mut slow = TcpStream::connect(serve.addr).unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n").unwrap();
+    slow.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut rest = Vec::new();
+    assert!(matches!(slow.read_to_end(&mut rest), Ok(0)), "the slow client was answered: {rest:?}");
+    // The only slot busy with a slow request: one more client is refused. (A client arriving
+    // before the slow request's head is read would take its place: the request is retried.)
+    let addr = serve.addr;
+    let busy = std::thread::spawn(move || {
+        let start = Instant::now();
+        loop {
+            match get(addr, "/slow?ms=3000") {
+                Ok((status, _)) => return status,
+                Err(err) => assert!(start.elapsed() < DEADLINE, "{err}"),
+            }
+        }
+    });
+    let (status, body) = wait_for("a 503 while the only slot is busy", || {
+        get(serve.addr, "/").ok().filter(|(status, _)| *status == 503)
+    });
+    assert!(body.contains("Too many connections"), "{status} {body}");
+    assert_eq!(busy.join().unwrap(), 200);
+    wait_for("200 once the slot is free", || {
+        get(serve.addr, "/").ok().filter(|(status, _)| *status == 200)
+    });
+}

@@ -16,19 +16,26 @@ use super::ActiveCounter;
 /// Wraps an axum [`Listener`] so each accepted connection counts in an [`ActiveCounter`] from
 /// `accept` until the connection is dropped.
 ///
-/// Serve it with `into_make_service_with_connect_info::<`[`Peer`]`>()` so the middleware's
-/// endpoint knows who is asking (axum's `ConnectInfo<SocketAddr>` only exists for bare
-/// listeners).
+/// Serve it with [`Server::serve`](crate::server::Server::serve), putting
+/// `ConnectInfo(`[`Peer`]`)` in the requests so the middleware's endpoint knows who is asking
+/// (with `axum::serve`: `into_make_service_with_connect_info::<Peer>()`).
 ///
 /// ```no_run
+/// use axum::Extension;
+/// use axum::extract::ConnectInfo;
 /// use raindrops_http::accept::{ConnectionCounts, CountingListener, Peer};
+/// use raindrops_http::server::Server;
+/// use tower::Layer;
 ///
 /// # async fn run() -> std::io::Result<()> {
 /// let counts = ConnectionCounts::new(1, 1).map_err(std::io::Error::other)?;
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 /// let listener = CountingListener::new(listener, counts.counter(0, 0));
 /// let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
-/// axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await
+/// Server::new(Default::default())
+///     .serve(listener, |addr| Extension(ConnectInfo(Peer::Tcp(addr))).layer(app.clone()))
+///     .await;
+/// # Ok(())
 /// # }
 /// # let _ = run;
 /// ```

@@ -19,8 +19,12 @@
 //! connection mid-handshake or mid-close) it reports exactly what the kernel path reports.
 //!
 //! ```no_run
+//! use axum::Extension;
+//! use axum::extract::ConnectInfo;
 //! use raindrops_http::accept::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
 //! use raindrops_http::middleware::RaindropsLayer;
+//! use raindrops_http::server::Server;
+//! use tower::Layer;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
@@ -30,7 +34,9 @@
 //!     .route("/", axum::routing::get(|| async { "hello" }))
 //!     .layer(RaindropsLayer::new()?.listeners(owned));
 //! let listener = CountingListener::new(listener, counts.counter(0, 0));
-//! axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await?;
+//! Server::new(Default::default())
+//!     .serve(listener, |addr| Extension(ConnectInfo(Peer::Tcp(addr))).layer(app.clone()))
+//!     .await;
 //! # Ok(())
 //! # }
 //! # let _ = run;

@@ -18,8 +18,9 @@ use crate::accept::Peer;
 ///
 /// It wraps a std [`TcpListener`](std::net::TcpListener) (blocking [`accept`](Self::accept)), a
 /// tokio [`TcpListener`](tokio::net::TcpListener) ([`accept_async`](Self::accept_async)), or any
-/// axum [`Listener`] of TCP streams, so `axum::serve(listener, app)` works; serve it with
-/// `into_make_service_with_connect_info::<`[`Peer`]`>()` for the peer address. Make one with
+/// axum [`Listener`] of TCP streams, so [`Server::serve`](crate::server::Server::serve) (or
+/// `axum::serve`) takes it; the peer address is given to `serve`'s service maker (with
+/// `axum::serve`: `into_make_service_with_connect_info::<`[`Peer`]`>()`). Make one with
 /// [`LastDataRecv::listener`](super::LastDataRecv::listener) or [`RecordingListener::new`].
 ///
 /// ```no_run
@@ -32,7 +33,7 @@ use crate::accept::Peer;
 /// let app = axum::Router::new()
 ///     .route("/", axum::routing::get(|| async { "hello" }))
 ///     .route_service("/_last_data_recv", stats.service());
-/// axum::serve(listener, app).await?;
+/// raindrops_http::server::Server::new(Default::default()).serve(listener, |_| app.clone()).await;
 /// # Ok(())
 /// # }
 /// # let _ = run;

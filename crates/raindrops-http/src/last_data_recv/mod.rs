@@ -31,7 +31,7 @@ let app = axum::Router::new()
     .route("/", axum::routing::get(|| async { "hello" }))
     .route_service("/_last_data_recv", stats.service())
     .route_service("/_last_data_recv.json", stats.service());
-axum::serve(listener, app).await?;
+raindrops_http::server::Server::new(Default::default()).serve(listener, |_| app.clone()).await;
 # Ok(())
 # }
 # let _ = run;

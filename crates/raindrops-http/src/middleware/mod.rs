@@ -31,7 +31,8 @@ use raindrops_http::middleware::RaindropsLayer;
 let _app: Router = Router::new()
     .route("/", get(|| async { "Hello, world!\n" }))
     .layer(RaindropsLayer::new()?);
-// axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+// raindrops_http::server::Server::new(Default::default())
+//     .serve(listener, |peer| Extension(ConnectInfo(peer)).layer(app.clone()))
 # Ok::<(), raindrops::SegmentError>(())
 ```
 */

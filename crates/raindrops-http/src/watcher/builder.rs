@@ -8,6 +8,7 @@ use raindrops::ListenerName;
 use super::Watcher;
 use super::tracked::Limits;
 use crate::middleware::Listeners;
+use crate::server::{DEFAULT_MAX_STREAMS, StreamSlots};
 
 /// Settings of a [`Watcher`], from [`Watcher::builder`]; [`start`](Self::start) starts it.
 ///
@@ -29,6 +30,7 @@ pub struct WatcherBuilder {
     listeners: Arc<dyn Listeners>,
     delay: Duration,
     limits: Limits,
+    tails: StreamSlots,
 }
 
 impl std::fmt::Debug for WatcherBuilder {
@@ -42,7 +44,12 @@ impl std::fmt::Debug for WatcherBuilder {
 
 impl WatcherBuilder {
     pub(super) fn new(listeners: Arc<dyn Listeners>, delay: Duration) -> Self {
-        WatcherBuilder { listeners, delay, limits: Limits::default() }
+        WatcherBuilder {
+            listeners,
+            delay,
+            limits: Limits::default(),
+            tails: StreamSlots::new(DEFAULT_MAX_STREAMS),
+        }
     }
 
     /// Tracks (keeps histograms, peaks and history of) at most `max` addresses at once;
@@ -107,6 +114,27 @@ impl WatcherBuilder {
         self
     }
 
+    /// Streams `/tail` within `slots` (by default a cap of its own, [`DEFAULT_MAX_STREAMS`]);
+    /// beyond them, `/tail` answers 503. Give it the server's
+    /// [`ConnectionPolicy::stream_slots`](crate::server::ConnectionPolicy::stream_slots).
+    ///
+    /// ```no_run
+    /// # use raindrops_http::{exposition::ListenerSample, middleware::Listeners};
+    /// # struct Host;
+    /// # impl Listeners for Host {
+    /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }
+    /// # }
+    /// # let delay = std::time::Duration::from_secs(1);
+    /// use raindrops_http::server::StreamSlots;
+    /// let _watcher = raindrops_http::watcher::Watcher::builder(Host, delay)
+    ///     .streams(StreamSlots::new(4));
+    /// ```
+    #[must_use]
+    pub fn streams(mut self, slots: StreamSlots) -> Self {
+        self.tails = slots;
+        self
+    }
+
     /// Starts sampling every `delay` (at least 10 ms) on a thread of its own; the first
     /// sample is taken before this returns.
     ///
@@ -125,6 +153,6 @@ impl WatcherBuilder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn start(self) -> std::io::Result<Watcher> {
-        Watcher::start(self.listeners, self.delay, self.limits)
+        Watcher::start(self.listeners, self.delay, self.limits, self.tails)
     }
 }

@@ -36,6 +36,7 @@ it was asked for with [`WatcherBuilder::keep`]; see [`Watcher::builder`].
 use std::time::Duration;
 use raindrops_http::exposition::ListenerSample;
 use raindrops_http::middleware::Listeners;
+use raindrops_http::server::{ConnectionPolicy, Server};
 use raindrops_http::watcher::Watcher;
 
 struct Fixed;
@@ -47,9 +48,14 @@ impl Listeners for Fixed {
 
 # #[tokio::main]
 # async fn main() -> std::io::Result<()> {
-let app = Watcher::new(Fixed, Duration::from_secs(1))?.router();
+let policy = ConnectionPolicy::default();
+let app = Watcher::builder(Fixed, Duration::from_secs(1))
+    .streams(policy.stream_slots())
+    .start()?
+    .router();
 let listener = tokio::net::TcpListener::bind("127.0.0.1:9292").await?;
-axum::serve(listener, app).await
+Server::new(policy).serve(listener, |_| app.clone()).await;
+# Ok(())
 # }
 ```
 */
@@ -62,7 +68,6 @@ mod state;
 mod tracked;
 mod url;
 
-use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -71,18 +76,17 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 
 use crate::middleware::Listeners;
+use crate::server::StreamSlots;
 pub use builder::WatcherBuilder;
 use state::State;
 use tracked::Limits;
-
-/// Tails streamed at once; more get 503.
-const MAX_TAILS: usize = 32;
 
 /// The Watcher app; see the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct Watcher {
     state: Arc<State>,
-    tails: Arc<AtomicUsize>,
+    /// The cap on tails streamed at once; more get 503.
+    tails: StreamSlots,
     hostname: Arc<str>,
     /// The index page of the latest sample, rendered once: `(sample time, page)`.
     index: Arc<Mutex<Option<(SystemTime, Bytes)>>>,
@@ -132,6 +136,7 @@ impl Watcher {
         listeners: Arc<dyn Listeners>,
         delay: Duration,
         limits: Limits,
+        tails: StreamSlots,
     ) -> std::io::Result<Self> {
         let delay = delay.max(Duration::from_millis(10));
         let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -139,13 +144,14 @@ impl Watcher {
             .unwrap_or_else(|_| "localhost".to_owned());
         Ok(Watcher {
             state: state::start(listeners, delay, limits)?,
-            tails: Arc::new(AtomicUsize::new(0)),
+            tails,
             hostname: hostname.into(),
             index: Arc::default(),
         })
     }
 
-    /// The app's routes, to serve with `axum::serve` or nest in another router.
+    /// The app's routes, to serve with [`Server::serve`](crate::server::Server::serve) or
+    /// nest in another router.
     ///
     /// ```no_run
     /// # use raindrops_http::{exposition::ListenerSample, middleware::Listeners};

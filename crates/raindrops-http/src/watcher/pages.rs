@@ -1,8 +1,6 @@
 //! The Watcher's handlers and what they render.
 
 use std::fmt::Write;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 use axum::body::Body;
@@ -246,15 +244,6 @@ impl TailQuery {
     }
 }
 
-/// Counts an open tail until dropped.
-struct TailGuard(Arc<AtomicUsize>);
-
-impl Drop for TailGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 pub(super) async fn tail(
     State(watcher): State<Watcher>,
     RawFile(file): RawFile,
@@ -266,12 +255,9 @@ pub(super) async fn tail(
         _ => return (StatusCode::NOT_FOUND, "Not Found\n").into_response(),
     };
     let query = TailQuery::parse(query.as_deref().unwrap_or(""));
-    // Relaxed: a lone counter bounding concurrent tails.
-    if watcher.tails.fetch_add(1, Ordering::Relaxed) >= super::MAX_TAILS {
-        watcher.tails.fetch_sub(1, Ordering::Relaxed);
+    let Some(guard) = watcher.tails.try_acquire() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "Too many tails\n").into_response();
-    }
-    let guard = TailGuard(Arc::clone(&watcher.tails));
+    };
     let addr = ListenerName::from(addr);
     let width = addr.escaped().len().min(35);
     let mut latest = watcher.state.latest.clone();

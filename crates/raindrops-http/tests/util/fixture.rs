@@ -98,11 +98,13 @@ impl Fixture {
     }
 }
 
-/// Serves `watcher` on 127.0.0.1:0 in the background; returns its address.
+/// Serves `watcher` on 127.0.0.1:0 in the background, as `raindrops watch` does; returns its
+/// address.
 pub(crate) async fn serve(watcher: &Watcher) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = watcher.router();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let server = raindrops_http::server::Server::new(Default::default());
+    tokio::spawn(async move { server.serve(listener, |_| app.clone()).await });
     addr
 }
