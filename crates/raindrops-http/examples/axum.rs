@@ -13,7 +13,7 @@
 use axum::extract::ConnectInfo;
 use axum::routing::get;
 use axum::{Extension, Router};
-use raindrops_http::accept::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
+use raindrops_http::listeners::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
 use raindrops_http::middleware::RaindropsLayer;
 use raindrops_http::server::{ConnectionPolicy, Server};
 use tower::Layer;

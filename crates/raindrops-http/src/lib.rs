@@ -24,10 +24,9 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
-pub mod accept;
 pub mod exposition;
-pub mod kernel;
 pub mod last_data_recv;
+pub mod listeners;
 pub mod middleware;
 pub mod server;
 pub mod watcher;

@@ -9,8 +9,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use raindrops::Aggregate;
-use raindrops_http::accept::Peer;
 use raindrops_http::last_data_recv::{LastDataRecv, RecordingListener};
+use raindrops_http::listeners::Peer;
 
 /// Serves `stats`' endpoint on a plain (not recording) loopback listener.
 async fn serve_endpoint(stats: &LastDataRecv) -> SocketAddr {

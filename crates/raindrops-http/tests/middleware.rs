@@ -252,7 +252,7 @@ async fn exact_body_with_a_tcp_and_a_unix_listener_from_the_kernel() {
     let sock = dir.path().join("app.sock");
     let _unix = UnixListener::bind(&sock).unwrap();
 
-    let kernel = raindrops_http::kernel::KernelListeners::addrs(vec![
+    let kernel = raindrops_http::listeners::KernelListeners::addrs(vec![
         sock.to_str().unwrap().parse().unwrap(),
         tcp_addr.into(),
     ])

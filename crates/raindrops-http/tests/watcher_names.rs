@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use raindrops::{ListenerAddr, escape_bytes, unescape_bytes};
-use raindrops_http::kernel::KernelListeners;
+use raindrops_http::listeners::KernelListeners;
 use raindrops_http::watcher::Watcher;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -12,7 +12,7 @@ use anyhow::Context;
 use axum::Extension;
 use axum::extract::ConnectInfo;
 use raindrops::{ListenerAddr, Previous, SegmentErrorKind, Workers};
-use raindrops_http::accept::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
+use raindrops_http::listeners::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
 use raindrops_http::middleware::{HttpStats, RaindropsLayer};
 use raindrops_http::server::{ConnectionPolicy, SETTLE, Server};
 use raindrops_prefork::{Listener, Prefork, PreforkError, WorkerContext};

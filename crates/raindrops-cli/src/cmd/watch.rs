@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use raindrops::{ListenerAddr, ListenerName};
-use raindrops_http::kernel::KernelListeners;
+use raindrops_http::listeners::KernelListeners;
 use raindrops_http::server::{ConnectionPolicy, Server};
 use raindrops_http::watcher::Watcher;
 

@@ -10,7 +10,7 @@ use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
 use raindrops::{Recorder, TcpInfo};
 
-use crate::accept::Peer;
+use crate::listeners::Peer;
 
 /// A TCP listener with `TCP_DEFER_ACCEPT` set that records, for each connection it accepts,
 /// `tcpi_last_data_recv` in milliseconds (how long the connection's first data waited in the

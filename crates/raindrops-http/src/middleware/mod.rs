@@ -14,12 +14,12 @@ The endpoint answers `GET {path}` in raindrops' text format, `{path}.json` in JS
 `{path}/metrics` (or `{path}` with `Accept: application/openmetrics-text`) in OpenMetrics; see
 [`exposition`](crate::exposition). It is itself not counted. By default it answers only peers
 on loopback (the peer address comes from axum's `ConnectInfo<SocketAddr>`, or
-`ConnectInfo<`[`Peer`](crate::accept::Peer)`>` with a [`CountingListener`](crate::accept::CountingListener),
+`ConnectInfo<`[`Peer`](crate::listeners::Peer)`>` with a [`CountingListener`](crate::listeners::CountingListener),
 where a Unix peer counts as loopback); any other request to it passes through to the app as if
 the layer had no endpoint.
 
-Listener numbers come from a [`Listeners`] source: [`KernelListeners`](crate::kernel::KernelListeners)
-asks the kernel about any listener; [`OwnedListeners`](crate::accept::OwnedListeners) reads the
+Listener numbers come from a [`Listeners`] source: [`KernelListeners`](crate::listeners::KernelListeners)
+asks the kernel about any listener; [`OwnedListeners`](crate::listeners::OwnedListeners) reads the
 server's own listeners in O(1).
 
 # Example

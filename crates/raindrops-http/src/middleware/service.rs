@@ -12,8 +12,8 @@ use super::body::ResponseBody;
 use super::future::ResponseFuture;
 use super::layer::{RaindropsLayer, Shared};
 use super::stats::{GaugeGuard, HttpStats};
-use crate::accept::Peer;
 use crate::exposition::{Format, Snapshot};
+use crate::listeners::Peer;
 
 /// Counts `calling`/`writing` around `S` and answers the stats endpoint; see the
 /// [module docs](super).

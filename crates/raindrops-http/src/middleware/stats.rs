@@ -73,12 +73,12 @@ impl<F: Fn() -> Vec<LabeledCounter> + Send + Sync + 'static> Counters for F {
     }
 }
 
-/// A shared source: one [`OwnedListeners`](crate::accept::OwnedListeners) or
-/// [`KernelListeners`](crate::kernel::KernelListeners) can feed the middleware and a Watcher.
+/// A shared source: one [`OwnedListeners`](crate::listeners::OwnedListeners) or
+/// [`KernelListeners`](crate::listeners::KernelListeners) can feed the middleware and a Watcher.
 ///
 /// ```
 /// use std::sync::Arc;
-/// use raindrops_http::kernel::KernelListeners;
+/// use raindrops_http::listeners::KernelListeners;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let kernel = Arc::new(KernelListeners::addrs(vec!["127.0.0.1:8080".parse()?])?);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use raindrops::ListenerAddr;
 use raindrops_http::exposition::ListenerSample;
-use raindrops_http::kernel::KernelListeners;
+use raindrops_http::listeners::KernelListeners;
 use raindrops_http::middleware::Listeners;
 use raindrops_http::watcher::Watcher;
 

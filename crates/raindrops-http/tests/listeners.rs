@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use raindrops_http::accept::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
 use raindrops_http::exposition::ListenerSample;
-use raindrops_http::kernel::KernelListeners;
+use raindrops_http::listeners::KernelListeners;
+use raindrops_http::listeners::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
 use raindrops_http::middleware::{Listeners, RaindropsLayer};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 

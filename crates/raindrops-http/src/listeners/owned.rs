@@ -41,7 +41,7 @@ struct Owned {
 /// this value does).
 ///
 /// ```
-/// use raindrops_http::accept::{ConnectionCounts, OwnedListeners};
+/// use raindrops_http::listeners::{ConnectionCounts, OwnedListeners};
 /// use raindrops_http::middleware::Listeners;
 ///
 /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -61,8 +61,8 @@ impl OwnedListeners {
     /// No listeners yet; active counts come from `counts`.
     ///
     /// ```
-    /// let counts = raindrops_http::accept::ConnectionCounts::new(1, 2)?;
-    /// let _owned = raindrops_http::accept::OwnedListeners::new(counts);
+    /// let counts = raindrops_http::listeners::ConnectionCounts::new(1, 2)?;
+    /// let _owned = raindrops_http::listeners::OwnedListeners::new(counts);
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
     pub fn new(counts: ConnectionCounts) -> Self {
@@ -79,8 +79,8 @@ impl OwnedListeners {
     /// ```
     /// let http = std::net::TcpListener::bind("127.0.0.1:0")?;
     /// let admin = std::net::TcpListener::bind("127.0.0.1:0")?;
-    /// let counts = raindrops_http::accept::ConnectionCounts::new(1, 2)?;
-    /// let _owned = raindrops_http::accept::OwnedListeners::new(counts).tcp(&http)?.tcp(&admin)?;
+    /// let counts = raindrops_http::listeners::ConnectionCounts::new(1, 2)?;
+    /// let _owned = raindrops_http::listeners::OwnedListeners::new(counts).tcp(&http)?.tcp(&admin)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn tcp(mut self, listener: &impl AsFd) -> io::Result<Self> {
@@ -101,8 +101,8 @@ impl OwnedListeners {
     /// ```
     /// # let dir = tempfile::tempdir()?;
     /// let listener = std::os::unix::net::UnixListener::bind(dir.path().join("app.sock"))?;
-    /// let counts = raindrops_http::accept::ConnectionCounts::new(1, 1)?;
-    /// let _owned = raindrops_http::accept::OwnedListeners::new(counts).unix(&listener)?;
+    /// let counts = raindrops_http::listeners::ConnectionCounts::new(1, 1)?;
+    /// let _owned = raindrops_http::listeners::OwnedListeners::new(counts).unix(&listener)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn unix(mut self, listener: &impl AsFd) -> io::Result<Self> {

@@ -1,7 +1,7 @@
 //! Listeners this process owns, counted as it accepts: the O(1) path for the middleware's
 //! listener numbers.
 //!
-//! The kernel path ([`KernelListeners`](crate::kernel::KernelListeners)) asks sock_diag, which
+//! The kernel path ([`KernelListeners`](crate::listeners::KernelListeners)) asks sock_diag, which
 //! walks the established-connection hash: fine once a second, costly on every stats request of
 //! a busy host. For listeners the server itself accepts on, both numbers are cheaper:
 //!
@@ -21,7 +21,7 @@
 //! ```no_run
 //! use axum::Extension;
 //! use axum::extract::ConnectInfo;
-//! use raindrops_http::accept::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
+//! use raindrops_http::listeners::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
 //! use raindrops_http::middleware::RaindropsLayer;
 //! use raindrops_http::server::Server;
 //! use tower::Layer;
@@ -42,10 +42,12 @@
 //! # let _ = run;
 //! ```
 
+mod counting;
 mod counts;
-mod listener;
+mod kernel;
 mod owned;
 
+pub use counting::{Counted, CountingListener, Peer};
 pub use counts::{ActiveCounter, ConnectionCounts};
-pub use listener::{Counted, CountingListener, Peer};
+pub use kernel::KernelListeners;
 pub use owned::OwnedListeners;

@@ -9,7 +9,7 @@ use raindrops::{Drops, SegmentError};
 /// cache lines) while any process reads the sums.
 ///
 /// ```
-/// use raindrops_http::accept::ConnectionCounts;
+/// use raindrops_http::listeners::ConnectionCounts;
 ///
 /// let counts = ConnectionCounts::new(2, 1)?;
 /// let a = counts.counter(0, 0);
@@ -37,7 +37,7 @@ impl ConnectionCounts {
     /// are more than a segment holds).
     ///
     /// ```
-    /// let counts = raindrops_http::accept::ConnectionCounts::new(4, 2)?;
+    /// let counts = raindrops_http::listeners::ConnectionCounts::new(4, 2)?;
     /// assert_eq!((counts.workers(), counts.listeners()), (4, 2));
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
@@ -50,7 +50,7 @@ impl ConnectionCounts {
     /// How many worker rows there are.
     ///
     /// ```
-    /// assert_eq!(raindrops_http::accept::ConnectionCounts::new(3, 1)?.workers(), 3);
+    /// assert_eq!(raindrops_http::listeners::ConnectionCounts::new(3, 1)?.workers(), 3);
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
     pub fn workers(&self) -> usize {
@@ -60,7 +60,7 @@ impl ConnectionCounts {
     /// How many listener columns there are.
     ///
     /// ```
-    /// assert_eq!(raindrops_http::accept::ConnectionCounts::new(3, 2)?.listeners(), 2);
+    /// assert_eq!(raindrops_http::listeners::ConnectionCounts::new(3, 2)?.listeners(), 2);
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
     pub fn listeners(&self) -> usize {
@@ -74,7 +74,7 @@ impl ConnectionCounts {
     /// When `worker` or `listener` is out of range (a programming error, like a slice index).
     ///
     /// ```
-    /// let counts = raindrops_http::accept::ConnectionCounts::new(1, 1)?;
+    /// let counts = raindrops_http::listeners::ConnectionCounts::new(1, 1)?;
     /// let counter = counts.counter(0, 0);
     /// counter.enter();
     /// assert_eq!(counts.active(0), 1);
@@ -97,7 +97,7 @@ impl ConnectionCounts {
     /// When `listener` is out of range.
     ///
     /// ```
-    /// let counts = raindrops_http::accept::ConnectionCounts::new(2, 1)?;
+    /// let counts = raindrops_http::listeners::ConnectionCounts::new(2, 1)?;
     /// assert_eq!(counts.active(0), 0);
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
@@ -110,7 +110,7 @@ impl ConnectionCounts {
     /// closed by the kernel with it). Out-of-range workers are ignored.
     ///
     /// ```
-    /// let counts = raindrops_http::accept::ConnectionCounts::new(1, 1)?;
+    /// let counts = raindrops_http::listeners::ConnectionCounts::new(1, 1)?;
     /// counts.counter(0, 0).enter();
     /// counts.retire(0);
     /// assert_eq!(counts.active(0), 0);
@@ -127,7 +127,7 @@ impl ConnectionCounts {
 /// One worker's active-connection gauge for one listener; cheap to clone.
 ///
 /// ```
-/// let counts = raindrops_http::accept::ConnectionCounts::new(1, 1)?;
+/// let counts = raindrops_http::listeners::ConnectionCounts::new(1, 1)?;
 /// let counter = counts.counter(0, 0);
 /// counter.enter();
 /// counter.leave();

@@ -23,7 +23,7 @@ use super::ActiveCounter;
 /// ```no_run
 /// use axum::Extension;
 /// use axum::extract::ConnectInfo;
-/// use raindrops_http::accept::{ConnectionCounts, CountingListener, Peer};
+/// use raindrops_http::listeners::{ConnectionCounts, CountingListener, Peer};
 /// use raindrops_http::server::Server;
 /// use tower::Layer;
 ///
@@ -50,9 +50,9 @@ impl<L> CountingListener<L> {
     ///
     /// ```
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let counts = raindrops_http::accept::ConnectionCounts::new(1, 1)?;
+    /// let counts = raindrops_http::listeners::ConnectionCounts::new(1, 1)?;
     /// let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let _listener = raindrops_http::accept::CountingListener::new(inner, counts.counter(0, 0));
+    /// let _listener = raindrops_http::listeners::CountingListener::new(inner, counts.counter(0, 0));
     /// # Ok(())
     /// # }
     /// # let _ = run;
@@ -65,9 +65,9 @@ impl<L> CountingListener<L> {
     ///
     /// ```
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let counts = raindrops_http::accept::ConnectionCounts::new(1, 1)?;
+    /// # let counts = raindrops_http::listeners::ConnectionCounts::new(1, 1)?;
     /// # let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let listener = raindrops_http::accept::CountingListener::new(inner, counts.counter(0, 0));
+    /// let listener = raindrops_http::listeners::CountingListener::new(inner, counts.counter(0, 0));
     /// println!("{}", listener.get_ref().local_addr()?);
     /// # Ok(())
     /// # }
@@ -162,7 +162,7 @@ impl<I: AsyncWrite> AsyncWrite for Counted<I> {
 ///
 /// ```no_run
 /// use axum::extract::ConnectInfo;
-/// use raindrops_http::accept::Peer;
+/// use raindrops_http::listeners::Peer;
 ///
 /// async fn who(ConnectInfo(peer): ConnectInfo<Peer>) -> String {
 ///     match peer {

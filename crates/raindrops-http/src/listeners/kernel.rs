@@ -22,7 +22,7 @@ enum Which {
 /// of any process, in any language.
 ///
 /// ```no_run
-/// use raindrops_http::kernel::KernelListeners;
+/// use raindrops_http::listeners::KernelListeners;
 /// use raindrops_http::middleware::Listeners;
 ///
 /// let listeners = KernelListeners::addrs(vec!["127.0.0.1:8080".parse()?])?;
@@ -46,7 +46,7 @@ impl KernelListeners {
     /// When the netlink socket cannot be opened.
     ///
     /// ```no_run
-    /// let _listeners = raindrops_http::kernel::KernelListeners::addrs(vec!["[::]:80".parse()?])?;
+    /// let _listeners = raindrops_http::listeners::KernelListeners::addrs(vec!["[::]:80".parse()?])?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn addrs(addrs: Vec<ListenerAddr>) -> Result<Self, ListenError> {
@@ -64,7 +64,7 @@ impl KernelListeners {
     /// When the netlink socket cannot be opened.
     ///
     /// ```no_run
-    /// let _listeners = raindrops_http::kernel::KernelListeners::all(true)?;
+    /// let _listeners = raindrops_http::listeners::KernelListeners::all(true)?;
     /// # Ok::<(), raindrops::ListenError>(())
     /// ```
     pub fn all(unix: bool) -> Result<Self, ListenError> {
