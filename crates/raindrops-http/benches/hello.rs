@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use raindrops_http::listeners::KernelListeners;
-use raindrops_http::listeners::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
+use raindrops_http::listeners::{
+    ConnectionCounts, CountingListener, KernelListeners, OwnedListeners, Peer,
+};
 use raindrops_http::middleware::RaindropsLayer;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

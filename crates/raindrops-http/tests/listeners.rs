@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::routing::get;
 use raindrops_http::exposition::ListenerSample;
-use raindrops_http::listeners::KernelListeners;
-use raindrops_http::listeners::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
-use raindrops_http::middleware::{Listeners, RaindropsLayer};
+use raindrops_http::listeners::{
+    ConnectionCounts, CountingListener, KernelListeners, Listeners, OwnedListeners, Peer,
+};
+use raindrops_http::middleware::RaindropsLayer;
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
 /// Polls both sources until each reports `expected` (bounded: 30 s).

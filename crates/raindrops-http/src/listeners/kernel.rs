@@ -6,8 +6,8 @@ use std::sync::Mutex;
 
 use raindrops::{InetDiag, ListenError, ListenerAddr, ListenerName};
 
+use super::Listeners;
 use crate::exposition::ListenerSample;
-use crate::middleware::Listeners;
 
 /// Which listeners to report.
 #[derive(Debug)]
@@ -22,8 +22,7 @@ enum Which {
 /// of any process, in any language.
 ///
 /// ```no_run
-/// use raindrops_http::listeners::KernelListeners;
-/// use raindrops_http::middleware::Listeners;
+/// use raindrops_http::listeners::{KernelListeners, Listeners};
 ///
 /// let listeners = KernelListeners::addrs(vec!["127.0.0.1:8080".parse()?])?;
 /// for sample in listeners.sample()? {

@@ -1,22 +1,23 @@
-//! Listeners this process owns, counted as it accepts: the O(1) path for the middleware's
-//! listener numbers.
+//! Where listener numbers (active and queued connections per listener) come from, for the
+//! middleware's endpoint and the Watcher.
 //!
-//! The kernel path ([`KernelListeners`](crate::listeners::KernelListeners)) asks sock_diag, which
-//! walks the established-connection hash: fine once a second, costly on every stats request of
-//! a busy host. For listeners the server itself accepts on, both numbers are cheaper:
+//! - [`Listeners`]: the trait every source implements, asked once per stats request; an
+//!   `Arc` of a source is one too, so one source can feed the middleware and a Watcher.
+//! - [`KernelListeners`]: asks the kernel over sock_diag about any listener of any process.
+//!   The kernel walks its established-connection hash for each query: fine once a second,
+//!   costly on every stats request of a busy host.
+//! - [`OwnedListeners`]: the O(1) source for listeners this server accepts on itself:
+//!   - **active**: [`CountingListener`] wraps an axum [`Listener`](axum::serve::Listener);
+//!     each accepted connection counts in a shared-memory slot of its worker's row
+//!     ([`ConnectionCounts`]) from `accept` until it is dropped. Rows are summed on read, so
+//!     the numbers are exact across forked workers, and [`ConnectionCounts::retire`] zeroes a
+//!     dead worker's share.
+//!   - **queued**: `getsockopt(TCP_INFO)` on the listening socket
+//!     ([`raindrops::local_queue`]), one syscall at any connection count. Unix listeners have
+//!     no such call; their queue comes from one `unix_diag` query.
 //!
-//! - **active**: [`CountingListener`] wraps an axum [`Listener`](axum::serve::Listener); each
-//!   accepted connection counts in a shared-memory slot of its worker's row
-//!   ([`ConnectionCounts`]) from `accept` until it is dropped. Rows are summed on read, so the
-//!   numbers are exact across forked workers, and [`ConnectionCounts::retire`] zeroes a dead
-//!   worker's share.
-//! - **queued**: `getsockopt(TCP_INFO)` on the listening socket
-//!   ([`raindrops::local_queue`]), one syscall at any connection count. Unix listeners have no
-//!   such call; their queue comes from one `unix_diag` query.
-//!
-//! [`OwnedListeners`] puts both together as the middleware's
-//! [`Listeners`](crate::middleware::Listeners). At quiescence (idle keep-alive connections, no
-//! connection mid-handshake or mid-close) it reports exactly what the kernel path reports.
+//!   At quiescence (idle keep-alive connections, no connection mid-handshake or mid-close) it
+//!   reports exactly what [`KernelListeners`] reports.
 //!
 //! ```no_run
 //! use axum::Extension;
@@ -46,8 +47,10 @@ mod counting;
 mod counts;
 mod kernel;
 mod owned;
+mod source;
 
 pub use counting::{Counted, CountingListener, Peer};
 pub use counts::{ActiveCounter, ConnectionCounts};
 pub use kernel::KernelListeners;
 pub use owned::OwnedListeners;
+pub use source::Listeners;

@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use raindrops::{InetDiag, ListenerAddr};
 
-use super::ConnectionCounts;
+use super::{ConnectionCounts, Listeners};
 use crate::exposition::ListenerSample;
-use crate::middleware::Listeners;
 
 /// Where one listener's queue length comes from.
 #[derive(Debug)]
@@ -41,8 +40,7 @@ struct Owned {
 /// this value does).
 ///
 /// ```
-/// use raindrops_http::listeners::{ConnectionCounts, OwnedListeners};
-/// use raindrops_http::middleware::Listeners;
+/// use raindrops_http::listeners::{ConnectionCounts, Listeners, OwnedListeners};
 ///
 /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
 /// let counts = ConnectionCounts::new(1, 1)?;

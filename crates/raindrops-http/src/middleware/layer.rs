@@ -7,7 +7,8 @@ use raindrops::Workers;
 use tower::Layer;
 
 use super::service::Raindrops;
-use super::stats::{Counters, HttpStats, Listeners, Stripe};
+use super::stats::{Counters, HttpStats, Stripe};
+use crate::listeners::Listeners;
 
 /// Wraps a service in [`Raindrops`]; see the [module docs](super).
 #[derive(Clone)]
@@ -162,7 +163,7 @@ impl RaindropsLayer {
     /// ```
     /// # use raindrops_http::exposition::ListenerSample;
     /// # struct Fixed;
-    /// # impl raindrops_http::middleware::Listeners for Fixed {
+    /// # impl raindrops_http::listeners::Listeners for Fixed {
     /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }
     /// # }
     /// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.listeners(Fixed);

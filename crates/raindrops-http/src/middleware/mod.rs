@@ -18,7 +18,7 @@ on loopback (the peer address comes from axum's `ConnectInfo<SocketAddr>`, or
 where a Unix peer counts as loopback); any other request to it passes through to the app as if
 the layer had no endpoint.
 
-Listener numbers come from a [`Listeners`] source: [`KernelListeners`](crate::listeners::KernelListeners)
+Listener numbers come from a [`Listeners`](crate::listeners::Listeners) source: [`KernelListeners`](crate::listeners::KernelListeners)
 asks the kernel about any listener; [`OwnedListeners`](crate::listeners::OwnedListeners) reads the
 server's own listeners in O(1).
 
@@ -47,4 +47,4 @@ pub use body::ResponseBody;
 pub use future::ResponseFuture;
 pub use layer::RaindropsLayer;
 pub use service::Raindrops;
-pub use stats::{Counters, HttpStats, Listeners};
+pub use stats::{Counters, HttpStats};

@@ -1,11 +1,10 @@
-//! The counters the middleware keeps, and where listener numbers come from.
+//! The counters the middleware keeps, and where the application's labelled counters come from.
 
-use std::io;
 use std::sync::Arc;
 
 use raindrops::Slot;
 
-use crate::exposition::{LabeledCounter, ListenerSample};
+use crate::exposition::LabeledCounter;
 
 raindrops::counters! {
     /// One worker's HTTP counters, a row of a [`raindrops::Workers`] segment.
@@ -17,31 +16,6 @@ raindrops::counters! {
         /// Requests received (the stats endpoint's own requests excluded).
         requests: counter,
     }
-}
-
-/// A source of listener numbers for the stats endpoint, asked once per stats request.
-///
-/// ```
-/// use raindrops_http::exposition::ListenerSample;
-/// use raindrops_http::middleware::Listeners;
-///
-/// /// A fixed answer, e.g. for a test.
-/// struct Fixed;
-/// impl Listeners for Fixed {
-///     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> {
-///         Ok(vec![ListenerSample { addr: "127.0.0.1:80".into(), active: 1, queued: 0 }])
-///     }
-/// }
-/// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.listeners(Fixed);
-/// # Ok::<(), raindrops::SegmentError>(())
-/// ```
-pub trait Listeners: Send + Sync + 'static {
-    /// The listeners' numbers now, TCP first then Unix, in the configured order.
-    ///
-    /// # Errors
-    ///
-    /// When the numbers cannot be read (netlink unavailable, say); the endpoint answers 503.
-    fn sample(&self) -> io::Result<Vec<ListenerSample>>;
 }
 
 /// A source of the application's labelled counters for the stats endpoint (shown in JSON and
@@ -70,26 +44,6 @@ pub trait Counters: Send + Sync + 'static {
 impl<F: Fn() -> Vec<LabeledCounter> + Send + Sync + 'static> Counters for F {
     fn sample(&self) -> Vec<LabeledCounter> {
         self()
-    }
-}
-
-/// A shared source: one [`OwnedListeners`](crate::listeners::OwnedListeners) or
-/// [`KernelListeners`](crate::listeners::KernelListeners) can feed the middleware and a Watcher.
-///
-/// ```
-/// use std::sync::Arc;
-/// use raindrops_http::listeners::KernelListeners;
-///
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let kernel = Arc::new(KernelListeners::addrs(vec!["127.0.0.1:8080".parse()?])?);
-/// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.listeners(Arc::clone(&kernel));
-/// let _watcher = raindrops_http::watcher::Watcher::new(kernel, std::time::Duration::from_secs(1))?;
-/// # Ok(())
-/// # }
-/// ```
-impl<L: Listeners + ?Sized> Listeners for Arc<L> {
-    fn sample(&self) -> io::Result<Vec<ListenerSample>> {
-        (**self).sample()
     }
 }
 

@@ -7,14 +7,14 @@ use raindrops::ListenerName;
 
 use super::Watcher;
 use super::tracked::Limits;
-use crate::middleware::Listeners;
+use crate::listeners::Listeners;
 use crate::server::{DEFAULT_MAX_STREAMS, StreamSlots};
 
 /// Settings of a [`Watcher`], from [`Watcher::builder`]; [`start`](Self::start) starts it.
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// # use raindrops_http::{exposition::ListenerSample, middleware::Listeners};
+/// # use raindrops_http::{exposition::ListenerSample, listeners::Listeners};
 /// # struct Host;
 /// # impl Listeners for Host {
 /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }
@@ -60,7 +60,7 @@ impl WatcherBuilder {
     /// beyond `max`.
     ///
     /// ```no_run
-    /// # use raindrops_http::{exposition::ListenerSample, middleware::Listeners};
+    /// # use raindrops_http::{exposition::ListenerSample, listeners::Listeners};
     /// # struct Host;
     /// # impl Listeners for Host {
     /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }
@@ -79,7 +79,7 @@ impl WatcherBuilder {
     /// to [`keep`](Self::keep) are never forgotten.
     ///
     /// ```no_run
-    /// # use raindrops_http::{exposition::ListenerSample, middleware::Listeners};
+    /// # use raindrops_http::{exposition::ListenerSample, listeners::Listeners};
     /// # struct Host;
     /// # impl Listeners for Host {
     /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }
@@ -99,7 +99,7 @@ impl WatcherBuilder {
     /// `127.0.0.1:8080`, `[::1]:80`, `/run/app.sock`): always tracked, never forgotten.
     ///
     /// ```no_run
-    /// # use raindrops_http::{exposition::ListenerSample, middleware::Listeners};
+    /// # use raindrops_http::{exposition::ListenerSample, listeners::Listeners};
     /// # struct Host;
     /// # impl Listeners for Host {
     /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }
@@ -119,7 +119,7 @@ impl WatcherBuilder {
     /// [`ConnectionPolicy::stream_slots`](crate::server::ConnectionPolicy::stream_slots).
     ///
     /// ```no_run
-    /// # use raindrops_http::{exposition::ListenerSample, middleware::Listeners};
+    /// # use raindrops_http::{exposition::ListenerSample, listeners::Listeners};
     /// # struct Host;
     /// # impl Listeners for Host {
     /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }
@@ -143,7 +143,7 @@ impl WatcherBuilder {
     /// When the sampler thread cannot be started.
     ///
     /// ```no_run
-    /// # use raindrops_http::{exposition::ListenerSample, middleware::Listeners};
+    /// # use raindrops_http::{exposition::ListenerSample, listeners::Listeners};
     /// # struct Host;
     /// # impl Listeners for Host {
     /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }

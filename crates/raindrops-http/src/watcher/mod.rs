@@ -35,7 +35,7 @@ it was asked for with [`WatcherBuilder::keep`]; see [`Watcher::builder`].
 ```no_run
 use std::time::Duration;
 use raindrops_http::exposition::ListenerSample;
-use raindrops_http::middleware::Listeners;
+use raindrops_http::listeners::Listeners;
 use raindrops_http::server::{ConnectionPolicy, Server};
 use raindrops_http::watcher::Watcher;
 
@@ -75,7 +75,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use bytes::Bytes;
 
-use crate::middleware::Listeners;
+use crate::listeners::Listeners;
 use crate::server::StreamSlots;
 pub use builder::WatcherBuilder;
 use state::State;
@@ -101,7 +101,7 @@ impl Watcher {
     /// When the sampler thread cannot be started.
     ///
     /// ```no_run
-    /// # use raindrops_http::{exposition::ListenerSample, middleware::Listeners};
+    /// # use raindrops_http::{exposition::ListenerSample, listeners::Listeners};
     /// # struct Fixed;
     /// # impl Listeners for Fixed {
     /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }
@@ -117,7 +117,7 @@ impl Watcher {
     /// addresses it tracks and how long it remembers a listener that is gone.
     ///
     /// ```no_run
-    /// # use raindrops_http::{exposition::ListenerSample, middleware::Listeners};
+    /// # use raindrops_http::{exposition::ListenerSample, listeners::Listeners};
     /// # struct Host;
     /// # impl Listeners for Host {
     /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }
@@ -154,7 +154,7 @@ impl Watcher {
     /// nest in another router.
     ///
     /// ```no_run
-    /// # use raindrops_http::{exposition::ListenerSample, middleware::Listeners};
+    /// # use raindrops_http::{exposition::ListenerSample, listeners::Listeners};
     /// # struct Fixed;
     /// # impl Listeners for Fixed {
     /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }

@@ -10,7 +10,7 @@ use raindrops::Aggregate;
 use tokio::sync::watch;
 
 use crate::exposition::ListenerSample;
-use crate::middleware::Listeners;
+use crate::listeners::Listeners;
 
 use super::tracked::{Limits, Tracked};
 

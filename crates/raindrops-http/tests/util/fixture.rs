@@ -10,7 +10,7 @@ use std::time::Duration;
 use raindrops::ListenerAddr;
 use raindrops_http::exposition::ListenerSample;
 use raindrops_http::listeners::KernelListeners;
-use raindrops_http::middleware::Listeners;
+use raindrops_http::listeners::Listeners;
 use raindrops_http::watcher::Watcher;
 
 /// The listeners and connections of the fixture; dropping it closes everything.
