@@ -174,7 +174,7 @@ async fn a_request_cancelled_by_a_timeout_leaves_calling_at_zero() {
     let forever = move || {
         let (workers, seen) = (workers.clone(), seen.clone());
         async move {
-            let calling = workers.sum().iter().find(|(name, _)| *name == "calling").unwrap().1;
+            let calling = workers.sum().calling;
             seen.send(calling).await.unwrap();
             std::future::pending::<&'static str>().await
         }

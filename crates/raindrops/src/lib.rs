@@ -62,7 +62,8 @@
 //! me.calling().incr();
 //! me.requests().incr();
 //! me.calling().decr();
-//! assert_eq!(workers.sum(), [("calling", 0), ("requests", 1)]);
+//! let total = workers.sum();
+//! assert_eq!((total.calling, total.requests), (0, 1));
 //! # Ok::<(), raindrops::SegmentError>(())
 //! ```
 #![deny(unsafe_code)]
@@ -87,7 +88,7 @@ pub mod tcp_info;
 mod workers;
 
 pub use aggregate::{Aggregate, AggregateError, Bucket, RubyFloat};
-pub use counters::{Field, Kind, Row, Schema};
+pub use counters::{Field, FieldValues, Kind, Row, Schema, ValuesOf};
 pub use defer_accept::{defer_accept, set_defer_accept};
 pub use drops::{Drops, Iter};
 pub use escape::{UnescapeError, escape_bytes, is_terminal_control, unescape_bytes};
@@ -107,5 +108,5 @@ pub use workers::{
 /// Support for the [`counters!`] macro; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::counters::{create_file, new_anonymous, open_file, to_map, values};
+    pub use crate::counters::{create_file, new_anonymous, open_file, read_values, to_map, values};
 }

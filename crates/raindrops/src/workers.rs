@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::time::{Duration, Instant};
 
-use crate::counters::{Field, Kind, Row, Schema, check_fields};
+use crate::counters::{Field, FieldValues, Kind, Row, Schema, check_fields};
 use crate::drops::Drops;
 use crate::segment::{Layout, Placement, Segment, SegmentError, SegmentErrorKind};
 
@@ -89,11 +89,11 @@ pub fn monotonic_ms() -> u64 {
 /// workers.worker(0).requests().add(5);
 /// workers.worker(1).requests().add(3);
 /// workers.worker(1).calling().incr();
-/// assert_eq!(workers.sum(), [("calling", 1), ("requests", 8)]);
+/// assert_eq!(workers.sum(), raindrops::ValuesOf::<Http> { calling: 1, requests: 8 });
 ///
 /// // Worker 1 dies: its requests are kept, its in-flight request is gone.
 /// workers.retire(1);
-/// assert_eq!(workers.sum(), [("calling", 0), ("requests", 8)]);
+/// assert_eq!((workers.sum().calling, workers.sum().requests), (0, 8));
 /// # Ok::<(), raindrops::SegmentError>(())
 /// ```
 pub struct Workers<S> {
@@ -192,7 +192,7 @@ impl<S: Schema> Workers<S> {
     /// let path = dir.path().join("stats");
     /// raindrops::Workers::<Stats>::create(&path, 2)?.worker(0).hits().incr();
     /// let reader = raindrops::Workers::<Stats>::open(&path)?;
-    /// assert_eq!(reader.sum(), [("hits", 1)]);
+    /// assert_eq!(reader.sum().hits, 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self, SegmentError> {
@@ -242,10 +242,10 @@ impl<S: Schema> Workers<S> {
     /// // Once released, the next run keeps the counters, in the retired row.
     /// drop(first);
     /// let second = Workers::<Stats>::claim(&path, 3, Previous::Keep)?;
-    /// assert_eq!(second.sum(), [("hits", 5)]);
+    /// assert_eq!(second.sum().hits, 5);
     /// assert_eq!(second.worker(1).hits().get(), 0);
     /// drop(second);
-    /// assert_eq!(Workers::<Stats>::claim(&path, 3, Previous::Reset)?.sum(), [("hits", 0)]);
+    /// assert_eq!(Workers::<Stats>::claim(&path, 3, Previous::Reset)?.sum().hits, 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn claim(
@@ -455,7 +455,7 @@ impl<S: Schema> Workers<S> {
     /// workers.worker(0).hits().add(2);
     /// workers.worker(0).busy().incr();
     /// workers.retire(0);
-    /// assert_eq!(workers.sum(), [("busy", 0), ("hits", 2)]);
+    /// assert_eq!((workers.sum().busy, workers.sum().hits), (0, 2));
     /// assert_eq!(workers.worker(0).hits().get(), 0);
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
@@ -476,19 +476,23 @@ impl<S: Schema> Workers<S> {
         seq.store(odd.wrapping_add(1), Ordering::Release);
     }
 
-    /// The sum over all rows, by field, in declaration order: counters include the retired row.
+    /// The sum over all rows, one field per counter ([`ValuesOf<S>`](crate::ValuesOf)):
+    /// counters include the retired row. [`FieldValues::iter`] gives the `(name, value)` pairs
+    /// in declaration order.
     ///
     /// ```
     /// raindrops::counters! { struct Stats { hits: counter } }
     /// let workers = raindrops::Workers::<Stats>::new(2)?;
     /// workers.worker(0).hits().incr();
     /// workers.worker(1).hits().incr();
-    /// assert_eq!(workers.sum(), [("hits", 2)]);
+    /// assert_eq!(workers.sum().hits, 2);
+    ///
+    /// use raindrops::FieldValues;
+    /// assert_eq!(workers.sum().iter().collect::<Vec<_>>(), [("hits", 2)]);
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
-    pub fn sum(&self) -> Vec<(&'static str, u64)> {
-        let total = self.snapshot().total;
-        S::FIELDS.iter().map(|f| f.name.as_ref()).zip(total).collect()
+    pub fn sum(&self) -> S::Values {
+        S::Values::from_slice(&self.snapshot().total)
     }
 
     /// Every row's values, the retired row and the sum, read consistently with retires.

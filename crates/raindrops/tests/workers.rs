@@ -3,7 +3,7 @@
 
 mod util;
 
-use raindrops::{Schema, Workers, WorkersSnapshot};
+use raindrops::{Schema, ValuesOf, Workers, WorkersSnapshot};
 
 raindrops::counters! {
     /// A worker's stats, as the middleware keeps them.
@@ -42,7 +42,7 @@ fn four_workers_on_their_own_rows_sum_exactly() {
         assert_eq!(util::wait(child), 0);
     }
     // Each child leaves OPS/2 requests in flight (3 up for every down) and served OPS/4.
-    assert_eq!(workers.sum(), [("calling", 4 * OPS / 2), ("requests", OPS)]);
+    assert_eq!(workers.sum(), ValuesOf::<Http> { calling: 4 * OPS / 2, requests: OPS });
     let snapshot = workers.snapshot();
     for (row, pid) in snapshot.workers.iter().zip(pids) {
         assert_eq!(row.values, [OPS / 2, OPS / 4]);
@@ -53,7 +53,7 @@ fn four_workers_on_their_own_rows_sum_exactly() {
     for index in 0..4 {
         workers.retire(index);
     }
-    assert_eq!(workers.sum(), [("calling", 0), ("requests", OPS)]);
+    assert_eq!(workers.sum(), ValuesOf::<Http> { calling: 0, requests: OPS });
     assert_eq!(workers.retired().requests().get(), OPS);
     assert!(workers.snapshot().workers.iter().all(|row| row.pid.is_none()));
 }
@@ -70,7 +70,7 @@ fn retire_never_makes_a_reader_see_the_sum_decrease() {
     let reader = util::spawn(|| {
         let mut last = 0;
         while flags.get(1) == 0 {
-            let requests = workers.sum()[1].1;
+            let requests = workers.sum().requests;
             if requests < last {
                 eprintln!("sum went down from {last} to {requests}");
                 return 1;
@@ -125,7 +125,7 @@ fn retire_never_makes_a_reader_see_the_sum_decrease() {
     assert_eq!(util::wait(reader), 0, "the reader saw the sum decrease");
     assert!(round > 100 && flags.get(2) > 100, "{round} retires, {} reads", flags.get(2));
     // No increment was lost to a retire racing with it.
-    assert_eq!(workers.sum()[1], ("requests", 2 * INCREMENTS));
+    assert_eq!(workers.sum().requests, 2 * INCREMENTS);
 }
 
 #[test]
@@ -145,7 +145,10 @@ fn a_workers_file_is_self_describing() {
     assert!(snap.workers[0].heartbeat_ms.is_none());
 
     // A typed open checks the fields; a plain counters struct is not a workers file.
-    assert_eq!(Workers::<Http>::open(&path).unwrap().sum(), [("calling", 1), ("requests", 9)]);
+    assert_eq!(
+        Workers::<Http>::open(&path).unwrap().sum(),
+        ValuesOf::<Http> { calling: 1, requests: 9 }
+    );
     raindrops::counters! { struct Other { requests: counter } }
     assert!(Workers::<Other>::open(&path).is_err());
     let single = dir.path().join("single");

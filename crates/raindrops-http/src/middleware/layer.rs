@@ -189,7 +189,7 @@ impl RaindropsLayer {
     /// ```
     /// let layer = raindrops_http::middleware::RaindropsLayer::new()?;
     /// let total = layer.workers().sum();
-    /// assert_eq!(total, [("calling", 0), ("writing", 0), ("requests", 0)]);
+    /// assert_eq!((total.calling, total.writing, total.requests), (0, 0, 0));
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
     pub fn workers(&self) -> &Workers<HttpStats> {

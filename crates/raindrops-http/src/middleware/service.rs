@@ -148,7 +148,6 @@ impl<S> Raindrops<S> {
     fn stats_response(&self, format: Format, method: &Method) -> Response<Bytes> {
         let shared = &self.shared;
         let total = shared.workers.sum();
-        let value = |name: &str| total.iter().find(|(n, _)| *n == name).map_or(0, |(_, v)| *v);
         let listeners = match shared.listeners.as_ref().map(|l| l.sample()).transpose() {
             Ok(listeners) => listeners.unwrap_or_default(),
             Err(err) => {
@@ -158,9 +157,9 @@ impl<S> Raindrops<S> {
             }
         };
         let snapshot = Snapshot {
-            calling: value("calling"),
-            writing: value("writing"),
-            requests: Some(value("requests")),
+            calling: total.calling,
+            writing: total.writing,
+            requests: Some(total.requests),
             listeners,
             counters: shared.counters.as_ref().map(|c| c.sample()).unwrap_or_default(),
         };
