@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::Path;
 
-use crate::counters::Field;
+use crate::schema::Field;
 use crate::segment::{Access, Layout, Segment, SegmentError, SegmentErrorKind, Slot};
 
 /// An array of 64-bit counters in one `MAP_SHARED` segment, which forked processes update

@@ -78,6 +78,7 @@ pub mod listen;
 mod locks;
 pub mod memory;
 mod reader;
+mod schema;
 #[allow(unsafe_code)]
 mod segment;
 mod shared_aggregate;
@@ -88,7 +89,7 @@ pub mod tcp_info;
 mod workers;
 
 pub use aggregate::{Aggregate, AggregateError, Bucket, RubyFloat};
-pub use counters::{Field, FieldValues, Kind, Row, Schema, ValuesOf};
+pub use counters::{FieldValues, Row, Schema, ValuesOf};
 pub use defer_accept::{defer_accept, set_defer_accept};
 pub use drops::{Drops, Iter};
 pub use escape::{UnescapeError, escape_bytes, is_terminal_control, unescape_bytes};
@@ -97,6 +98,7 @@ pub use listen::{
     LocalQueue, UnixSource, local_queue,
 };
 pub use reader::DropsReader;
+pub use schema::{Field, Kind};
 pub use segment::{SegmentError, SegmentErrorKind, Slot};
 pub use shared_aggregate::{AggregateSnapshot, Recorder, SharedAggregate};
 pub use shared_words::SharedWords;

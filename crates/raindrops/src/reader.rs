@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
-use crate::counters::Field;
 use crate::drops::Iter;
+use crate::schema::Field;
 use crate::segment::{Access, Segment, SegmentError};
-use crate::workers::WorkersView;
+use crate::workers::{WorkersView, check_row_width};
 
 /// A segment file mapped read-only (`O_RDONLY`, `PROT_READ`): reading it needs only read
 /// permission on the file, and nothing can write through it. This is how `raindrops dump` and
@@ -46,6 +46,7 @@ impl DropsReader {
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self, SegmentError> {
         let segment = Segment::open(path.as_ref(), Access::ReadOnly)?;
+        check_row_width(&segment)?;
         let len = segment.initial_len();
         Ok(DropsReader { segment, len })
     }

@@ -60,7 +60,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::sys::mman::{MapFlags, ProtFlags};
 
-use crate::counters::{Field, Kind};
+use crate::schema::{Field, Kind};
 
 /// The bytes every segment starts with.
 const MAGIC: [u8; 8] = *b"RAINDROP";
@@ -647,7 +647,8 @@ impl HeaderInfo {
         let fields = Layout::decode_names(&names)?;
         if rows > 0 {
             let row_slots = (rows as usize + 1) * row_width as usize;
-            if row_slots > len || (row_width as usize) < fields.len() + crate::workers::ROW_EXTRA {
+            // Whether each row also holds its fields (and what else) is the caller's to check.
+            if row_slots > len {
                 return Err(corrupt("worker rows do not fit the slots in use"));
             }
         }
@@ -1035,8 +1036,8 @@ mod tests {
     fn info(slots: usize, fields: &[(&'static str, Kind)], rows: u32) -> HeaderInfo {
         let fields: Vec<Field> =
             fields.iter().map(|&(name, kind)| Field { name: name.into(), kind }).collect();
-        let row_width =
-            if rows > 0 { (fields.len() + crate::workers::ROW_EXTRA) as u32 } else { 0 };
+        // A worker row: the fields, a heartbeat and a pid.
+        let row_width = if rows > 0 { (fields.len() + 2) as u32 } else { 0 };
         HeaderInfo::for_new(slots, Layout { rows, row_width, fields }).unwrap()
     }
 

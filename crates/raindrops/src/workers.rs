@@ -26,8 +26,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::time::{Duration, Instant};
 
-use crate::counters::{Field, FieldValues, Kind, Row, Schema, check_fields};
+use crate::counters::{FieldValues, Row, Schema, check_fields};
 use crate::drops::Drops;
+use crate::schema::{Field, Kind};
 use crate::segment::{Layout, Placement, Segment, SegmentError, SegmentErrorKind};
 
 /// Slots each row has after its fields: heartbeat, pid.
@@ -36,6 +37,17 @@ pub(crate) const ROW_EXTRA: usize = 2;
 const HEARTBEAT: usize = 0;
 /// Offset of the pid slot after a row's fields.
 const PID: usize = 1;
+
+/// Checks that each worker row of `segment` holds its fields and the [`ROW_EXTRA`] slots: the
+/// segment layer only checks that the rows fit the slots in use, not what a row holds.
+pub(crate) fn check_row_width(segment: &Segment) -> Result<(), SegmentError> {
+    let layout = segment.layout();
+    if layout.rows > 0 && (layout.row_width as usize) < layout.fields.len() + ROW_EXTRA {
+        let reason = "worker rows do not fit the slots in use".into();
+        return Err(SegmentError::new(segment.path(), SegmentErrorKind::Corrupt { reason }));
+    }
+    Ok(())
+}
 
 /// How long `retire` waits for another retire before assuming its process died mid-way.
 const STUCK_RETIRE: Duration = Duration::from_secs(1);
@@ -199,6 +211,7 @@ impl<S: Schema> Workers<S> {
         let path = path.as_ref();
         let drops = Drops::open(path)?;
         check_fields(&drops, S::FIELDS)?;
+        check_row_width(drops.segment())?;
         if drops.segment().layout().rows == 0 {
             return Err(SegmentError::new(
                 Some(path),
@@ -267,6 +280,7 @@ impl<S: Schema> Workers<S> {
             let mut carried = None;
             if previous == Previous::Keep {
                 check_fields(&old, S::FIELDS)?;
+                check_row_width(old.segment())?;
                 let Some(view) = WorkersView::new(old.segment(), old.len()) else {
                     let reason = "not a workers segment (no rows)".into();
                     return Err(SegmentError::new(

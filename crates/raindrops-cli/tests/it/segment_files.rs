@@ -109,6 +109,11 @@ fn hostile() -> Vec<(&'static str, Header, &'static str)> {
             "worker rows do not fit the slots in use",
         ),
         (
+            "rows narrower than their fields and heartbeat and pid",
+            Header { width: 4, ..workers },
+            "worker rows do not fit the slots in use",
+        ),
+        (
             "names table beyond the header",
             Header { names_len: Some(u32::MAX), ..workers },
             "names table overflows the header",
