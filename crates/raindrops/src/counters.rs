@@ -312,8 +312,8 @@ macro_rules! counters {
         // a macro by example cannot make a new name out of `$name`.
         const _: () = {
             #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-            pub struct Values {
-                $( $(#[$fmeta])* pub $field: u64, )*
+            $vis struct Values {
+                $( $(#[$fmeta])* $vis $field: u64, )*
             }
 
             impl ::std::fmt::Debug for Values {
