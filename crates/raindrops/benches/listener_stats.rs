@@ -1,11 +1,11 @@
 //! Listener-stats speed, side by side in one run (issue 4), at 0, 1,000 and 10,000
 //! established loopback connections to the measured listener:
 //!
-//! - `ours`: `InetDiag::tcp_stats(addr)` (LISTEN|ESTABLISHED, bytecode filter)
+//! - `ours`: `SockDiag::tcp_stats(addr)` (LISTEN|ESTABLISHED, bytecode filter)
 //! - `floor`: the same request written by hand, reply only scanned for `NLMSG_DONE`
 //! - `ours queued-only` / `floor queued-only`: LISTEN sockets only
 //! - `TCP_INFO local`: `local_queue(&listener)`
-//! - `unix` (at 1,000 Unix connections): `InetDiag::unix_stats(path)`, and the
+//! - `unix` (at 1,000 Unix connections): `SockDiag::unix_stats(path)`, and the
 //!   `/proc/net/unix` fallback
 //! - Ruby raindrops (`benches/ruby/listener_stats.rb`, when `ruby -rraindrops` works)
 //!
@@ -20,7 +20,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use raindrops::{InetDiag, UnixSource, local_queue};
+use raindrops::{SockDiag, UnixSource, local_queue};
 use socket2::{Domain, Socket, Type};
 
 /// Mean time per call in µs: warm up, then run for ~`budget` (at least 20 calls).
@@ -208,7 +208,7 @@ fn main() {
     );
     let l = listener("127.0.0.1:0", 4096);
     let addr = l.local_addr().unwrap();
-    let mut diag = InetDiag::new().unwrap();
+    let mut diag = SockDiag::new().unwrap();
     let mut floor = Floor::new(addr, 1 << 1 | 1 << 10);
     let mut floor_listen = Floor::new(addr, 1 << 10);
     println!(

@@ -94,8 +94,8 @@ pub use defer_accept::{defer_accept, set_defer_accept};
 pub use drops::{Drops, Iter};
 pub use escape::{UnescapeError, escape_bytes, is_terminal_control, unescape_bytes};
 pub use listen::{
-    AddrErrorKind, AddrParseError, InetDiag, ListenError, ListenStats, ListenerAddr, ListenerName,
-    LocalQueue, UnixSource, local_queue,
+    AddrErrorKind, AddrParseError, ListenError, ListenStats, ListenerAddr, ListenerName,
+    LocalQueue, SockDiag, UnixSource, local_queue,
 };
 pub use reader::DropsReader;
 pub use schema::{Field, Kind};

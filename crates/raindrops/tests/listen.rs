@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use raindrops::{InetDiag, ListenStats, ListenerAddr, TcpInfo, UnixSource, local_queue};
+use raindrops::{ListenStats, ListenerAddr, SockDiag, TcpInfo, UnixSource, local_queue};
 use socket2::{Domain, Socket, Type};
 
 fn listen(addr: &str, reuse_port: bool) -> TcpListener {
@@ -25,7 +25,7 @@ fn listen(addr: &str, reuse_port: bool) -> TcpListener {
     sock.into()
 }
 
-fn stats(diag: &mut InetDiag, addr: SocketAddr) -> ListenStats {
+fn stats(diag: &mut SockDiag, addr: SocketAddr) -> ListenStats {
     let one = diag.tcp_stats(addr).unwrap();
     // Every form agrees: many (with a duplicate and a stranger), all, queued-only.
     let stranger: SocketAddr = "127.0.0.1:1".parse().unwrap();
@@ -56,7 +56,7 @@ fn poll<T: PartialEq + std::fmt::Debug>(what: &str, want: T, mut get: impl FnMut
     }
 }
 
-fn eventually(diag: &mut InetDiag, addr: SocketAddr, want: ListenStats) {
+fn eventually(diag: &mut SockDiag, addr: SocketAddr, want: ListenStats) {
     poll(&addr.to_string(), want, || stats(diag, addr));
 }
 
@@ -64,7 +64,7 @@ fn eventually(diag: &mut InetDiag, addr: SocketAddr, want: ListenStats) {
 fn scenario(bind: &str, targets: &[&str]) {
     let listener = listen(bind, false);
     let addr = listener.local_addr().unwrap();
-    let mut diag = InetDiag::new().unwrap();
+    let mut diag = SockDiag::new().unwrap();
     assert_eq!(stats(&mut diag, addr), ListenStats { active: 0, queued: 0 });
     let mut clients: Vec<TcpStream> = (0..5)
         .map(|i| {
@@ -117,7 +117,7 @@ fn specific_address_does_not_see_wildcard_listener() {
     let listener = listen("0.0.0.0:0", false);
     let port = listener.local_addr().unwrap().port();
     let _c = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let mut diag = InetDiag::new().unwrap();
+    let mut diag = SockDiag::new().unwrap();
     let lo: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let wild: SocketAddr = format!("0.0.0.0:{port}").parse().unwrap();
     // No listener is bound to 127.0.0.1: nothing queued there (the CLI warns).
@@ -135,7 +135,7 @@ fn reuseport_listeners_are_summed() {
     let mut listeners = vec![first];
     listeners.extend((1..10).map(|_| listen(&addr.to_string(), true)));
     let _clients: Vec<TcpStream> = (0..30).map(|_| TcpStream::connect(addr).unwrap()).collect();
-    let mut diag = InetDiag::new().unwrap();
+    let mut diag = SockDiag::new().unwrap();
     eventually(&mut diag, addr, ListenStats { active: 0, queued: 30 });
     let per_socket: u32 = listeners.iter().map(|l| local_queue(l).unwrap().queued).sum();
     assert_eq!(per_socket, 30);
@@ -147,9 +147,9 @@ fn unix_scenario(source: UnixSource) {
     let link = dir.path().join("link.sock");
     let listener = UnixListener::bind(&path).unwrap();
     std::os::unix::fs::symlink(&path, &link).unwrap();
-    let mut diag = InetDiag::new().unwrap();
+    let mut diag = SockDiag::new().unwrap();
     diag.set_unix_source(source);
-    let check = |diag: &mut InetDiag, want: ListenStats| {
+    let check = |diag: &mut SockDiag, want: ListenStats| {
         let got = diag.unix_stats_many(&[&path, &link]).unwrap();
         assert_eq!(got, vec![want, want], "{source:?}");
         assert_eq!(diag.unix_stats(&path).unwrap(), want);
@@ -204,7 +204,7 @@ fn tcp_info_of_a_connection() {
 #[test]
 fn netlink_socket_is_cloexec() {
     use std::os::fd::AsFd;
-    let diag = InetDiag::new().unwrap();
+    let diag = SockDiag::new().unwrap();
     let flags = nix::fcntl::fcntl(diag.as_fd(), nix::fcntl::FcntlArg::F_GETFD).unwrap();
     assert!(flags & libc::FD_CLOEXEC != 0);
 }
@@ -212,7 +212,7 @@ fn netlink_socket_is_cloexec() {
 #[test]
 fn many_listeners_and_a_stress_run() {
     let listeners: Vec<TcpListener> = (0..1000).map(|_| listen("127.0.0.1:0", false)).collect();
-    let mut diag = InetDiag::new().unwrap();
+    let mut diag = SockDiag::new().unwrap();
     let all = diag.tcp_all().unwrap();
     for l in &listeners {
         let addr = l.local_addr().unwrap();
@@ -271,7 +271,7 @@ fn many_listeners_and_a_stress_run() {
 
 #[test]
 fn missing_paths_and_addresses_are_zero() {
-    let mut diag = InetDiag::new().unwrap();
+    let mut diag = SockDiag::new().unwrap();
     let nowhere = Path::new("/nonexistent/raindrops.sock");
     assert_eq!(diag.unix_stats(nowhere).unwrap(), ListenStats::default());
     let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();

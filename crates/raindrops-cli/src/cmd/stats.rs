@@ -17,7 +17,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use raindrops::{Aggregate, InetDiag, ListenStats, ListenerAddr, ListenerName, RubyFloat};
+use raindrops::{Aggregate, ListenStats, ListenerAddr, ListenerName, RubyFloat, SockDiag};
 use raindrops_http::exposition::time::iso8601;
 use raindrops_http::exposition::{escape_name_label, insert_json_name, json_line};
 use signal_hook::consts::{SIGINT, SIGUSR1, SIGUSR2};
@@ -48,7 +48,7 @@ enum Targets {
 impl super::Run for StatsArgs {
     fn run(&self) -> anyhow::Result<Code> {
         let targets = self.targets()?;
-        let mut diag = InetDiag::new().context("cannot query listener stats")?;
+        let mut diag = SockDiag::new().context("cannot query listener stats")?;
         let stderr = &mut io::stderr().lock();
         if let Targets::Given { tcp, .. } = &targets {
             warn_wildcard(&mut diag, tcp, stderr)?;
@@ -154,7 +154,7 @@ impl StatsArgs {
         Ok(Targets::Given { tcp, unix })
     }
 
-    fn sample(&self, diag: &mut InetDiag, targets: &Targets) -> anyhow::Result<Vec<Row>> {
+    fn sample(&self, diag: &mut SockDiag, targets: &Targets) -> anyhow::Result<Vec<Row>> {
         let ctx = "cannot query listener stats";
         let mut rows = Vec::new();
         match targets {
@@ -284,7 +284,7 @@ fn text_line(ts: &str, addr: &str, active: &str, queued: &str, len: usize) -> St
 /// `W: ADDR not found` / `W: Did you mean 0.0.0.0:PORT?` for a loopback address with no
 /// listener of its own while the port's wildcard has one (the Ruby tool's check, IPv6 too).
 fn warn_wildcard(
-    diag: &mut InetDiag,
+    diag: &mut SockDiag,
     tcp: &[(ListenerName, SocketAddr)],
     stderr: &mut impl Write,
 ) -> anyhow::Result<()> {

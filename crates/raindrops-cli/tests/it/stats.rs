@@ -42,7 +42,7 @@ impl Fixture {
         // kernel shows all five (bounded).
         let addr = tcp.local_addr().unwrap();
         let want = raindrops::ListenStats { active: 2, queued: 3 };
-        let mut diag = raindrops::InetDiag::new().unwrap();
+        let mut diag = raindrops::SockDiag::new().unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while diag.tcp_stats(addr).unwrap() != want {
             assert!(std::time::Instant::now() < deadline, "{addr} never showed {want:?}");

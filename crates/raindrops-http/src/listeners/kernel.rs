@@ -4,7 +4,7 @@
 use std::io;
 use std::sync::Mutex;
 
-use raindrops::{InetDiag, ListenError, ListenerAddr, ListenerName};
+use raindrops::{ListenError, ListenerAddr, ListenerName, SockDiag};
 
 use super::Listeners;
 use crate::exposition::ListenerSample;
@@ -32,7 +32,7 @@ enum Which {
 /// ```
 #[derive(Debug)]
 pub struct KernelListeners {
-    diag: Mutex<InetDiag>,
+    diag: Mutex<SockDiag>,
     which: Which,
 }
 
@@ -52,7 +52,7 @@ impl KernelListeners {
         let (tcp, unix): (Vec<_>, Vec<_>) =
             addrs.into_iter().partition(|addr| matches!(addr, ListenerAddr::Tcp(_)));
         let ordered = tcp.into_iter().chain(unix).collect();
-        Ok(KernelListeners { diag: Mutex::new(InetDiag::new()?), which: Which::Addrs(ordered) })
+        Ok(KernelListeners { diag: Mutex::new(SockDiag::new()?), which: Which::Addrs(ordered) })
     }
 
     /// Reports every TCP listener of the host (sorted by address) and, with `unix`, every Unix
@@ -67,7 +67,7 @@ impl KernelListeners {
     /// # Ok::<(), raindrops::ListenError>(())
     /// ```
     pub fn all(unix: bool) -> Result<Self, ListenError> {
-        Ok(KernelListeners { diag: Mutex::new(InetDiag::new()?), which: Which::All { unix } })
+        Ok(KernelListeners { diag: Mutex::new(SockDiag::new()?), which: Which::All { unix } })
     }
 
     fn query(&self) -> Result<Vec<ListenerSample>, ListenError> {

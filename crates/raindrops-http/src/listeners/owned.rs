@@ -6,7 +6,7 @@ use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use raindrops::{InetDiag, ListenerAddr};
+use raindrops::{ListenerAddr, SockDiag};
 
 use super::{ConnectionCounts, Listeners};
 use crate::exposition::ListenerSample;
@@ -17,7 +17,7 @@ enum Queue {
     /// `TCP_INFO` on our own duplicate of the listening socket.
     Tcp(std::net::TcpListener),
     /// One `unix_diag` query for the path, over the socket all Unix listeners share.
-    Unix { path: PathBuf, diag: Arc<Mutex<InetDiag>> },
+    Unix { path: PathBuf, diag: Arc<Mutex<SockDiag>> },
 }
 
 #[derive(Debug)]
@@ -116,7 +116,7 @@ impl OwnedListeners {
         });
         let diag = match shared {
             Some(diag) => diag,
-            None => Arc::new(Mutex::new(InetDiag::new().map_err(io::Error::other)?)),
+            None => Arc::new(Mutex::new(SockDiag::new().map_err(io::Error::other)?)),
         };
         let addr = ListenerAddr::Unix(path.clone());
         self.owned.push(Owned { addr, queue: Queue::Unix { path, diag }, column });

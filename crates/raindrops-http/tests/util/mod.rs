@@ -6,7 +6,7 @@ pub(crate) mod fixture;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use raindrops::{InetDiag, ListenStats};
+use raindrops::{ListenStats, SockDiag};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpSocket;
 
@@ -31,7 +31,7 @@ impl Reply {
 /// client's `connect` returns before the listener has queued the connection (the last ACK
 /// crosses loopback on its own time), so numbers read at once may be short.
 pub(crate) fn settle(addr: SocketAddr, want: ListenStats) {
-    let mut diag = InetDiag::new().unwrap();
+    let mut diag = SockDiag::new().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let got = diag.tcp_stats(addr).unwrap();

@@ -5,18 +5,19 @@
 //! over every `SO_REUSEPORT` socket bound there. For a Unix socket path, queued is the
 //! listener's receive queue and active the connected sockets bound to the same path.
 //!
-//! [`InetDiag`] holds one `NETLINK_SOCK_DIAG` socket and answers every form of query: one
-//! address, many, all listeners, and a queued-only variant that spares the kernel the walk of
-//! the established-connections hash. All forms apply the same rule (see `inet_diag.rs`), so
+//! [`SockDiag`] (`sock_diag.rs`) holds one `NETLINK_SOCK_DIAG` socket and answers every form
+//! of query, TCP (`inet_diag.rs`) and Unix (`unix_diag.rs`): one address, many, all
+//! listeners, and a queued-only variant that spares the kernel the walk of the
+//! established-connections hash. All TCP forms apply the same rule (see `inet_diag.rs`), so
 //! they return the same numbers for the same address. [`local_queue`] gives a listener this
 //! process owns its queue in one `getsockopt` call.
 //!
 //! # Example
 //!
 //! ```no_run
-//! use raindrops::{InetDiag, ListenerAddr};
+//! use raindrops::{SockDiag, ListenerAddr};
 //!
-//! let mut diag = InetDiag::new()?;
+//! let mut diag = SockDiag::new()?;
 //! let stats = diag.tcp_stats("0.0.0.0:8080".parse().unwrap())?;
 //! println!("active={} queued={}", stats.active, stats.queued);
 //!
@@ -32,19 +33,16 @@ mod inet_diag;
 mod local;
 mod name;
 mod netlink;
+mod sock_diag;
 mod unix_diag;
 
 use std::io;
-use std::net::SocketAddr;
-use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
 
 pub use addr::{AddrErrorKind, AddrParseError, ListenerAddr};
 pub use local::{LocalQueue, local_queue};
 pub use name::ListenerName;
+pub use sock_diag::SockDiag;
 pub use unix_diag::UnixSource;
-
-use self::netlink::Progress;
 
 /// The numbers for one listener.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -113,352 +111,4 @@ pub enum ListenError {
 
 fn module_for(request: &str) -> &'static str {
     if request.starts_with("Unix") { "unix_diag" } else { "inet_diag and tcp_diag" }
-}
-
-/// A reusable `NETLINK_SOCK_DIAG` socket answering listener-stats queries.
-///
-/// Every TCP query form (one address, many, all listeners, queued-only) applies the same rule,
-/// so it returns the same numbers for the same address. A wildcard address (`0.0.0.0:P`,
-/// `[::]:P`) counts connections to every local address; a dual-stack `[::]:P` listener's IPv4
-/// clients count for `[::]:P`. Results keep the order of the request, duplicates included.
-///
-/// Each query is one request per address family involved; the kernel filters sockets with a
-/// bytecode program so only matching ones cross into userspace.
-///
-/// # Example
-///
-/// ```no_run
-/// use raindrops::InetDiag;
-///
-/// let mut diag = InetDiag::new()?;
-/// for (addr, stats) in diag.tcp_all()? {
-///     println!("{addr} active={} queued={}", stats.active, stats.queued);
-/// }
-/// // Queued only: the kernel skips the established-connections hash entirely.
-/// let queued = diag.tcp_queued("127.0.0.1:8080".parse().unwrap())?;
-/// # let _ = queued;
-/// # Ok::<(), raindrops::ListenError>(())
-/// ```
-#[derive(Debug)]
-pub struct InetDiag {
-    fd: OwnedFd,
-    request: Vec<u8>,
-    reply: Vec<u8>,
-    seq: u32,
-    unix_source: UnixSource,
-}
-
-/// Receive buffer: the kernel sizes dump datagrams to at most 32 KiB (`netlink_dump`).
-const REPLY_LEN: usize = 64 * 1024;
-
-impl InetDiag {
-    /// Opens the netlink socket (`CLOEXEC`).
-    ///
-    /// # Errors
-    ///
-    /// [`ListenError::Unavailable`] when the kernel or a container sandbox does not allow it.
-    ///
-    /// ```no_run
-    /// let diag = raindrops::InetDiag::new()?;
-    /// # let _ = diag;
-    /// # Ok::<(), raindrops::ListenError>(())
-    /// ```
-    pub fn new() -> Result<Self, ListenError> {
-        let fd = crate::sys::netlink::sock_diag_socket()
-            .map_err(|source| ListenError::Unavailable { source })?;
-        Ok(InetDiag {
-            fd,
-            request: Vec::with_capacity(256),
-            reply: vec![0; REPLY_LEN],
-            seq: 0,
-            unix_source: UnixSource::default(),
-        })
-    }
-
-    /// Chooses where Unix socket stats come from (default [`UnixSource::Auto`]).
-    ///
-    /// ```no_run
-    /// use raindrops::{InetDiag, UnixSource};
-    /// let mut diag = InetDiag::new()?;
-    /// diag.set_unix_source(UnixSource::ProcNetUnix);
-    /// # Ok::<(), raindrops::ListenError>(())
-    /// ```
-    pub fn set_unix_source(&mut self, source: UnixSource) {
-        self.unix_source = source;
-    }
-
-    /// Where Unix socket stats come from (after an `Auto` fallback: `ProcNetUnix`).
-    pub fn unix_source(&self) -> UnixSource {
-        self.unix_source
-    }
-
-    /// Stats of one TCP listener address.
-    ///
-    /// ```no_run
-    /// let mut diag = raindrops::InetDiag::new()?;
-    /// let s = diag.tcp_stats("127.0.0.1:8080".parse().unwrap())?;
-    /// println!("{} {}", s.active, s.queued);
-    /// # Ok::<(), raindrops::ListenError>(())
-    /// ```
-    pub fn tcp_stats(&mut self, addr: SocketAddr) -> Result<ListenStats, ListenError> {
-        Ok(self.tcp_stats_many(&[addr])?[0])
-    }
-
-    /// Stats of several TCP listener addresses, in the same order (duplicates allowed).
-    ///
-    /// ```no_run
-    /// let mut diag = raindrops::InetDiag::new()?;
-    /// let addrs = ["0.0.0.0:80".parse().unwrap(), "[::]:80".parse().unwrap()];
-    /// let stats = diag.tcp_stats_many(&addrs)?;
-    /// assert_eq!(stats.len(), 2);
-    /// # Ok::<(), raindrops::ListenError>(())
-    /// ```
-    pub fn tcp_stats_many(
-        &mut self,
-        addrs: &[SocketAddr],
-    ) -> Result<Vec<ListenStats>, ListenError> {
-        self.tcp_wanted(addrs, inet_diag::STATES_ALL)
-    }
-
-    /// Queued connections of one TCP listener address, asking the kernel for `LISTEN` sockets
-    /// only: no walk of the established hash, so it stays fast at any connection count.
-    ///
-    /// ```no_run
-    /// let mut diag = raindrops::InetDiag::new()?;
-    /// let queued = diag.tcp_queued("[::]:443".parse().unwrap())?;
-    /// # let _ = queued;
-    /// # Ok::<(), raindrops::ListenError>(())
-    /// ```
-    pub fn tcp_queued(&mut self, addr: SocketAddr) -> Result<u32, ListenError> {
-        Ok(self.tcp_queued_many(&[addr])?[0])
-    }
-
-    /// Queued connections of several TCP listener addresses, in order (`LISTEN` sockets only).
-    ///
-    /// ```no_run
-    /// let mut diag = raindrops::InetDiag::new()?;
-    /// let q = diag.tcp_queued_many(&["127.0.0.1:80".parse().unwrap()])?;
-    /// assert_eq!(q.len(), 1);
-    /// # Ok::<(), raindrops::ListenError>(())
-    /// ```
-    pub fn tcp_queued_many(&mut self, addrs: &[SocketAddr]) -> Result<Vec<u32>, ListenError> {
-        let stats = self.tcp_wanted(addrs, inet_diag::STATES_LISTEN)?;
-        Ok(stats.into_iter().map(|s| s.queued).collect())
-    }
-
-    /// Every TCP listener on the host (IPv4 and IPv6), sorted by address.
-    ///
-    /// ```no_run
-    /// let mut diag = raindrops::InetDiag::new()?;
-    /// for (addr, s) in diag.tcp_all()? {
-    ///     println!("{addr} {} {}", s.active, s.queued);
-    /// }
-    /// # Ok::<(), raindrops::ListenError>(())
-    /// ```
-    pub fn tcp_all(&mut self) -> Result<Vec<(SocketAddr, ListenStats)>, ListenError> {
-        self.tcp_all_states(inet_diag::STATES_ALL)
-    }
-
-    /// Every TCP listener on the host with its queued count only (`active` is 0): the kernel
-    /// skips the established hash.
-    ///
-    /// ```no_run
-    /// let mut diag = raindrops::InetDiag::new()?;
-    /// let all = diag.tcp_queued_all()?;
-    /// # let _ = all;
-    /// # Ok::<(), raindrops::ListenError>(())
-    /// ```
-    pub fn tcp_queued_all(&mut self) -> Result<Vec<(SocketAddr, u32)>, ListenError> {
-        let all = self.tcp_all_states(inet_diag::STATES_LISTEN)?;
-        Ok(all.into_iter().map(|(a, s)| (a, s.queued)).collect())
-    }
-
-    /// Stats of one Unix listener path (symlinks resolved).
-    ///
-    /// ```no_run
-    /// let mut diag = raindrops::InetDiag::new()?;
-    /// let s = diag.unix_stats("/run/app.sock")?;
-    /// # let _ = s;
-    /// # Ok::<(), raindrops::ListenError>(())
-    /// ```
-    pub fn unix_stats(&mut self, path: impl AsRef<Path>) -> Result<ListenStats, ListenError> {
-        Ok(self.unix_stats_many(&[path.as_ref()])?[0])
-    }
-
-    /// Stats of several Unix listener paths, in order.
-    ///
-    /// ```no_run
-    /// let mut diag = raindrops::InetDiag::new()?;
-    /// let s = diag.unix_stats_many(&["/run/a.sock", "/run/b.sock"])?;
-    /// assert_eq!(s.len(), 2);
-    /// # Ok::<(), raindrops::ListenError>(())
-    /// ```
-    pub fn unix_stats_many<P: AsRef<Path>>(
-        &mut self,
-        paths: &[P],
-    ) -> Result<Vec<ListenStats>, ListenError> {
-        if paths.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut wanted = unix_diag::Wanted::new(paths);
-        self.unix_walk(&mut |sock| wanted.add(sock))?;
-        Ok(wanted.stats)
-    }
-
-    /// Every named Unix stream listener on the host, sorted by path (abstract names start
-    /// with `@`).
-    ///
-    /// ```no_run
-    /// let mut diag = raindrops::InetDiag::new()?;
-    /// for (path, s) in diag.unix_all()? {
-    ///     println!("{} {} {}", path.display(), s.active, s.queued);
-    /// }
-    /// # Ok::<(), raindrops::ListenError>(())
-    /// ```
-    pub fn unix_all(&mut self) -> Result<Vec<(PathBuf, ListenStats)>, ListenError> {
-        let mut all = unix_diag::All::default();
-        self.unix_walk(&mut |sock| all.add(sock))?;
-        Ok(all.finish())
-    }
-
-    /// Stats of a mixed list of TCP and Unix listeners, in order: one request per address
-    /// family present.
-    ///
-    /// ```no_run
-    /// use raindrops::{InetDiag, ListenerAddr};
-    /// let addrs: Vec<ListenerAddr> = vec!["0.0.0.0:80".parse()?, "/run/app.sock".parse()?];
-    /// let stats = InetDiag::new()?.stats(&addrs)?;
-    /// assert_eq!(stats.len(), 2);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn stats(&mut self, addrs: &[ListenerAddr]) -> Result<Vec<ListenStats>, ListenError> {
-        let tcp: Vec<SocketAddr> = addrs.iter().filter_map(ListenerAddr::tcp).collect();
-        let unix: Vec<&Path> = addrs.iter().filter_map(ListenerAddr::unix).collect();
-        let mut tcp = self.tcp_stats_many(&tcp)?.into_iter();
-        let mut unix = self.unix_stats_many(&unix)?.into_iter();
-        Ok(addrs
-            .iter()
-            .map(|a| match a {
-                ListenerAddr::Tcp(_) => tcp.next(),
-                ListenerAddr::Unix(_) => unix.next(),
-            })
-            .map(Option::unwrap_or_default)
-            .collect())
-    }
-
-    fn tcp_wanted(
-        &mut self,
-        addrs: &[SocketAddr],
-        states: u32,
-    ) -> Result<Vec<ListenStats>, ListenError> {
-        let addrs: Vec<SocketAddr> = addrs.iter().map(|a| addr::normalize(*a)).collect();
-        let mut wanted = inet_diag::Wanted::new(&addrs);
-        for (family, v4) in [(inet_diag::AF_INET, true), (inet_diag::AF_INET6, false)] {
-            let of_family: Vec<SocketAddr> =
-                addrs.iter().filter(|a| a.is_ipv4() == v4).copied().collect();
-            if of_family.is_empty() {
-                continue;
-            }
-            self.seq = self.seq.wrapping_add(1);
-            inet_diag::encode_request(
-                &mut self.request,
-                self.seq,
-                family,
-                states,
-                Some(&of_family),
-            );
-            self.dump(family_name(v4), &mut |payload| {
-                if let Some(sock) = inet_diag::parse_msg(payload)? {
-                    wanted.add(&sock);
-                }
-                Ok(())
-            })?;
-        }
-        Ok(wanted.stats)
-    }
-
-    fn tcp_all_states(
-        &mut self,
-        states: u32,
-    ) -> Result<Vec<(SocketAddr, ListenStats)>, ListenError> {
-        let mut all = inet_diag::All::default();
-        for (family, v4) in [(inet_diag::AF_INET, true), (inet_diag::AF_INET6, false)] {
-            self.seq = self.seq.wrapping_add(1);
-            inet_diag::encode_request(&mut self.request, self.seq, family, states, None);
-            self.dump(family_name(v4), &mut |payload| {
-                if let Some(sock) = inet_diag::parse_msg(payload)? {
-                    all.add(&sock);
-                }
-                Ok(())
-            })?;
-        }
-        Ok(all.finish())
-    }
-
-    fn unix_walk(
-        &mut self,
-        visit: &mut dyn FnMut(&unix_diag::UnixSock<'_>),
-    ) -> Result<(), ListenError> {
-        if self.unix_source != UnixSource::ProcNetUnix {
-            self.seq = self.seq.wrapping_add(1);
-            unix_diag::encode_request(&mut self.request, self.seq);
-            let res = self.dump("Unix sockets", &mut |payload| {
-                if let Some(sock) = unix_diag::parse_msg(payload)? {
-                    visit(&sock);
-                }
-                Ok(())
-            });
-            match res {
-                Ok(()) => return Ok(()),
-                // No unix_diag handler (module missing): fall back to /proc for good. A
-                // partial dump cannot have happened: the kernel refuses before the first reply.
-                Err(ListenError::Kernel { source, .. })
-                    if self.unix_source == UnixSource::Auto
-                        && matches!(
-                            source.raw_os_error(),
-                            Some(libc::ENOENT | libc::EOPNOTSUPP | libc::EINVAL)
-                        ) =>
-                {
-                    self.unix_source = UnixSource::ProcNetUnix;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        unix_diag::read_proc(visit)
-    }
-
-    /// Sends `self.request` and feeds each reply payload to `visit` until the dump is done.
-    fn dump(
-        &mut self,
-        what: &'static str,
-        visit: &mut dyn FnMut(&[u8]) -> Result<(), ListenError>,
-    ) -> Result<(), ListenError> {
-        let fd = self.fd.as_fd();
-        crate::sys::netlink::send(fd, &self.request).map_err(ListenError::Io)?;
-        loop {
-            let n = crate::sys::netlink::recv(fd, &mut self.reply).map_err(ListenError::Io)?;
-            if n > self.reply.len() {
-                return Err(ListenError::Malformed { what: "datagram larger than 64 KiB" });
-            }
-            if n == 0 {
-                return Err(ListenError::Malformed { what: "empty datagram" });
-            }
-            let seq = self.seq;
-            if netlink::walk(&self.reply[..n], seq, what, &mut *visit)? == Progress::Done {
-                return Ok(());
-            }
-        }
-    }
-}
-
-impl AsFd for InetDiag {
-    /// The netlink socket, e.g. to check its flags; reading from it would desynchronise
-    /// queries.
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-}
-
-fn family_name(v4: bool) -> &'static str {
-    if v4 { "TCP over IPv4" } else { "TCP over IPv6" }
 }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use raindrops::memory::MemoryMetric;
-use raindrops::{DropsReader, InetDiag, ListenStats, ListenerAddr};
+use raindrops::{DropsReader, ListenStats, ListenerAddr, SockDiag};
 
 use crate::cli::TopArgs;
 use crate::exit::UsageError;
@@ -73,7 +73,7 @@ enum Targets {
 #[derive(Debug)]
 pub(super) struct Sampler {
     /// The netlink socket; `None` until opened, and after a failure (reopened next tick).
-    diag: Option<InetDiag>,
+    diag: Option<SockDiag>,
     targets: Targets,
     segment: Option<PathBuf>,
 }
@@ -111,7 +111,7 @@ impl Sampler {
     fn listeners(&mut self) -> Result<Vec<Listener>, raindrops::ListenError> {
         let diag = match &mut self.diag {
             Some(diag) => diag,
-            None => self.diag.insert(InetDiag::new()?),
+            None => self.diag.insert(SockDiag::new()?),
         };
         match &self.targets {
             Targets::Given(addrs) => {
