@@ -79,7 +79,6 @@ mod locks;
 pub mod memory;
 mod reader;
 mod schema;
-#[allow(unsafe_code)]
 mod segment;
 mod shared_aggregate;
 mod shared_words;

@@ -1,4 +1,4 @@
-//! Thin system-call wrappers: the only place (with `segment.rs`) where `unsafe` may appear.
+//! Thin system-call wrappers: the only place (with `segment/map.rs`) where `unsafe` may appear.
 //!
 //! Everything here is `pub(crate)` and returns `io::Result`. Each backend file is named after
 //! the kernel facility it wraps:
