@@ -28,6 +28,17 @@
 //! * A supervisor that restarts workers on request implements [`Adapter`] by asking for the
 //!   restart, and drives the escalation itself with an [`Escalator`].
 //!
+//! # Features
+//!
+//! Both on by default; without them (`default-features = false`) the crate is the policy, the
+//! layer and the signal adapter, and builds no HTTP server:
+//!
+//! * `reexec`: [`Reexec`], served and drained by raindrops-http's server (hyper's).
+//! * `prefork`: the [`prefork`] adapters for raindrops-prefork.
+//!
+//! The crate has no `unsafe` code: adopting inherited descriptors and placing them in a new
+//! program is [`raindrops_prefork::activation`]'s.
+//!
 //! ```
 //! use raindrops::memory::MemoryMetric;
 //! use raindrops_killer::{KillerLayer, Policy, Recycler, Signals};
@@ -38,18 +49,18 @@
 //! let _layer = KillerLayer::new(Recycler::new(&policy, Signals::unicorn())?);
 //! # Ok::<(), raindrops_killer::KillerError>(())
 //! ```
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
 mod escalation;
 pub mod middleware;
 mod policy;
+#[cfg(feature = "prefork")]
 pub mod prefork;
 mod recycler;
+#[cfg(feature = "reexec")]
 pub mod reexec;
 mod signals;
-#[allow(unsafe_code)]
-mod sys;
 
 pub use escalation::{
     ABRUPT_TRIES, Escalation, Escalator, GRACEFUL_TRIES, INTERVAL, Step, Watchdog,
@@ -57,5 +68,6 @@ pub use escalation::{
 pub use middleware::{Killer, KillerLayer};
 pub use policy::{DEFAULT_CYCLE, Limits, Policy, PolicyError, Reason};
 pub use recycler::{Adapter, KillerError, Recycler, Trigger};
+#[cfg(feature = "reexec")]
 pub use reexec::Reexec;
 pub use signals::Signals;

@@ -46,7 +46,7 @@
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -56,13 +56,13 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use raindrops_http::server::{ConnectionPolicy, HttpBody, HttpService, SETTLE, Server};
+use raindrops_prefork::Listener;
+use raindrops_prefork::activation::{Inherited, LISTEN_FDS_START, spawn_with_fds};
 
 use crate::recycler::{Adapter, Trigger};
 
 /// The variable naming the descriptor on which a new process signals that it serves.
 pub const READY_FD_VAR: &str = "RAINDROPS_READY_FD";
-/// The first descriptor passed under `LISTEN_FDS` (`SD_LISTEN_FDS_START`).
-const LISTEN_FDS_START: RawFd = 3;
 
 /// Whether this process took its inherited descriptors already.
 static CLAIMED: AtomicBool = AtomicBool::new(false);
@@ -119,24 +119,15 @@ impl Reexec {
         if CLAIMED.swap(true, Ordering::AcqRel) {
             return Err(io::Error::other("Reexec::from_env was already called in this process"));
         }
-        let mut listeners = Vec::new();
-        let mut ready = None;
-        if var_number("LISTEN_PID")? == Some(std::process::id() as RawFd) {
-            let count = var_number("LISTEN_FDS")?.unwrap_or(0);
-            for fd in LISTEN_FDS_START..LISTEN_FDS_START.saturating_add(count) {
-                let listener = std::net::TcpListener::from(claim("LISTEN_FDS", fd)?);
-                listener.local_addr().map_err(|err| {
-                    io::Error::new(
-                        err.kind(),
-                        format!("LISTEN_FDS: fd {fd} is not a TCP socket: {err}"),
-                    )
-                })?;
-                listeners.push(listener);
-            }
-            if let Some(fd) = var_number(READY_FD_VAR)? {
-                ready = Some(claim(READY_FD_VAR, fd)?);
-            }
-        }
+        let inherited = Inherited::take(&[READY_FD_VAR])
+            .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err.to_string()))?;
+        let (listeners, ready) = match inherited {
+            Some(Inherited { listeners, mut named }) => (
+                listeners.into_iter().map(tcp).collect::<io::Result<Vec<_>>>()?,
+                named.pop().flatten(),
+            ),
+            None => (Vec::new(), None),
+        };
         let reexec = Reexec {
             shared: Arc::new(Shared {
                 trigger: watch::Sender::new(None),
@@ -281,12 +272,11 @@ impl Reexec {
     /// Starts the new process and waits until it serves; its pid.
     async fn hand_over(&self, listeners: &[TcpListener], trigger: Trigger) -> io::Result<u32> {
         let (ready_rx, ready_tx) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-        let mut fds: Vec<RawFd> = listeners.iter().map(AsRawFd::as_raw_fd).collect();
-        fds.push(ready_tx.as_raw_fd());
+        let mut fds: Vec<BorrowedFd<'_>> = listeners.iter().map(AsFd::as_fd).collect();
+        fds.push(ready_tx.as_fd());
         let program = std::env::current_exe()?;
         let args: Vec<OsString> = std::env::args_os().collect();
-        let mut child =
-            crate::sys::spawn_with_fds(&program, args, successor_env(listeners.len()), &fds)?;
+        let mut child = spawn_with_fds(&program, args, successor_env(listeners.len()), &fds)?;
         drop(ready_tx); // only the child holds the write end now: EOF if it dies
         let pid = child.id();
         tracing::info!(
@@ -350,22 +340,15 @@ fn successor_env(listeners: usize) -> Vec<OsString> {
     env
 }
 
-/// The number in variable `name`, if set.
-fn var_number(name: &str) -> io::Result<Option<RawFd>> {
-    let Some(value) = std::env::var_os(name) else { return Ok(None) };
-    let text = value.to_string_lossy();
-    text.parse::<RawFd>().ok().filter(|n| *n >= 0).map(Some).ok_or_else(|| {
-        io::Error::new(
+/// An inherited listener, which must be TCP.
+fn tcp(listener: Listener) -> io::Result<std::net::TcpListener> {
+    match listener {
+        Listener::Tcp(tcp) => Ok(tcp),
+        Listener::Unix(unix) => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("{name}={text:?} is not a descriptor count or number"),
-        )
-    })
-}
-
-/// Takes inherited descriptor `fd`, named in variable `var`.
-fn claim(var: &str, fd: RawFd) -> io::Result<OwnedFd> {
-    crate::sys::claim_inherited(fd)
-        .map_err(|err| io::Error::new(err.kind(), format!("{var}: fd {fd} is not open: {err}")))
+            format!("LISTEN_FDS: fd {} is not a TCP socket", unix.as_raw_fd()),
+        )),
+    }
 }
 
 /// The next connection on any of `listeners`.

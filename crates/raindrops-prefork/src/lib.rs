@@ -40,12 +40,11 @@
 //! # Example
 //!
 //! ```no_run
-//! use raindrops_prefork::{Listener, Prefork, WorkerContext};
+//! use raindrops_prefork::{Prefork, WorkerContext};
 //! use tokio::io::AsyncWriteExt;
 //!
 //! async fn app(ctx: WorkerContext) -> std::io::Result<()> {
-//!     let Listener::Tcp(listener) = &ctx.listeners()[0] else { unreachable!() };
-//!     let listener = tokio::net::TcpListener::from_std(listener.try_clone()?)?;
+//!     let listener = ctx.tcp_listener()?;
 //!     loop {
 //!         tokio::select! {
 //!             accepted = listener.accept() => {
@@ -64,6 +63,7 @@
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod activation;
 mod backoff;
 mod builder;
 mod control;
@@ -80,6 +80,6 @@ mod worker;
 pub use builder::{Builder, Prefork, WorkerInfo};
 pub use error::PreforkError;
 pub use escalation::{ABRUPT_TRIES, Escalation, GRACEFUL_TRIES, INTERVAL};
-pub use listener::Listener;
+pub use listener::{AsyncListener, Listener};
 pub use notify::notify;
 pub use worker::WorkerContext;

@@ -11,10 +11,6 @@ use nix::sys::socket::{getsockopt, sockopt};
 use raindrops::ListenerAddr;
 
 use crate::PreforkError;
-use crate::sys;
-
-/// The first descriptor systemd passes (`SD_LISTEN_FDS_START`).
-const LISTEN_FDS_START: i32 = 3;
 
 /// A listening socket shared by the master and its workers: TCP or Unix stream.
 ///
@@ -105,6 +101,30 @@ impl Listener {
         })
     }
 
+    /// A tokio listener on the same socket (a `dup`), for a worker's runtime: call it from
+    /// the app (it registers the socket with the runtime it runs on).
+    ///
+    /// # Errors
+    ///
+    /// When the process is out of descriptors or the runtime cannot register the socket.
+    ///
+    /// ```
+    /// use raindrops_prefork::{AsyncListener, Listener};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_io().build()?.block_on(async {
+    /// let listener = Listener::bind(&"127.0.0.1:0".parse()?)?;
+    /// let AsyncListener::Tcp(tcp) = listener.to_tokio()? else { unreachable!("bound TCP") };
+    /// assert_eq!(Some(tcp.local_addr()?), listener.addr()?.tcp());
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_tokio(&self) -> io::Result<AsyncListener> {
+        Ok(match self.try_clone()? {
+            Listener::Tcp(l) => AsyncListener::Tcp(tokio::net::TcpListener::from_std(l)?),
+            Listener::Unix(l) => AsyncListener::Unix(tokio::net::UnixListener::from_std(l)?),
+        })
+    }
+
     fn set_nonblocking(&self) -> io::Result<()> {
         match self {
             Listener::Tcp(l) => l.set_nonblocking(true),
@@ -112,52 +132,8 @@ impl Listener {
         }
     }
 
-    /// The listeners systemd passed by socket activation, if `LISTEN_PID` names this process:
-    /// descriptors 3 to `3 + LISTEN_FDS - 1`. The variables (`LISTEN_PID`, `LISTEN_FDS`,
-    /// `LISTEN_FDNAMES`) are then removed, so no child claims the descriptors again.
-    ///
-    /// Call it from the single-threaded start of the program (the supervisor does, before
-    /// forking): it checks that and fails otherwise.
-    ///
-    /// # Errors
-    ///
-    /// [`PreforkError::Activation`] when the variables are malformed or a descriptor is not a
-    /// listening TCP or Unix stream socket.
-    ///
-    /// ```no_run
-    /// // Under systemd with a .socket unit:
-    /// if let Some(listeners) = raindrops_prefork::Listener::from_env()? {
-    ///     println!("{} inherited listeners", listeners.len());
-    /// }
-    /// # Ok::<(), raindrops_prefork::PreforkError>(())
-    /// ```
-    pub fn from_env() -> Result<Option<Vec<Listener>>, PreforkError> {
-        let Ok(pid) = std::env::var("LISTEN_PID") else { return Ok(None) };
-        let bad = |what: String| PreforkError::Activation(what);
-        let pid: u32 =
-            pid.trim().parse().map_err(|_| bad(format!("LISTEN_PID={pid:?} is not a pid")))?;
-        if pid != std::process::id() {
-            // Meant for another process (our parent, say): leave the descriptors alone.
-            return Ok(None);
-        }
-        let count = std::env::var("LISTEN_FDS").unwrap_or_default();
-        let n: i32 =
-            count.trim().parse().ok().filter(|n| (0..=4096).contains(n)).ok_or_else(|| {
-                bad(format!("LISTEN_FDS={count:?} is not a count of descriptors"))
-            })?;
-        sys::remove_env(&["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"])
-            .map_err(|err| bad(err.to_string()))?;
-        (LISTEN_FDS_START..LISTEN_FDS_START + n)
-            .map(|fd| {
-                let owned = sys::adopt_fd(fd).map_err(|err| bad(err.to_string()))?;
-                Listener::from_fd(owned).map_err(|err| bad(format!("descriptor {fd}: {err}")))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
-    }
-
     /// Wraps an inherited listening socket, checking what it is.
-    fn from_fd(fd: OwnedFd) -> io::Result<Listener> {
+    pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<Listener> {
         let not = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, what.to_owned());
         if getsockopt(&fd, sockopt::SockType).map_err(|_| not("not a socket"))? != SockType::Stream
         {
@@ -177,6 +153,31 @@ impl Listener {
         listener.set_nonblocking()?;
         Ok(listener)
     }
+}
+
+/// A [`Listener`] registered with a tokio runtime ([`Listener::to_tokio`],
+/// [`WorkerContext::tokio_listeners`](crate::WorkerContext::tokio_listeners)).
+///
+/// ```no_run
+/// use raindrops_prefork::{AsyncListener, WorkerContext};
+///
+/// async fn app(ctx: WorkerContext) -> std::io::Result<()> {
+///     for listener in ctx.tokio_listeners()? {
+///         match listener {
+///             AsyncListener::Tcp(tcp) => drop(tcp.accept().await?),
+///             AsyncListener::Unix(unix) => drop(unix.accept().await?),
+///         }
+///     }
+///     Ok(())
+/// }
+/// # let _ = app;
+/// ```
+#[derive(Debug)]
+pub enum AsyncListener {
+    /// A TCP listener.
+    Tcp(tokio::net::TcpListener),
+    /// A Unix stream listener.
+    Unix(tokio::net::UnixListener),
 }
 
 impl AsFd for Listener {

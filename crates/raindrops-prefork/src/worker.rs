@@ -25,10 +25,10 @@ use raindrops::Workers;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
-use crate::Listener;
 use crate::control::RestartRequest;
 use crate::log::{self, log};
 use crate::master::Supervision;
+use crate::{AsyncListener, Listener};
 
 /// What a worker is handed by the master at `fork`.
 #[derive(Debug)]
@@ -91,7 +91,7 @@ impl WorkerContext {
     }
 
     /// The listeners to accept on, in the order they were given (inherited ones first);
-    /// non-blocking, ready for `tokio::net::TcpListener::from_std(l.try_clone()?)`.
+    /// non-blocking. [`tokio_listeners`](Self::tokio_listeners) has them for the runtime.
     ///
     /// ```no_run
     /// # use raindrops_prefork::WorkerContext;
@@ -104,6 +104,52 @@ impl WorkerContext {
     /// ```
     pub fn listeners(&self) -> &[Listener] {
         &self.inner.listeners
+    }
+
+    /// The [listeners](Self::listeners) registered with this worker's runtime, in the same
+    /// order: call it from the app.
+    ///
+    /// # Errors
+    ///
+    /// When the process is out of descriptors or the runtime cannot register a socket.
+    ///
+    /// ```no_run
+    /// # use raindrops_prefork::{AsyncListener, WorkerContext};
+    /// # async fn app(ctx: WorkerContext) -> std::io::Result<()> {
+    /// for (column, listener) in ctx.tokio_listeners()?.into_iter().enumerate() {
+    ///     if let AsyncListener::Tcp(tcp) = listener {
+    ///         println!("listener {column}: {}", tcp.local_addr()?);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// # let _ = app;
+    /// ```
+    pub fn tokio_listeners(&self) -> io::Result<Vec<AsyncListener>> {
+        self.inner.listeners.iter().map(Listener::to_tokio).collect()
+    }
+
+    /// The first TCP listener, registered with this worker's runtime: what a server on one
+    /// TCP address needs. Call it from the app.
+    ///
+    /// # Errors
+    ///
+    /// When no listener is TCP, or it cannot be registered.
+    ///
+    /// ```no_run
+    /// # use raindrops_prefork::WorkerContext;
+    /// # async fn app(ctx: WorkerContext) -> std::io::Result<()> {
+    /// let listener = ctx.tcp_listener()?;
+    /// let (_stream, peer) = listener.accept().await?;
+    /// println!("{peer}");
+    /// # Ok(()) }
+    /// # let _ = app;
+    /// ```
+    pub fn tcp_listener(&self) -> io::Result<tokio::net::TcpListener> {
+        let tcp = self.inner.listeners.iter().find(|l| matches!(l, Listener::Tcp(_)));
+        match tcp.map(Listener::to_tokio).transpose()? {
+            Some(AsyncListener::Tcp(tcp)) => Ok(tcp),
+            _ => Err(io::Error::new(io::ErrorKind::NotFound, "no TCP listener")),
+        }
     }
 
     /// Resolves when the master asks this worker to stop gracefully (SIGQUIT): stop accepting,
