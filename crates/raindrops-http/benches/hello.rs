@@ -17,7 +17,7 @@ use axum::routing::get;
 use raindrops_http::listeners::{
     ConnectionCounts, CountingListener, KernelListeners, OwnedListeners, Peer,
 };
-use raindrops_http::middleware::RaindropsLayer;
+use raindrops_http::middleware::{HttpStats, RaindropsLayer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // HELLO_THREADS=N: N runtime threads (default: one per CPU).
@@ -44,13 +44,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
         "kernel" => {
             let kernel = KernelListeners::addrs(vec![addr.into()])?;
-            let app = app.layer(RaindropsLayer::new()?.listeners(kernel));
+            let app = app.layer(RaindropsLayer::new(HttpStats::per_cpu()?).listeners(kernel));
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?
         }
         "owned" => {
             let counts = ConnectionCounts::new(1, 1)?;
             let owned = OwnedListeners::new(counts.clone()).tcp(&listener)?;
-            let app = app.layer(RaindropsLayer::new()?.listeners(owned));
+            let app = app.layer(RaindropsLayer::new(HttpStats::per_cpu()?).listeners(owned));
             let listener = CountingListener::new(listener, counts.counter(0, 0));
             axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await?
         }

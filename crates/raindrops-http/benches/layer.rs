@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::routing::get;
 use http::Request;
 use http_body_util::BodyExt;
-use raindrops_http::middleware::RaindropsLayer;
+use raindrops_http::middleware::{HttpStats, RaindropsLayer};
 use tower::ServiceExt;
 
 const REQUESTS: u32 = 200_000;
@@ -50,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let plain = Router::new().route("/", get(|| async { "Hello, world!\n" }));
     // What any layer costs in axum (it re-boxes every route), for scale.
     let identity = plain.clone().layer(tower::layer::util::Identity::new());
-    let layered = plain.clone().layer(RaindropsLayer::new()?);
+    let layered = plain.clone().layer(RaindropsLayer::new(HttpStats::per_cpu()?));
     for threads in [1, 2] {
         let (mut a, mut i, mut b) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..7 {

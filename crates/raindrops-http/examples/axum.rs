@@ -14,7 +14,7 @@ use axum::extract::ConnectInfo;
 use axum::routing::get;
 use axum::{Extension, Router};
 use raindrops_http::listeners::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
-use raindrops_http::middleware::RaindropsLayer;
+use raindrops_http::middleware::{HttpStats, RaindropsLayer};
 use raindrops_http::server::{ConnectionPolicy, Server};
 use tower::Layer;
 
@@ -28,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let owned = OwnedListeners::new(counts.clone()).tcp(&listener)?;
     let app = Router::new()
         .route("/", get(|| async { "Hello, world!\n" }))
-        .layer(RaindropsLayer::new()?.listeners(owned));
+        .layer(RaindropsLayer::new(HttpStats::per_cpu()?).listeners(owned));
     eprintln!("listening on http://{}/ (stats at /_raindrops)", listener.local_addr()?);
     let listener = CountingListener::new(listener, counts.counter(0, 0));
     // Slow or idle clients are closed, and connections capped (ConnectionPolicy's defaults).

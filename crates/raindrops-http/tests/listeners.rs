@@ -13,7 +13,7 @@ use raindrops_http::exposition::ListenerSample;
 use raindrops_http::listeners::{
     ConnectionCounts, CountingListener, KernelListeners, Listeners, OwnedListeners, Peer,
 };
-use raindrops_http::middleware::RaindropsLayer;
+use raindrops_http::middleware::{HttpStats, RaindropsLayer};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
 /// Polls both sources until each reports `expected` (bounded: 30 s).
@@ -61,7 +61,7 @@ async fn owned_and_kernel_paths_agree_at_quiescence() {
     let kernel = KernelListeners::addrs(watched).unwrap();
     let app = Router::new()
         .route("/", get(|| async { "hello\n" }))
-        .layer(RaindropsLayer::new().unwrap().listeners(Arc::clone(&owned)));
+        .layer(RaindropsLayer::new(HttpStats::per_cpu().unwrap()).listeners(Arc::clone(&owned)));
     let tcp = CountingListener::new(tcp, counts.counter(0, 1));
     let unix = CountingListener::new(unix, counts.counter(0, 0));
     let service = app.clone().into_make_service_with_connect_info::<Peer>();

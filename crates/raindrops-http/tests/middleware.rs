@@ -11,7 +11,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
 use bytes::Bytes;
-use raindrops_http::middleware::RaindropsLayer;
+use raindrops_http::middleware::{HttpStats, RaindropsLayer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
@@ -76,7 +76,7 @@ async fn concurrent_slow_requests_are_calling() {
                 }
             }),
         )
-        .layer(RaindropsLayer::new().unwrap());
+        .layer(RaindropsLayer::new(HttpStats::per_cpu().unwrap()));
     let addr = serve(app).await;
     let clients: Vec<_> = (0..5).map(|_| tokio::spawn(fetch(addr, "/slow"))).collect();
     wait_for(addr, (5, 0)).await;
@@ -104,7 +104,7 @@ async fn streaming_body_is_writing_until_the_client_leaves() {
                 }
             }),
         )
-        .layer(RaindropsLayer::new().unwrap());
+        .layer(RaindropsLayer::new(HttpStats::per_cpu().unwrap()));
     let addr = serve(app).await;
 
     let mut client = TcpStream::connect(addr).await.unwrap();
@@ -155,7 +155,7 @@ async fn a_panicking_handler_leaves_calling_at_zero() {
                 "unreachable"
             }),
         )
-        .layer(RaindropsLayer::new().unwrap())
+        .layer(RaindropsLayer::new(HttpStats::per_cpu().unwrap()))
         .layer(tower_http::catch_panic::CatchPanicLayer::new());
     let addr = serve(app).await;
     let (status, _, _) = fetch(addr, "/panic").await;
@@ -165,7 +165,7 @@ async fn a_panicking_handler_leaves_calling_at_zero() {
 
 #[tokio::test]
 async fn a_request_cancelled_by_a_timeout_leaves_calling_at_zero() {
-    let layer = RaindropsLayer::new().unwrap();
+    let layer = RaindropsLayer::new(HttpStats::per_cpu().unwrap());
     // The handler reads `calling` itself as it starts: the 100 ms timeout may well fire
     // before a poll of the endpoint could see the request (a busy machine), never before the
     // handler's first poll.
@@ -197,7 +197,7 @@ async fn a_request_cancelled_by_a_timeout_leaves_calling_at_zero() {
 async fn endpoint_formats_and_headers() {
     let app = Router::new()
         .route("/", get(|| async { "hello\n" }))
-        .layer(RaindropsLayer::new().unwrap().metrics_path("/metrics"));
+        .layer(RaindropsLayer::new(HttpStats::per_cpu().unwrap()).metrics_path("/metrics"));
     let addr = serve(app).await;
     let (_, _, body) = fetch(addr, "/").await;
     assert_eq!(body, "hello\n");
@@ -227,9 +227,10 @@ async fn endpoint_formats_and_headers() {
 
 #[tokio::test]
 async fn a_peer_not_allowed_gets_the_app() {
-    let app = Router::new()
-        .route("/", get(|| async { "hello\n" }))
-        .layer(RaindropsLayer::new().unwrap().allow_only(vec!["127.0.0.1/32".parse().unwrap()]));
+    let app = Router::new().route("/", get(|| async { "hello\n" })).layer(
+        RaindropsLayer::new(HttpStats::per_cpu().unwrap())
+            .allow_only(vec!["127.0.0.1/32".parse().unwrap()]),
+    );
     let addr = serve(app).await;
     let (status, _, _) = get_from(addr, "/_raindrops", "127.0.0.2").await;
     assert_eq!(status, 404, "the app's own 404");
@@ -259,7 +260,7 @@ async fn exact_body_with_a_tcp_and_a_unix_listener_from_the_kernel() {
     .unwrap();
     let app = Router::new()
         .route("/", get(|| async { "hello\n" }))
-        .layer(RaindropsLayer::new().unwrap().listeners(kernel));
+        .layer(RaindropsLayer::new(HttpStats::per_cpu().unwrap()).listeners(kernel));
     let addr = serve(app).await;
     let (status, head, body) = fetch(addr, "/_raindrops").await;
     assert_eq!(status, 200);

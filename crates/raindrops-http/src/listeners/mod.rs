@@ -23,7 +23,7 @@
 //! use axum::Extension;
 //! use axum::extract::ConnectInfo;
 //! use raindrops_http::listeners::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
-//! use raindrops_http::middleware::RaindropsLayer;
+//! use raindrops_http::middleware::{HttpStats, RaindropsLayer};
 //! use raindrops_http::server::Server;
 //! use tower::Layer;
 //!
@@ -33,7 +33,7 @@
 //! let owned = OwnedListeners::new(counts.clone()).tcp(&listener)?;
 //! let app = axum::Router::new()
 //!     .route("/", axum::routing::get(|| async { "hello" }))
-//!     .layer(RaindropsLayer::new()?.listeners(owned));
+//!     .layer(RaindropsLayer::new(HttpStats::per_cpu()?).listeners(owned));
 //! let listener = CountingListener::new(listener, counts.counter(0, 0));
 //! Server::new(Default::default())
 //!     .serve(listener, |addr| Extension(ConnectInfo(Peer::Tcp(addr))).layer(app.clone()))

@@ -9,6 +9,7 @@ use crate::exposition::ListenerSample;
 /// A source of listener numbers for the stats endpoint, asked once per stats request.
 ///
 /// ```
+/// # use raindrops_http::middleware::{HttpStats, RaindropsLayer};
 /// use raindrops_http::exposition::ListenerSample;
 /// use raindrops_http::listeners::Listeners;
 ///
@@ -19,7 +20,7 @@ use crate::exposition::ListenerSample;
 ///         Ok(vec![ListenerSample { addr: "127.0.0.1:80".into(), active: 1, queued: 0 }])
 ///     }
 /// }
-/// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.listeners(Fixed);
+/// let _layer = RaindropsLayer::new(HttpStats::per_cpu()?).listeners(Fixed);
 /// # Ok::<(), raindrops::SegmentError>(())
 /// ```
 pub trait Listeners: Send + Sync + 'static {
@@ -35,12 +36,13 @@ pub trait Listeners: Send + Sync + 'static {
 /// [`KernelListeners`](super::KernelListeners) can feed the middleware and a Watcher.
 ///
 /// ```
+/// # use raindrops_http::middleware::{HttpStats, RaindropsLayer};
 /// use std::sync::Arc;
 /// use raindrops_http::listeners::KernelListeners;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let kernel = Arc::new(KernelListeners::addrs(vec!["127.0.0.1:8080".parse()?])?);
-/// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.listeners(Arc::clone(&kernel));
+/// let _layer = RaindropsLayer::new(HttpStats::per_cpu()?).listeners(Arc::clone(&kernel));
 /// let _watcher = raindrops_http::watcher::Watcher::new(kernel, std::time::Duration::from_secs(1))?;
 /// # Ok(())
 /// # }

@@ -47,22 +47,20 @@ impl Shared {
 }
 
 impl RaindropsLayer {
-    /// A layer for a single process: its own anonymous segment, one row per CPU (up to 64)
-    /// that the endpoint sums.
-    ///
-    /// # Errors
-    ///
-    /// When the shared segment cannot be mapped.
+    /// A layer for a single process that counts in every row of `stats` (the threads of a
+    /// runtime take rows round-robin) and shows their sum; it cannot fail: the fallible part,
+    /// mapping the shared rows, comes first ([`HttpStats::per_cpu`]). A prefork worker uses
+    /// [`for_worker`](Self::for_worker) instead.
     ///
     /// ```
-    /// let _layer = raindrops_http::middleware::RaindropsLayer::new()?;
+    /// use raindrops_http::middleware::{HttpStats, RaindropsLayer};
+    ///
+    /// let _layer = RaindropsLayer::new(HttpStats::per_cpu()?);
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
-    pub fn new() -> Result<Self, raindrops::SegmentError> {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()).min(64);
-        let workers = Workers::new(cpus)?;
-        let stripes = (0..cpus).map(|row| workers.worker(row)).collect();
-        Ok(Self::with_rows(workers, stripes))
+    pub fn new(stats: Workers<HttpStats>) -> Self {
+        let stripes = (0..stats.rows()).map(|row| stats.worker(row)).collect();
+        Self::with_rows(stats, stripes)
     }
 
     /// A layer for worker `index` of a segment created (before `fork`) by a supervisor: this
@@ -112,7 +110,8 @@ impl RaindropsLayer {
     /// `/_raindrops`.
     ///
     /// ```
-    /// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.path("/stats");
+    /// # use raindrops_http::middleware::{HttpStats, RaindropsLayer};
+    /// let _layer = RaindropsLayer::new(HttpStats::per_cpu()?).path("/stats");
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
     pub fn path(self, path: impl Into<String>) -> Self {
@@ -127,7 +126,8 @@ impl RaindropsLayer {
     /// Also serves OpenMetrics at `path` (for example `/metrics`).
     ///
     /// ```
-    /// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.metrics_path("/metrics");
+    /// # use raindrops_http::middleware::{HttpStats, RaindropsLayer};
+    /// let _layer = RaindropsLayer::new(HttpStats::per_cpu()?).metrics_path("/metrics");
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
     pub fn metrics_path(self, path: impl Into<String>) -> Self {
@@ -139,7 +139,8 @@ impl RaindropsLayer {
     /// [`allow_only`](Self::allow_only) said otherwise).
     ///
     /// ```
-    /// let _layer = raindrops_http::middleware::RaindropsLayer::new()?
+    /// # use raindrops_http::middleware::{HttpStats, RaindropsLayer};
+    /// let _layer = RaindropsLayer::new(HttpStats::per_cpu()?)
     ///     .allow("10.0.0.0/8".parse().unwrap());
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
@@ -150,7 +151,8 @@ impl RaindropsLayer {
     /// Lets only peers in `nets` see the endpoint (replacing the loopback default).
     ///
     /// ```
-    /// let _layer = raindrops_http::middleware::RaindropsLayer::new()?
+    /// # use raindrops_http::middleware::{HttpStats, RaindropsLayer};
+    /// let _layer = RaindropsLayer::new(HttpStats::per_cpu()?)
     ///     .allow_only(vec!["127.0.0.1/32".parse().unwrap()]);
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
@@ -161,12 +163,13 @@ impl RaindropsLayer {
     /// Shows `listeners`' numbers on the endpoint.
     ///
     /// ```
+    /// # use raindrops_http::middleware::{HttpStats, RaindropsLayer};
     /// # use raindrops_http::exposition::ListenerSample;
     /// # struct Fixed;
     /// # impl raindrops_http::listeners::Listeners for Fixed {
     /// #     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> { Ok(vec![]) }
     /// # }
-    /// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.listeners(Fixed);
+    /// let _layer = RaindropsLayer::new(HttpStats::per_cpu()?).listeners(Fixed);
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
     pub fn listeners(self, listeners: impl Listeners) -> Self {
@@ -177,7 +180,8 @@ impl RaindropsLayer {
     /// OpenMetrics; see [`Counters`].
     ///
     /// ```
-    /// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.counters(Vec::new);
+    /// # use raindrops_http::middleware::{HttpStats, RaindropsLayer};
+    /// let _layer = RaindropsLayer::new(HttpStats::per_cpu()?).counters(Vec::new);
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
     pub fn counters(self, counters: impl Counters) -> Self {
@@ -187,7 +191,8 @@ impl RaindropsLayer {
     /// Every row the endpoint sums: every worker's, or for a single-process layer one per CPU.
     ///
     /// ```
-    /// let layer = raindrops_http::middleware::RaindropsLayer::new()?;
+    /// # use raindrops_http::middleware::{HttpStats, RaindropsLayer};
+    /// let layer = RaindropsLayer::new(HttpStats::per_cpu()?);
     /// let total = layer.workers().sum();
     /// assert_eq!((total.calling, total.writing, total.requests), (0, 0, 0));
     /// # Ok::<(), raindrops::SegmentError>(())

@@ -26,11 +26,11 @@ server's own listeners in O(1).
 
 ```
 use axum::{Router, routing::get};
-use raindrops_http::middleware::RaindropsLayer;
+use raindrops_http::middleware::{HttpStats, RaindropsLayer};
 
 let _app: Router = Router::new()
     .route("/", get(|| async { "Hello, world!\n" }))
-    .layer(RaindropsLayer::new()?);
+    .layer(RaindropsLayer::new(HttpStats::per_cpu()?));
 // raindrops_http::server::Server::new(Default::default())
 //     .serve(listener, |peer| Extension(ConnectInfo(peer)).layer(app.clone()))
 # Ok::<(), raindrops::SegmentError>(())

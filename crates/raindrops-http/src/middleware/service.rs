@@ -36,35 +36,32 @@ impl<S> Raindrops<S> {
     /// Wraps `inner` with the settings of `layer`.
     ///
     /// ```
-    /// use raindrops_http::middleware::{Raindrops, RaindropsLayer};
+    /// use raindrops_http::middleware::{HttpStats, Raindrops, RaindropsLayer};
     /// let _service = Raindrops::new(tower::service_fn(|_: http::Request<String>| async {
     ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
-    /// }), &RaindropsLayer::new()?);
+    /// }), &RaindropsLayer::new(HttpStats::per_cpu()?));
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
     pub fn new(inner: S, layer: &RaindropsLayer) -> Self {
         Raindrops { inner, shared: Arc::clone(&layer.shared) }
     }
 
-    /// A single-process [`RaindropsLayer`]; the same as [`RaindropsLayer::new`].
-    ///
-    /// # Errors
-    ///
-    /// When the shared segment cannot be mapped.
+    /// A single-process [`RaindropsLayer`] over `stats`; the same as [`RaindropsLayer::new`].
     ///
     /// ```
-    /// let _layer = raindrops_http::middleware::Raindrops::<()>::layer()?;
+    /// use raindrops_http::middleware::{HttpStats, Raindrops};
+    /// let _layer = Raindrops::<()>::layer(HttpStats::per_cpu()?);
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
-    pub fn layer() -> Result<RaindropsLayer, raindrops::SegmentError> {
-        RaindropsLayer::new()
+    pub fn layer(stats: raindrops::Workers<HttpStats>) -> RaindropsLayer {
+        RaindropsLayer::new(stats)
     }
 
     /// The inner service.
     ///
     /// ```
-    /// # use raindrops_http::middleware::{Raindrops, RaindropsLayer};
-    /// let service = Raindrops::new(7, &RaindropsLayer::new()?);
+    /// # use raindrops_http::middleware::{HttpStats, Raindrops, RaindropsLayer};
+    /// let service = Raindrops::new(7, &RaindropsLayer::new(HttpStats::per_cpu()?));
     /// assert_eq!(*service.get_ref(), 7);
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
@@ -75,8 +72,8 @@ impl<S> Raindrops<S> {
     /// The inner service, mutably.
     ///
     /// ```
-    /// # use raindrops_http::middleware::{Raindrops, RaindropsLayer};
-    /// let mut service = Raindrops::new(7, &RaindropsLayer::new()?);
+    /// # use raindrops_http::middleware::{HttpStats, Raindrops, RaindropsLayer};
+    /// let mut service = Raindrops::new(7, &RaindropsLayer::new(HttpStats::per_cpu()?));
     /// *service.get_mut() += 1;
     /// assert_eq!(service.into_inner(), 8);
     /// # Ok::<(), raindrops::SegmentError>(())
@@ -88,8 +85,8 @@ impl<S> Raindrops<S> {
     /// Unwraps the inner service.
     ///
     /// ```
-    /// # use raindrops_http::middleware::{Raindrops, RaindropsLayer};
-    /// assert_eq!(Raindrops::new(7, &RaindropsLayer::new()?).into_inner(), 7);
+    /// # use raindrops_http::middleware::{HttpStats, Raindrops, RaindropsLayer};
+    /// assert_eq!(Raindrops::new(7, &RaindropsLayer::new(HttpStats::per_cpu()?)).into_inner(), 7);
     /// # Ok::<(), raindrops::SegmentError>(())
     /// ```
     pub fn into_inner(self) -> S {

@@ -18,11 +18,35 @@ raindrops::counters! {
     }
 }
 
+impl HttpStats {
+    /// Rows for a single-process [`RaindropsLayer`](super::RaindropsLayer): one per CPU (up
+    /// to 64) in an anonymous segment, so that the threads of a multi-threaded runtime do not
+    /// all count in the same cache lines; the endpoint sums them.
+    ///
+    /// # Errors
+    ///
+    /// When the shared segment cannot be mapped.
+    ///
+    /// ```
+    /// use raindrops_http::middleware::{HttpStats, RaindropsLayer};
+    ///
+    /// let stats = HttpStats::per_cpu()?;
+    /// assert!(stats.rows() >= 1);
+    /// let _layer = RaindropsLayer::new(stats);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn per_cpu() -> Result<raindrops::Workers<HttpStats>, raindrops::SegmentError> {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()).min(64);
+        raindrops::Workers::new(cpus)
+    }
+}
+
 /// A source of the application's labelled counters for the stats endpoint (shown in JSON and
 /// OpenMetrics, never in the raindrops text format), asked once per stats request. Any
 /// `Fn() -> Vec<LabeledCounter>` is one.
 ///
 /// ```
+/// # use raindrops_http::middleware::{HttpStats, RaindropsLayer};
 /// use raindrops_http::exposition::LabeledCounter;
 ///
 /// let source = || {
@@ -33,7 +57,7 @@ raindrops::counters! {
 ///         values: vec![("memory".into(), 1)],
 ///     }]
 /// };
-/// let _layer = raindrops_http::middleware::RaindropsLayer::new()?.counters(source);
+/// let _layer = RaindropsLayer::new(HttpStats::per_cpu()?).counters(source);
 /// # Ok::<(), raindrops::SegmentError>(())
 /// ```
 pub trait Counters: Send + Sync + 'static {
