@@ -42,6 +42,8 @@ mod future;
 mod layer;
 mod service;
 mod stats;
+#[cfg(test)]
+mod tests;
 
 pub use body::ResponseBody;
 pub use future::ResponseFuture;
