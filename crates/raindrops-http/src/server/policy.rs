@@ -72,7 +72,7 @@ impl Default for ConnectionPolicy {
 
 impl ConnectionPolicy {
     /// The stream cap of this policy, to give the endpoints that stream (e.g.
-    /// [`Watcher::streams`](crate::watcher::Watcher::streams)).
+    /// [`WatcherBuilder::streams`](crate::watcher::WatcherBuilder::streams)).
     ///
     /// ```
     /// let slots = raindrops_http::server::ConnectionPolicy::default().stream_slots();
