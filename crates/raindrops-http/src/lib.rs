@@ -30,3 +30,4 @@ pub mod listeners;
 pub mod middleware;
 pub mod server;
 pub mod watcher;
+pub mod x_headers;

@@ -10,6 +10,7 @@ use raindrops::{Aggregate, AggregateSnapshot, SharedAggregate};
 
 use crate::exposition::Format;
 use crate::exposition::histogram::{self, PERCENTILES};
+use crate::x_headers::Style;
 
 /// The headers of [`PERCENTILES`], in order.
 const PERCENTILE_HEADERS: [&str; 4] = ["X-P50", "X-P90", "X-P99", "X-P99.9"];
@@ -82,21 +83,12 @@ fn format_of<B>(req: &Request<B>) -> Format {
     }
 }
 
-/// raindrops' headers: `X-Count` always; with more than one sample also `X-Min`, `X-Max`,
-/// `X-Mean` and `X-Std-Dev` (rounded to integers, as Ruby's `round`), `X-Outliers-Low`,
-/// `X-Outliers-High`, then ours: `X-P50`, `X-P90`, `X-P99`, `X-P99.9`.
+/// raindrops' headers ([`Style::LastDataRecv`]): `X-Count` always; with more than one sample
+/// also `X-Min`, `X-Max`, `X-Mean` and `X-Std-Dev` (rounded to integers, as Ruby's `round`),
+/// `X-Outliers-Low`, `X-Outliers-High`, then ours: `X-P50`, `X-P90`, `X-P99`, `X-P99.9`.
 fn x_headers(gem: &Aggregate, percentiles: &[(f64, i64)]) -> Vec<(&'static str, String)> {
-    let mut headers = vec![("X-Count", gem.count().to_string())];
+    let mut headers = crate::x_headers::x_headers(gem, Style::LastDataRecv);
     if gem.count() > 1 {
-        let optional = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
-        headers.extend([
-            ("X-Min", optional(gem.min())),
-            ("X-Max", optional(gem.max())),
-            ("X-Mean", format!("{}", gem.mean().round() as i64)),
-            ("X-Std-Dev", format!("{}", gem.std_dev().round() as i64)),
-            ("X-Outliers-Low", gem.outliers_low().to_string()),
-            ("X-Outliers-High", gem.outliers_high().to_string()),
-        ]);
         for (p, name) in PERCENTILES.iter().zip(PERCENTILE_HEADERS) {
             if let Some((_, value)) = percentiles.iter().find(|(q, _)| q == p) {
                 headers.push((name, value.to_string()));

@@ -18,6 +18,7 @@ use crate::exposition::escape_name_label;
 use crate::exposition::histogram::{self, header_value};
 use crate::exposition::time::{http_date, iso8601};
 use crate::exposition::{insert_json_name, json_line};
+use crate::x_headers::{Style, x_headers};
 
 /// Which number of an address a histogram is about.
 #[derive(Clone, Copy)]
@@ -160,7 +161,7 @@ fn histogram(watcher: &Watcher, which: Which, file: &[u8]) -> Response {
     let h = histogram_of(watcher, which, addr);
     let addr = ListenerName::from(addr);
     let agg = &h.series.aggregate;
-    let mut x_headers: Vec<(&'static str, String)> = agg.headers().into_iter().collect();
+    let mut x_headers = x_headers(agg, Style::Watcher);
     x_headers.push(("X-Last-Reset", http_date(h.reset_at)));
     x_headers.push(("X-Current", h.current.to_string()));
     x_headers.push(("X-First-Peak-At", http_date(h.series.peak.first)));
