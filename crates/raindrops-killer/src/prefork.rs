@@ -50,7 +50,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use raindrops::memory::MemoryMetric;
-use raindrops_prefork::{WorkerContext, WorkerInfo};
+use raindrops_prefork::{Replacement, WorkerContext, WorkerInfo};
 
 use crate::recycler::{Adapter, Trigger};
 
@@ -180,7 +180,7 @@ impl MemoryBudget {
     /// let budget = raindrops_killer::prefork::MemoryBudget::new(MemoryMetric::Uss, u64::MAX);
     /// assert!(budget.check(&[]).is_empty());
     /// ```
-    pub fn check(&self, workers: &[WorkerInfo]) -> Vec<(u32, String)> {
+    pub fn check(&self, workers: &[WorkerInfo]) -> Vec<Replacement> {
         if workers.iter().any(|w| w.replacing) {
             return Vec::new();
         }
@@ -189,7 +189,10 @@ impl MemoryBudget {
             .filter(|w| w.serving)
             .map(|w| (w.pid, self.metric.read(w.pid).unwrap_or(0)))
             .collect();
-        self.largest_over(&sizes).into_iter().collect()
+        self.largest_over(&sizes)
+            .map(|(pid, reason)| Replacement::new(pid, reason))
+            .into_iter()
+            .collect()
     }
 
     /// Given `(pid, bytes)` per worker: the largest, if the total exceeds the budget.
@@ -256,7 +259,7 @@ impl RollingRestart {
     /// let mut rolling = raindrops_killer::prefork::RollingRestart::new(Duration::ZERO, Duration::ZERO);
     /// assert!(rolling.check(&[]).is_empty());
     /// ```
-    pub fn check(&mut self, workers: &[WorkerInfo]) -> Vec<(u32, String)> {
+    pub fn check(&mut self, workers: &[WorkerInfo]) -> Vec<Replacement> {
         self.limits.retain(|pid, _| workers.iter().any(|w| w.pid == *pid));
         let jitter_ms = u64::try_from(self.jitter.as_millis()).unwrap_or(u64::MAX);
         for worker in workers {
@@ -274,7 +277,7 @@ impl RollingRestart {
             .iter()
             .filter(due)
             .max_by_key(|w| w.age)
-            .map(|w| (w.pid, format!("rolling restart (age {:?})", w.age)))
+            .map(|w| w.replace(format!("rolling restart (age {:?})", w.age)))
             .into_iter()
             .collect()
     }

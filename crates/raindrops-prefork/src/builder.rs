@@ -8,7 +8,10 @@ use std::time::Duration;
 use raindrops::{ListenerAddr, Workers};
 
 use crate::master::{Master, Supervision};
-use crate::{Escalation, Listener, PreforkError, WorkerContext};
+use crate::tick::TickHook;
+use crate::{
+    ConfigError, Escalation, Listener, PreforkError, Replacement, WorkerContext, WorkerInfo,
+};
 
 /// Rows kept for workers added with SIGTTIN beyond the starting count, by default.
 const SPARE_ROWS: usize = 16;
@@ -185,26 +188,24 @@ impl Builder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn build(self) -> Result<Prefork, PreforkError> {
-        let bad = |text: String| Err(PreforkError::Config(text));
+        let bad = |kind: ConfigError| Err(PreforkError::Config(kind));
         if self.workers == 0 {
-            return bad("workers is 0: give at least 1".into());
+            return bad(ConfigError::NoWorkers);
         }
         let max_workers = self.max_workers.unwrap_or(self.workers + SPARE_ROWS);
         if max_workers < self.workers {
-            return bad(format!("max_workers {max_workers} is below workers {}", self.workers));
+            return bad(ConfigError::MaxWorkersBelowWorkers { max_workers, workers: self.workers });
         }
         if self.max_restarting == 0 {
-            return bad("max_restarting is 0: give at least 1".into());
+            return bad(ConfigError::NoRestarting);
         }
         if self.timeout < Duration::from_millis(100) {
-            return bad(format!("timeout {:?} is below 100ms", self.timeout));
+            return bad(ConfigError::TimeoutTooShort { timeout: self.timeout });
         }
         let rows = max_workers
             .checked_add(self.max_restarting)
             .filter(|&rows| rows <= 65_536)
-            .ok_or_else(|| {
-                PreforkError::Config("max_workers + max_restarting over 65536".into())
-            })?;
+            .ok_or(PreforkError::Config(ConfigError::TooManyRows))?;
         let mut listeners = Listener::from_env()?.unwrap_or_default();
         let inherited: Vec<ListenerAddr> =
             listeners.iter().filter_map(|listener| listener.addr().ok()).collect();
@@ -215,7 +216,7 @@ impl Builder {
         }
         listeners.extend(self.listeners);
         if listeners.is_empty() {
-            return bad("no listener: give an address, a listener, or LISTEN_FDS".into());
+            return bad(ConfigError::NoListener);
         }
         let supervision = Workers::<Supervision>::new(rows)
             .map_err(|err| PreforkError::io("cannot map the supervision rows")(err.into()))?;
@@ -241,25 +242,6 @@ pub struct Prefork {
     pub(crate) supervision: Workers<Supervision>,
     pub(crate) on_exit: Option<Box<dyn FnMut(usize)>>,
     pub(crate) on_tick: Option<(Duration, Box<TickHook>)>,
-}
-
-/// A hook run by the master every period: see [`Prefork::on_tick`].
-pub(crate) type TickHook = dyn FnMut(&[WorkerInfo]) -> Vec<(u32, String)>;
-
-/// One live worker, as a [`Prefork::on_tick`] hook sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct WorkerInfo {
-    /// Its row (see [`WorkerContext::row`]).
-    pub row: usize,
-    /// Its pid.
-    pub pid: u32,
-    /// Time since it was forked.
-    pub age: Duration,
-    /// Whether it serves yet.
-    pub serving: bool,
-    /// Whether it is already due for replacement.
-    pub replacing: bool,
 }
 
 impl std::fmt::Debug for Prefork {
@@ -342,7 +324,7 @@ impl Prefork {
         self
     }
 
-    /// Runs `hook` in the master every `every` with the live workers; each `(pid, reason)` it
+    /// Runs `hook` in the master every `every` with the live workers; each [`Replacement`] it
     /// returns marks that worker for replacement, exactly as if the worker had called
     /// [`WorkerContext::request_restart`] (replacement first, at most `max_restarting` at a
     /// time). This is where policies that look at all workers belong: a memory budget across
@@ -359,7 +341,7 @@ impl Prefork {
     ///     workers
     ///         .iter()
     ///         .filter(|w| w.age > Duration::from_secs(3600) && !w.replacing)
-    ///         .map(|w| (w.pid, "older than an hour".to_owned()))
+    ///         .map(|w| w.replace("older than an hour"))
     ///         .collect()
     /// });
     /// # let _ = prefork;
@@ -368,7 +350,7 @@ impl Prefork {
     pub fn on_tick(
         mut self,
         every: Duration,
-        hook: impl FnMut(&[WorkerInfo]) -> Vec<(u32, String)> + 'static,
+        hook: impl FnMut(&[WorkerInfo]) -> Vec<Replacement> + 'static,
     ) -> Self {
         self.on_tick = Some((every, Box::new(hook)));
         self

@@ -1,6 +1,7 @@
 //! [`PreforkError`]: what can go wrong when starting or running the supervisor.
 
 use std::io;
+use std::time::Duration;
 
 /// An error of the supervisor, naming the input or the step at fault.
 ///
@@ -9,17 +10,18 @@ use std::io;
 /// `{:#}`) says it once. [`PreforkError::io_error`] gives the `io::Error` itself.
 ///
 /// ```
-/// use raindrops_prefork::Prefork;
+/// use raindrops_prefork::{ConfigError, Prefork, PreforkError};
 ///
 /// let err = Prefork::builder().workers(0).build().unwrap_err();
 /// assert_eq!(err.to_string(), "workers is 0: give at least 1");
+/// assert!(matches!(err, PreforkError::Config(ConfigError::NoWorkers)));
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PreforkError {
-    /// A setting is out of range.
+    /// A setting is out of range, or there is no listener.
     #[error("{0}")]
-    Config(String),
+    Config(ConfigError),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {error}")]
     Bind {
@@ -39,6 +41,49 @@ pub enum PreforkError {
         /// What the kernel said.
         error: io::Error,
     },
+}
+
+/// Which setting of a [`Builder`](crate::Builder) is wrong: the kind of a
+/// [`PreforkError::Config`], so that a caller can tell a usage error from a failure, or which
+/// flag to blame, without reading the message.
+///
+/// ```
+/// use raindrops_prefork::{ConfigError, Prefork, PreforkError};
+///
+/// let err = Prefork::builder().workers(2).max_workers(1).build().unwrap_err();
+/// let PreforkError::Config(kind) = err else { panic!("{err}") };
+/// assert_eq!(kind, ConfigError::MaxWorkersBelowWorkers { max_workers: 1, workers: 2 });
+/// assert_eq!(kind.to_string(), "max_workers 1 is below workers 2");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `workers(0)`.
+    #[error("workers is 0: give at least 1")]
+    NoWorkers,
+    /// `max_workers` below `workers`.
+    #[error("max_workers {max_workers} is below workers {workers}")]
+    MaxWorkersBelowWorkers {
+        /// The `max_workers` given.
+        max_workers: usize,
+        /// The `workers` given.
+        workers: usize,
+    },
+    /// `max_restarting(0)`.
+    #[error("max_restarting is 0: give at least 1")]
+    NoRestarting,
+    /// A heartbeat `timeout` below 100 ms.
+    #[error("timeout {timeout:?} is below 100ms")]
+    TimeoutTooShort {
+        /// The timeout given.
+        timeout: Duration,
+    },
+    /// `max_workers + max_restarting` rows are more than the 65,536 a supervisor keeps.
+    #[error("max_workers + max_restarting over 65536")]
+    TooManyRows,
+    /// No address, listener or `LISTEN_FDS`.
+    #[error("no listener: give an address, a listener, or LISTEN_FDS")]
+    NoListener,
 }
 
 impl PreforkError {

@@ -75,11 +75,13 @@ mod master;
 mod notify;
 #[allow(unsafe_code)]
 mod sys;
+mod tick;
 mod worker;
 
-pub use builder::{Builder, Prefork, WorkerInfo};
-pub use error::PreforkError;
+pub use builder::{Builder, Prefork};
+pub use error::{ConfigError, PreforkError};
 pub use escalation::{ABRUPT_TRIES, Escalation, GRACEFUL_TRIES, INTERVAL};
 pub use listener::{AsyncListener, Listener};
 pub use notify::notify;
+pub use tick::{Replacement, WorkerInfo};
 pub use worker::WorkerContext;

@@ -22,10 +22,11 @@ use nix::unistd::Pid;
 use raindrops::Workers;
 
 use crate::backoff::Backoff;
-use crate::builder::{Settings, TickHook, WorkerInfo};
+use crate::builder::Settings;
 use crate::control::Decoder;
 use crate::log::{self, log};
 use crate::sys::{self, Forked};
+use crate::tick::{TickHook, WorkerInfo};
 use crate::worker::{self, Setup};
 use crate::{Escalation, Listener, Prefork, PreforkError, WorkerContext};
 
@@ -385,8 +386,8 @@ where
                 replacing: w.replace.is_some(),
             })
             .collect();
-        for (pid, reason) in hook(&infos) {
-            self.mark(Pid::from_raw(pid as i32), reason, "to be replaced");
+        for replacement in hook(&infos) {
+            self.mark(Pid::from_raw(replacement.pid as i32), replacement.reason, "to be replaced");
         }
     }
 

@@ -50,7 +50,7 @@ impl super::Run for ServeArgs {
             builder = builder.log_file(log);
         }
         let prefork = builder.build().map_err(|err| match err {
-            PreforkError::Config(text) => anyhow::Error::new(UsageError(text)),
+            PreforkError::Config(kind) => anyhow::Error::new(UsageError(kind.to_string())),
             other => anyhow::Error::new(other),
         })?;
         // One row per possible worker, made before fork: every worker counts in its own.

@@ -63,7 +63,7 @@ pub(crate) fn master() -> ExitCode {
         prefork.on_tick(Duration::from_millis(100), move |workers| {
             let due = workers.iter().find(|w| w.row == 0 && w.serving && !done);
             done |= due.is_some();
-            due.map(|w| (w.pid, "tick test".to_owned())).into_iter().collect()
+            due.map(|w| w.replace("tick test")).into_iter().collect()
         })
     } else {
         prefork
