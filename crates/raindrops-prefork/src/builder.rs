@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use raindrops::{ListenerAddr, Workers};
 
-use crate::master::{Master, Supervision};
-use crate::tick::TickHook;
+use crate::master::Master;
+use crate::settings::{Prefork, Settings};
+use crate::supervision::Supervision;
 use crate::{
     ConfigError, Escalation, Listener, PreforkError, Replacement, WorkerContext, WorkerInfo,
 };
@@ -29,21 +30,6 @@ pub struct Builder {
     escalation: Escalation,
     backoff: (Duration, Duration),
     log_file: Option<PathBuf>,
-}
-
-/// The checked settings the master runs with.
-#[derive(Debug, Clone)]
-pub(crate) struct Settings {
-    pub(crate) workers: usize,
-    pub(crate) max_workers: usize,
-    pub(crate) max_restarting: usize,
-    pub(crate) timeout: Duration,
-    pub(crate) graceful_timeout: Duration,
-    pub(crate) escalation: Escalation,
-    pub(crate) backoff: (Duration, Duration),
-    pub(crate) log_file: Option<PathBuf>,
-    /// The Unix socket files bound here (not inherited): removed when the master exits.
-    pub(crate) sockets: Vec<PathBuf>,
 }
 
 impl Builder {
@@ -232,24 +218,6 @@ impl Builder {
             sockets,
         };
         Ok(Prefork { settings, listeners, supervision, on_exit: None, on_tick: None })
-    }
-}
-
-/// A preforking supervisor, ready to run: see the [crate docs](crate).
-pub struct Prefork {
-    pub(crate) settings: Settings,
-    pub(crate) listeners: Vec<Listener>,
-    pub(crate) supervision: Workers<Supervision>,
-    pub(crate) on_exit: Option<Box<dyn FnMut(usize)>>,
-    pub(crate) on_tick: Option<(Duration, Box<TickHook>)>,
-}
-
-impl std::fmt::Debug for Prefork {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Prefork")
-            .field("settings", &self.settings)
-            .field("listeners", &self.listeners)
-            .finish_non_exhaustive()
     }
 }
 

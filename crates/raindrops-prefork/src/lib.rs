@@ -73,15 +73,18 @@ mod listener;
 mod log;
 mod master;
 mod notify;
+mod settings;
+mod supervision;
 #[allow(unsafe_code)]
 mod sys;
 mod tick;
 mod worker;
 
-pub use builder::{Builder, Prefork};
+pub use builder::Builder;
 pub use error::{ConfigError, PreforkError};
 pub use escalation::{ABRUPT_TRIES, Escalation, GRACEFUL_TRIES, INTERVAL};
 pub use listener::{AsyncListener, Listener};
 pub use notify::notify;
+pub use settings::Prefork;
 pub use tick::{Replacement, WorkerInfo};
 pub use worker::WorkerContext;

@@ -22,21 +22,14 @@ use nix::unistd::Pid;
 use raindrops::Workers;
 
 use crate::backoff::Backoff;
-use crate::builder::Settings;
 use crate::control::Decoder;
 use crate::log::{self, log};
+use crate::settings::{Prefork, Settings};
+use crate::supervision::Supervision;
 use crate::sys::{self, Forked};
 use crate::tick::{TickHook, WorkerInfo};
 use crate::worker::{self, Setup};
-use crate::{Escalation, Listener, Prefork, PreforkError, WorkerContext};
-
-raindrops::counters! {
-    /// The master's row per worker, besides the heartbeat and pid every row has.
-    pub(crate) struct Supervision {
-        /// 1 once the worker's runtime has polled the app and beat: it is accepting.
-        ready: gauge,
-    }
-}
+use crate::{Escalation, Listener, PreforkError, WorkerContext};
 
 /// The longest the master sleeps between two looks at its workers.
 const TICK: Duration = Duration::from_millis(100);

@@ -27,7 +27,7 @@ use tokio::sync::watch;
 
 use crate::control::RestartRequest;
 use crate::log::{self, log};
-use crate::master::Supervision;
+use crate::supervision::Supervision;
 use crate::{AsyncListener, Listener};
 
 /// What a worker is handed by the master at `fork`.
