@@ -34,7 +34,8 @@
 //! layer and the signal adapter, and builds no HTTP server:
 //!
 //! * `reexec`: [`Reexec`], served and drained by raindrops-http's server (hyper's).
-//! * `prefork`: the [`prefork`] adapters for raindrops-prefork.
+//! * `prefork`: the [`prefork`] adapters for raindrops-prefork, and
+//!   [`prefork::PreforkStats`], the stats wiring of a prefork HTTP server.
 //!
 //! The crate has no `unsafe` code: adopting inherited descriptors and placing them in a new
 //! program is [`raindrops_prefork::activation`]'s.

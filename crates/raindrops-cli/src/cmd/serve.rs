@@ -1,6 +1,6 @@
-//! `raindrops serve`: the demo app on the prefork supervisor, with the middleware and the
-//! counting accept wrapper wired in, so `/_raindrops` on any worker shows every worker's sum,
-//! and worker recycling (the killer) when a limit is given.
+//! `raindrops serve`: the demo app on the prefork supervisor, with the stats wired in by
+//! [`PreforkStats`] (the middleware and the counting listeners), so `/_raindrops` on any
+//! worker shows every worker's sum, and worker recycling (the killer) when a limit is given.
 
 mod demo;
 mod recycling;
@@ -9,15 +9,11 @@ use std::io;
 use std::path::Path;
 
 use anyhow::Context;
-use axum::Extension;
-use axum::extract::ConnectInfo;
 use raindrops::{ListenerAddr, Previous, SegmentErrorKind, Workers};
-use raindrops_http::listeners::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
-use raindrops_http::middleware::{HttpStats, RaindropsLayer};
-use raindrops_http::server::{ConnectionPolicy, SETTLE, Server};
-use raindrops_prefork::{Listener, Prefork, PreforkError, WorkerContext};
-use tokio::net::{TcpListener, UnixListener};
-use tower::Layer;
+use raindrops_http::middleware::HttpStats;
+use raindrops_http::server::ConnectionPolicy;
+use raindrops_killer::prefork::PreforkStats;
+use raindrops_prefork::{Prefork, PreforkError, WorkerContext};
 
 use self::recycling::Recycling;
 use crate::cli::ServeArgs;
@@ -54,13 +50,15 @@ impl super::Run for ServeArgs {
             other => anyhow::Error::new(other),
         })?;
         // One row per possible worker, made before fork: every worker counts in its own.
-        let rows = prefork.rows();
-        let http = match &self.segment {
-            Some(path) => claim_segment(path, rows, self.segment_reset)?,
-            None => Workers::<HttpStats>::new(rows).context("cannot map the stats rows")?,
-        };
-        let counts = ConnectionCounts::new(rows, prefork.listeners().len())
-            .context("cannot map the connection counts")?;
+        let (rows, listeners) = (prefork.rows(), prefork.listeners().len());
+        let stats = match &self.segment {
+            Some(path) => {
+                let http = claim_segment(path, rows, self.segment_reset)?;
+                PreforkStats::with_http(http, listeners)
+            }
+            None => PreforkStats::new(rows, listeners),
+        }
+        .context("cannot map the stats rows")?;
         for listener in prefork.listeners() {
             let addr = listener.addr().context("listener address")?;
             match addr {
@@ -70,16 +68,10 @@ impl super::Run for ServeArgs {
                 }
             }
         }
-        let recycling = Recycling::new(self).context("cannot map the recycle counters")?;
-        let (retire_http, retire_counts) = (http.clone(), counts.clone());
-        let prefork = prefork.on_worker_exit(move |row| {
-            retire_http.retire(row);
-            retire_counts.retire(row);
-        });
-        let prefork = recycling.watch_workers(prefork);
+        let recycling = Recycling::new(self, stats.recycles().clone());
+        let prefork = recycling.watch_workers(stats.watch(prefork));
         let policy = self.connections.policy();
-        let shared = Shared { http, counts, recycling, policy };
-        prefork.run(move |ctx| worker(ctx, shared.clone()))?;
+        prefork.run(move |ctx| worker(ctx, stats.clone(), recycling.clone(), policy))?;
         Ok(Code::Success)
     }
 }
@@ -97,73 +89,17 @@ fn claim_segment(path: &Path, rows: usize, reset: bool) -> anyhow::Result<Worker
     })
 }
 
-/// What every worker gets, made in the master before fork.
-#[derive(Debug, Clone)]
-struct Shared {
-    http: Workers<HttpStats>,
-    counts: ConnectionCounts,
+/// One worker: the demo app behind the killer (if any limit is set) and the middleware, on
+/// every listener, until SIGQUIT; then it drains, failing no request.
+async fn worker(
+    ctx: WorkerContext,
+    stats: PreforkStats,
     recycling: Recycling,
     policy: ConnectionPolicy,
-}
-
-/// One worker: the demo app behind the killer (if any limit is set) and the middleware, on
-/// every listener, until SIGQUIT; then it drains.
-async fn worker(ctx: WorkerContext, shared: Shared) -> io::Result<()> {
-    let Shared { http, counts, recycling, policy } = shared;
-    let row = ctx.row();
-    http.set_pid(row, std::process::id());
-    // A heartbeat in the row, for readers of a file-backed segment (`raindrops top`); the
-    // master has its own for liveness.
-    let beating = http.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
-        loop {
-            every.tick().await;
-            beating.beat(row);
-        }
-    });
-    let mut owned = OwnedListeners::new(counts.clone());
-    for listener in ctx.listeners() {
-        owned = match listener {
-            Listener::Tcp(l) => owned.tcp(l)?,
-            Listener::Unix(l) => owned.unix(l)?,
-        };
-    }
-    let layer = RaindropsLayer::for_worker(http, row)
-        .listeners(owned)
-        .metrics_path("/metrics")
-        .counters(recycling.counters());
+) -> io::Result<()> {
     let mut app = demo::router();
-    if let Some(killer) = recycling.layer(&ctx).map_err(io::Error::other)? {
-        app = app.layer(killer);
+    if let Some(limits) = recycling.policy() {
+        app = app.layer(stats.killer(&ctx, limits).map_err(io::Error::other)?);
     }
-    let app = app.layer(layer);
-    // Stop accepting on SIGQUIT (the other workers, sharing the sockets, take new
-    // connections) and drain, failing no request; one connection cap for all listeners.
-    let (drain, draining) = tokio::sync::watch::channel(false);
-    let server = Server::new(policy).graceful(draining, SETTLE);
-    let mut servers = tokio::task::JoinSet::new();
-    for (column, listener) in ctx.listeners().iter().enumerate() {
-        let counter = counts.counter(row, column);
-        let (app, server) = (app.clone(), server.clone());
-        // The peer in each request's extensions, where the middleware looks for it.
-        let with_peer = move |peer: Peer| Extension(ConnectInfo(peer)).layer(app.clone());
-        match listener {
-            Listener::Tcp(l) => {
-                let l = CountingListener::new(TcpListener::from_std(l.try_clone()?)?, counter);
-                servers
-                    .spawn(async move { server.serve(l, |addr| with_peer(Peer::Tcp(addr))).await });
-            }
-            Listener::Unix(l) => {
-                let l = CountingListener::new(UnixListener::from_std(l.try_clone()?)?, counter);
-                servers.spawn(async move { server.serve(l, |_| with_peer(Peer::Unix)).await });
-            }
-        }
-    }
-    ctx.shutdown().await;
-    drain.send_replace(true);
-    while let Some(done) = servers.join_next().await {
-        done.map_err(io::Error::other)?;
-    }
-    Ok(())
+    stats.serve(&ctx, policy, app.layer(stats.layer(&ctx)?)).await
 }

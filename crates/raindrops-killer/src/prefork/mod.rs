@@ -10,6 +10,8 @@
 //!   `every..=every + jitter`, one at a time.
 //! * [`Recycles`] counts recycles by reason in one shared row made before `fork`, so any
 //!   worker can show the total.
+//! * [`PreforkStats`] wires it all into an HTTP server: every worker's stats, connection
+//!   counts and recycles, retired when a worker dies (see `examples/prefork.rs`).
 //!
 //! ```no_run
 //! use raindrops::memory::MemoryMetric;
@@ -53,6 +55,10 @@ use raindrops::memory::MemoryMetric;
 use raindrops_prefork::{Replacement, WorkerContext, WorkerInfo};
 
 use crate::recycler::{Adapter, Trigger};
+
+mod stats;
+
+pub use stats::PreforkStats;
 
 impl Adapter for WorkerContext {
     /// Asks the master for a replacement, with the reason for its log; returns at once (one

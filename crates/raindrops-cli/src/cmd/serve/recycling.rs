@@ -1,23 +1,18 @@
-//! `serve`'s recycling flags turned into the killer's pieces: the per-worker policy (through
-//! the prefork adapter), the master's memory budget, and the recycle counters the endpoint
-//! shows.
+//! `serve`'s recycling flags turned into the killer's pieces: the per-worker policy (which
+//! [`PreforkStats::killer`](raindrops_killer::prefork::PreforkStats::killer) applies) and the
+//! master's memory budget and rolling restart, counted on the recycle counters.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use raindrops_http::exposition::LabeledCounter;
+use raindrops_killer::Policy;
 use raindrops_killer::prefork::{MemoryBudget, Recycles, RollingRestart};
-use raindrops_killer::{Adapter, KillerLayer, Policy, Recycler, Trigger};
-use raindrops_prefork::{Prefork, WorkerContext};
+use raindrops_prefork::Prefork;
 
 use crate::cli::ServeArgs;
 
 /// How often the master measures the workers against `--memory-budget` and their ages against
 /// `--rolling-restart`.
 const MASTER_EVERY: Duration = Duration::from_secs(1);
-
-/// How often an idle worker checks its lifetime (busy ones check every 16 responses).
-const LIFETIME_EVERY: Duration = Duration::from_secs(1);
 
 /// What `serve` recycles on, made in the master before fork.
 #[derive(Debug, Clone)]
@@ -30,8 +25,8 @@ pub(super) struct Recycling {
 }
 
 impl Recycling {
-    /// From the flags; the recycle counters are mapped here, before fork.
-    pub(super) fn new(args: &ServeArgs) -> Result<Self, raindrops::SegmentError> {
+    /// From the flags, counting recycles on `recycles` (mapped before fork).
+    pub(super) fn new(args: &ServeArgs, recycles: Recycles) -> Self {
         let metric = args.memory_metric.into();
         let mut policy = Policy::new();
         if let Some(range) = &args.max_memory {
@@ -45,12 +40,12 @@ impl Recycling {
         }
         let any =
             args.max_memory.is_some() || args.max_requests.is_some() || args.max_lifetime.is_some();
-        Ok(Recycling {
+        Recycling {
             policy: any.then_some(policy),
             budget: args.memory_budget.map(|bytes| MemoryBudget::new(metric, bytes)),
             rolling: args.rolling_restart.map(|d| (d.base, d.jitter)),
-            recycles: Recycles::new()?,
-        })
+            recycles,
+        }
     }
 
     /// Has the master enforce `--memory-budget` and `--rolling-restart`, if given (one
@@ -74,45 +69,8 @@ impl Recycling {
         })
     }
 
-    /// The recycle counters as the endpoint shows them (`raindrops_recycles_total{reason}`).
-    pub(super) fn counters(&self) -> impl Fn() -> Vec<LabeledCounter> + Send + Sync + 'static {
-        let recycles = self.recycles.clone();
-        move || {
-            vec![LabeledCounter {
-                name: "recycles".into(),
-                help: "Workers recycled, by reason.".into(),
-                label: "reason".into(),
-                values: recycles.iter().map(|(reason, n)| (reason.to_owned(), n)).collect(),
-            }]
-        }
-    }
-
-    /// In a worker: the killer layer for its policy, if any (counting each recycle, then
-    /// asking the master for a replacement), and a timer so that an idle worker past its
-    /// lifetime is recycled too.
-    pub(super) fn layer(
-        &self,
-        ctx: &WorkerContext,
-    ) -> Result<Option<KillerLayer>, raindrops_killer::KillerError> {
-        let Some(policy) = &self.policy else { return Ok(None) };
-        let (recycles, master) = (self.recycles.clone(), ctx.clone());
-        let adapter = move |trigger: &Trigger| {
-            recycles.count(&trigger.reason);
-            master.recycle(trigger);
-        };
-        let layer = KillerLayer::new(Recycler::new(policy, adapter)?);
-        if layer.recycler().limits().lifetime.is_some() {
-            tokio::spawn(check_lifetime(Arc::clone(layer.recycler())));
-        }
-        Ok(Some(layer))
-    }
-}
-
-/// Checks every limit every second until one is reached.
-async fn check_lifetime(recycler: Arc<Recycler>) {
-    let mut ticks = tokio::time::interval(LIFETIME_EVERY);
-    while !recycler.triggered() {
-        ticks.tick().await;
-        recycler.check_now();
+    /// The worker's policy, if any limit is set.
+    pub(super) fn policy(&self) -> Option<&Policy> {
+        self.policy.as_ref()
     }
 }
