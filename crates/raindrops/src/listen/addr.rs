@@ -279,10 +279,29 @@ impl FromStr for ListenerAddr {
     }
 }
 
+impl From<&ListenerAddr> for ListenerName {
+    /// A TCP address as `IP:PORT` / `[IPv6]:PORT`, a Unix path as its bytes.
+    fn from(addr: &ListenerAddr) -> Self {
+        match addr {
+            ListenerAddr::Tcp(sa) => ListenerName::from(sa.to_string()),
+            ListenerAddr::Unix(path) => ListenerName::from(path.as_path()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn names() {
+        let tcp: ListenerAddr = "[::1]:80".parse().unwrap();
+        assert_eq!(ListenerName::from(&tcp), "[::1]:80");
+        let unix = ListenerAddr::Unix(PathBuf::from(std::ffi::OsStr::from_bytes(b"/\xde")));
+        let name = ListenerName::from(&unix);
+        assert_eq!(name.as_bytes(), b"/\xde");
+    }
 
     fn ok(s: &str) -> String {
         s.parse::<ListenerAddr>().unwrap().to_string()

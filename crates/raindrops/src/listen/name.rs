@@ -5,7 +5,6 @@ use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::ListenerAddr;
 use crate::escape_bytes;
 
 /// A listener's name as shown to people and programs: `127.0.0.1:8080`, `[::]:80`, or a Unix
@@ -132,16 +131,6 @@ impl From<PathBuf> for ListenerName {
     }
 }
 
-impl From<&ListenerAddr> for ListenerName {
-    /// A TCP address as `IP:PORT` / `[IPv6]:PORT`, a Unix path as its bytes.
-    fn from(addr: &ListenerAddr) -> Self {
-        match addr {
-            ListenerAddr::Tcp(sa) => ListenerName::from(sa.to_string()),
-            ListenerAddr::Unix(path) => ListenerName::from(path.as_path()),
-        }
-    }
-}
-
 impl AsRef<[u8]> for ListenerName {
     fn as_ref(&self) -> &[u8] {
         &self.0
@@ -178,10 +167,7 @@ mod tests {
 
     #[test]
     fn spellings() {
-        let tcp: ListenerAddr = "[::1]:80".parse().unwrap();
-        assert_eq!(ListenerName::from(&tcp), "[::1]:80");
-        let unix = ListenerAddr::Unix(PathBuf::from(std::ffi::OsStr::from_bytes(b"/\xde")));
-        let name = ListenerName::from(&unix);
+        let name = ListenerName::from(PathBuf::from(std::ffi::OsStr::from_bytes(b"/\xde")));
         assert_eq!(name.as_bytes(), b"/\xde");
         assert_eq!(format!("{name:>6}|"), " /\\xde|");
         assert_eq!(format!("{name:?}"), "ListenerName(\"/\\xde\")");

@@ -34,72 +34,30 @@
 //! ```
 
 mod cgroup;
+mod error;
+mod metric;
 mod number;
+mod procfs;
 mod ps;
 mod smaps;
 mod statm;
 
-use std::fmt;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 pub use cgroup::{CgroupPaths, cgroup_memory_file};
+pub use error::MemoryError;
+pub use metric::{MemoryMetric, UnknownMetric};
 pub use number::ParseError;
 pub use ps::ps_rss;
 pub use smaps::SmapsRollup;
 pub use statm::Statm;
 
-/// Which memory figure of a process to measure; see the [module docs](self).
-///
-/// Parses from `rss`, `pss`, `uss` or `cgroup` (any case), as the CLI's `--memory-metric`.
-///
-/// ```
-/// use raindrops::memory::MemoryMetric;
-///
-/// assert_eq!("USS".parse::<MemoryMetric>()?, MemoryMetric::Uss);
-/// assert_eq!(MemoryMetric::Pss.to_string(), "pss");
-/// assert!("vsz".parse::<MemoryMetric>().is_err());
-/// # Ok::<(), raindrops::memory::UnknownMetric>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum MemoryMetric {
-    /// Resident set size: shared pages counted in full.
-    Rss,
-    /// Proportional set size: shared pages divided among their sharers.
-    Pss,
-    /// Unique set size: private pages only; the default, right for forked workers.
-    #[default]
-    Uss,
-    /// The usage of the process's cgroup (all its processes and page cache).
-    Cgroup,
-}
+use procfs::procfs_mounted;
 
 impl MemoryMetric {
-    /// Every metric, in the order of the docs.
-    ///
-    /// ```
-    /// assert_eq!(raindrops::memory::MemoryMetric::ALL.len(), 4);
-    /// ```
-    pub const ALL: [MemoryMetric; 4] =
-        [MemoryMetric::Rss, MemoryMetric::Pss, MemoryMetric::Uss, MemoryMetric::Cgroup];
-
-    /// The metric's name, as parsed.
-    ///
-    /// ```
-    /// assert_eq!(raindrops::memory::MemoryMetric::Cgroup.name(), "cgroup");
-    /// ```
-    pub fn name(self) -> &'static str {
-        match self {
-            MemoryMetric::Rss => "rss",
-            MemoryMetric::Pss => "pss",
-            MemoryMetric::Uss => "uss",
-            MemoryMetric::Cgroup => "cgroup",
-        }
-    }
-
     /// Measures `pid` once, in bytes (opens, reads and closes the source).
     ///
     /// # Errors
@@ -116,95 +74,21 @@ impl MemoryMetric {
     }
 }
 
-impl fmt::Display for MemoryMetric {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+impl SmapsRollup {
+    /// Reads `/proc/PID/smaps_rollup` once.
+    ///
+    /// # Errors
+    ///
+    /// As [`MemoryProbe::new`] and [`MemoryProbe::read`].
+    ///
+    /// ```
+    /// let rollup = raindrops::memory::SmapsRollup::read(std::process::id())?;
+    /// assert!(rollup.uss() <= rollup.pss);
+    /// # Ok::<(), raindrops::memory::MemoryError>(())
+    /// ```
+    pub fn read(pid: u32) -> Result<SmapsRollup, MemoryError> {
+        MemoryProbe::new(pid, MemoryMetric::Pss)?.read_rollup()
     }
-}
-
-/// A memory metric name that is none of `rss`, `pss`, `uss`, `cgroup`.
-///
-/// ```
-/// let err = "vsz".parse::<raindrops::memory::MemoryMetric>().unwrap_err();
-/// assert_eq!(err.to_string(), "unknown memory metric \"vsz\" (expected rss, pss, uss or cgroup)");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown memory metric {0:?} (expected rss, pss, uss or cgroup)")]
-pub struct UnknownMetric(pub String);
-
-impl FromStr for MemoryMetric {
-    type Err = UnknownMetric;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        MemoryMetric::ALL
-            .into_iter()
-            .find(|metric| metric.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| UnknownMetric(s.to_owned()))
-    }
-}
-
-/// Why a process's memory could not be measured.
-///
-/// ```
-/// use raindrops::memory::{MemoryError, MemoryMetric};
-///
-/// // Pid 0 is never a process.
-/// let err = MemoryMetric::Rss.read(0).unwrap_err();
-/// assert!(matches!(err, MemoryError::NoProcess { pid: 0 }), "{err}");
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum MemoryError {
-    /// The process does not exist (any more).
-    #[error("no process {pid} (it exited, or the pid is wrong)")]
-    NoProcess {
-        /// The pid asked about.
-        pid: u32,
-    },
-    /// A file could not be opened or read.
-    #[error("cannot read {}: {source}", file.display())]
-    Read {
-        /// The file.
-        file: PathBuf,
-        /// The error opening or reading it.
-        #[source]
-        source: io::Error,
-    },
-    /// A file did not have the expected format.
-    #[error("malformed {}: {source} (please report this with your kernel version)", file.display())]
-    Malformed {
-        /// The file.
-        file: PathBuf,
-        /// What was wrong.
-        #[source]
-        source: ParseError,
-    },
-    /// `ps -o rss= -p PID` could not run or did not answer a number.
-    #[error("`ps -o rss= -p {pid}` failed: {detail}")]
-    Ps {
-        /// The pid asked about.
-        pid: u32,
-        /// What went wrong.
-        detail: String,
-    },
-    /// The process's cgroup has no memory accounting file.
-    #[error("no cgroup memory usage for pid {pid}: {detail}")]
-    NoCgroup {
-        /// The pid asked about.
-        pid: u32,
-        /// What was looked for.
-        detail: String,
-    },
-    /// The metric needs procfs, which this host does not have.
-    #[error(
-        "{metric} of pid {pid} needs /proc/PID/smaps_rollup (Linux 4.14 or later with /proc mounted)"
-    )]
-    Unsupported {
-        /// The metric asked for.
-        metric: MemoryMetric,
-        /// The pid asked about.
-        pid: u32,
-    },
 }
 
 /// A memory source of one process, opened once and reread on each [`read`](Self::read).
@@ -411,11 +295,6 @@ fn proc_path<'b>(buf: &'b mut [u8; PATH_CAPACITY], pid: u32, file: &str) -> &'b 
     Path::new(std::ffi::OsStr::from_bytes(&buf[..len]))
 }
 
-/// Whether `/proc` is mounted (as seen from this process).
-fn procfs_mounted() -> bool {
-    Path::new("/proc/self/stat").exists()
-}
-
 /// The host's page size in bytes.
 fn page_size() -> u64 {
     match nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE) {
@@ -460,5 +339,15 @@ mod tests {
         let pid = std::process::id();
         let rollup = SmapsRollup::read(pid).unwrap();
         assert!(rollup.uss() <= rollup.pss && rollup.pss <= rollup.rss, "{rollup:?}");
+    }
+
+    #[test]
+    fn this_process_has_a_cgroup_usage() {
+        let pid = std::process::id();
+        let file = cgroup_memory_file(pid).unwrap();
+        let usage = MemoryMetric::Cgroup.read(pid).unwrap();
+        // Our own resident pages are charged to our cgroup.
+        let rss = MemoryMetric::Rss.read(pid).unwrap();
+        assert!(usage >= rss, "{} = {usage} < our RSS {rss}", file.display());
     }
 }

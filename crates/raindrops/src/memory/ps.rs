@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use super::MemoryError;
+use super::error::MemoryError;
 use super::number::{ParseError, parse_u64};
 
 /// The RSS of `pid` in bytes, as `ps -o rss= -p PID` reports it (in KiB).

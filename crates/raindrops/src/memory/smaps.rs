@@ -1,7 +1,6 @@
 //! `/proc/PID/smaps_rollup`: the sums of `smaps` over every mapping, in kB.
 
 use super::number::{ParseError, parse_u64};
-use super::{MemoryError, MemoryMetric, MemoryProbe};
 
 /// The fields of `/proc/PID/smaps_rollup` that measure a process, in bytes.
 ///
@@ -60,21 +59,6 @@ const KEYS: [(&[u8], Field); 8] = [
 const REQUIRED: usize = 4;
 
 impl SmapsRollup {
-    /// Reads `/proc/PID/smaps_rollup` once.
-    ///
-    /// # Errors
-    ///
-    /// As [`MemoryProbe::new`] and [`MemoryProbe::read`].
-    ///
-    /// ```
-    /// let rollup = raindrops::memory::SmapsRollup::read(std::process::id())?;
-    /// assert!(rollup.uss() <= rollup.pss);
-    /// # Ok::<(), raindrops::memory::MemoryError>(())
-    /// ```
-    pub fn read(pid: u32) -> Result<SmapsRollup, MemoryError> {
-        MemoryProbe::new(pid, MemoryMetric::Pss)?.read_rollup()
-    }
-
     /// Unique set size: the private pages, `Private_Clean + Private_Dirty + Private_Hugetlb`.
     ///
     /// ```
