@@ -10,8 +10,8 @@ pub(crate) const LOG2_BUCKETS: usize = 64;
 /// power-of-two boundary), so the integer fast path is used.
 const LOG2_FAST_LIMIT: i64 = 1 << 47;
 
-/// One histogram bucket, as yielded by [`Aggregate::buckets`] and
-/// [`Aggregate::nonzero_buckets`] (the gem's `each` and `each_nonzero`).
+/// One histogram bucket, as yielded by [`Aggregate::buckets`](crate::Aggregate::buckets) and
+/// [`Aggregate::nonzero_buckets`](crate::Aggregate::nonzero_buckets) (the gem's `each` and `each_nonzero`).
 ///
 /// # Examples
 ///

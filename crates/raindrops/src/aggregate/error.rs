@@ -1,6 +1,6 @@
 //! [`AggregateError`]: why a linear histogram's bounds were refused.
 
-/// Why [`Aggregate::linear`] refused its arguments.
+/// Why [`Aggregate::linear`](crate::Aggregate::linear) refused its arguments.
 ///
 /// # Examples
 ///
@@ -53,7 +53,7 @@ pub enum AggregateError {
         /// The `width` argument.
         width: i64,
     },
-    /// `(high - low) / width` exceeds [`Aggregate::MAX_LINEAR_BUCKETS`] (the
+    /// `(high - low) / width` exceeds [`Aggregate::MAX_LINEAR_BUCKETS`](crate::Aggregate::MAX_LINEAR_BUCKETS) (the
     /// gem would try to allocate them all).
     #[error(
         "linear histogram (high - low) / width is {buckets} buckets, more than the maximum {max}"
@@ -61,7 +61,7 @@ pub enum AggregateError {
     TooManyBuckets {
         /// `(high - low) / width`.
         buckets: u64,
-        /// [`Aggregate::MAX_LINEAR_BUCKETS`].
+        /// [`Aggregate::MAX_LINEAR_BUCKETS`](crate::Aggregate::MAX_LINEAR_BUCKETS).
         max: usize,
     },
 }
