@@ -7,14 +7,14 @@ a graph of files: an edge A -> B when code in A names an item that B defines, th
 (`use crate::..`, `use super::..`, `use self::..`, `use child::..`) or a path in code
 (`crate::x::y`, `super::x`, `$crate::x`, `child::x`, or a path through a name bound by a `use`).
 Paths are followed through re-exports (`pub use` in `lib.rs` or a `mod.rs`) to the file that
-defines the item; a `pub use` itself is module-tree plumbing and adds no edge, nor does a `mod`
-declaration. Comments, doc comments and string literals are ignored.
+defines the item; a `pub use` is module-tree plumbing and adds no edge unless the file's own code
+uses the name it binds, and a `mod` declaration adds none. Comments, doc comments and string literals are ignored.
 
 It prints each strongly connected component of more than one file (an import cycle), with the
 references that make its edges, then every `.rs` file under `crates/` over the line limit, and a
 summary line. Exit status 1 with `--check` when there is a cycle or a file over the limit.
 
-    python3 scripts/import-cycles.py [--check] [--max-lines 600] [WORKSPACE_DIR]
+    python3 scripts/import-cycles.py [--check] [--max-lines 600] [--crate NAME].. [WORKSPACE_DIR]
 
 Standard library only; the parsing is lexical (no macro expansion, no `cfg` evaluation: of two
 `mod x;` declarations under different `cfg`s, the first wins).
@@ -161,9 +161,11 @@ class Module:
 
 
 class Reference:
-    def __init__(self, file, scope, segments, line, export):
+    def __init__(self, file, scope, segments, line, export, name=None):
         self.file, self.scope, self.segments, self.line = file, scope, segments, line
-        self.export = export  # part of a `pub use`: no edge
+        # Part of a `pub use`: an edge only when the file's own code uses `name` too.
+        self.export = export
+        self.name = name
 
 
 def parse_use_tree(tokens, i, prefix, out):
@@ -229,6 +231,7 @@ class Target:
         self.modules = {(): Module(root, os.path.dirname(root))}
         self.references = []
         self.files = []
+        self.names_used = defaultdict(set)  # scope -> identifiers in code (not in `use`)
         pending = [()]
         while pending:
             modid = pending.pop()
@@ -249,6 +252,8 @@ class Target:
             scope = scopes[-1][0]
             module = self.modules[scope]
             at_module_level = depth == scopes[-1][1]
+            if kind == "id":
+                self.names_used[scope].add(value)
             if value == "{":
                 depth += 1
             elif value == "}":
@@ -290,7 +295,8 @@ class Target:
                         module.globs.append((scope, segs))
                     elif alias != "_":
                         module.bindings.setdefault(alias, (scope, segs))
-                    self.references.append(Reference(file, scope, segs, line, export))
+                    self.references.append(
+                        Reference(file, scope, segs, line, export, None if glob else alias))
                 i = j + 1
                 continue
             elif kind == "id" and at_module_level and value in ITEM_KEYWORDS \
@@ -371,7 +377,7 @@ class Target:
         """{(from_file, to_file): [reference, ..]} for every reference across files."""
         out = defaultdict(list)
         for ref in self.references:
-            if ref.export:
+            if ref.export and ref.name not in self.names_used[ref.scope]:
                 continue
             base = self.start(ref.scope, ref.segments)
             if base is None:
@@ -506,15 +512,20 @@ def main():
     parser.add_argument("--max-lines", type=int, default=600)
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when there is a cycle or a file over the limit")
+    parser.add_argument("--crate", action="append", dest="crates", metavar="NAME",
+                        help="only this crate (the directory under crates/); repeatable")
     args = parser.parse_args()
     top = os.path.abspath(args.workspace)
     crates_dir = os.path.join(top, "crates")
     rel = lambda p: os.path.relpath(p, top)  # noqa: E731
 
     cycles = []  # (crate, target, component, edges)
-    for crate in sorted(os.listdir(crates_dir)):
+    chosen = sorted(args.crates or os.listdir(crates_dir))
+    for crate in chosen:
         crate_dir = os.path.join(crates_dir, crate)
         if not os.path.exists(os.path.join(crate_dir, "Cargo.toml")):
+            if args.crates:
+                parser.error(f"no crate {crate!r} in {crates_dir}")
             continue
         for name, root in crate_targets(crate_dir).items():
             target = Target(name, root)
@@ -542,6 +553,8 @@ def main():
     sizes = []
     for directory, _, names in os.walk(crates_dir):
         if os.sep + "target" in directory:
+            continue
+        if os.path.relpath(directory, crates_dir).split(os.sep)[0] not in chosen:
             continue
         for entry in names:
             if entry.endswith(".rs"):
