@@ -19,6 +19,7 @@
 //! ```
 
 pub mod external;
+pub mod golden;
 
 /// Finds each outside requirement in turn, or returns from the enclosing function (a test
 /// returning `()`) after [`external::require`] printed why; the value is the path found (a

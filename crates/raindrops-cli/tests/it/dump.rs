@@ -8,7 +8,7 @@ use crate::util::{assert_text, parse_prometheus, raindrops};
 
 raindrops::counters! {
     /// The fixture's fields: two gauges and a counter.
-    struct Http {
+    pub(crate) struct Http {
         calling: gauge,
         writing: gauge,
         requests: counter,
@@ -16,7 +16,7 @@ raindrops::counters! {
 }
 
 /// Two workers, one of which died after serving 5 requests.
-fn workers_fixture(dir: &tempfile::TempDir) -> std::path::PathBuf {
+pub(crate) fn workers_fixture(dir: &tempfile::TempDir) -> std::path::PathBuf {
     let path = dir.path().join("http.drops");
     let workers = Workers::<Http>::create(&path, 2).unwrap();
     let (zero, one) = (workers.worker(0), workers.worker(1));

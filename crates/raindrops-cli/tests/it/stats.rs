@@ -21,7 +21,7 @@ fn header(len: usize) -> String {
 }
 
 /// A TCP listener with 5 clients, 2 accepted (active 2, queued 3), and the same for Unix.
-struct Fixture {
+pub(crate) struct Fixture {
     dir: tempfile::TempDir,
     tcp: TcpListener,
     _tcp_conns: Vec<TcpStream>,
@@ -31,7 +31,7 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn new(bind: &str) -> Fixture {
+    pub(crate) fn new(bind: &str) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let tcp = TcpListener::bind(bind).unwrap(); // std listens with backlog 128
         let port = tcp.local_addr().unwrap().port();
@@ -56,11 +56,11 @@ impl Fixture {
         Fixture { dir, tcp, _tcp_conns: conns, unix_path, _unix: unix, _unix_conns: unix_conns }
     }
 
-    fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.tcp.local_addr().unwrap()
     }
 
-    fn unix(&self) -> &str {
+    pub(crate) fn unix(&self) -> &str {
         self.unix_path.to_str().unwrap()
     }
 }
