@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use raindrops::memory::MemoryMetric;
+pub(crate) use raindrops_http::exposition::Format;
 
 use crate::units;
 
@@ -43,16 +44,22 @@ pub(crate) enum Command {
     Top(TopArgs),
 }
 
-/// Output formats shared by the subcommands.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Format {
-    /// Human- and grep-friendly `name: value` lines.
-    #[default]
-    Text,
-    /// One JSON object.
-    Json,
-    /// Prometheus text exposition format, with `# TYPE` lines.
-    Prometheus,
+/// `--format` of `dump` and `stats`: the library's [`Format`], spelled `text`, `json` or
+/// `prometheus` (OpenMetrics' families in the Prometheus text format, which `promtool` and
+/// node_exporter's textfile collector read).
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new([
+        PossibleValue::new("text").help("Human- and grep-friendly `name: value` lines"),
+        PossibleValue::new("json").help("One JSON object"),
+        PossibleValue::new("prometheus")
+            .help("Prometheus text exposition format, with `# TYPE` lines"),
+    ])
+    .map(|name| match name.as_str() {
+        "json" => Format::Json,
+        "prometheus" => Format::OpenMetrics,
+        _ => Format::Text,
+    })
 }
 
 /// Arguments of `raindrops dump`.
@@ -61,7 +68,7 @@ pub(crate) struct DumpArgs {
     /// The segment file (created by `Drops::create`, `Workers::create` or a named-counters struct).
     pub(crate) file: PathBuf,
     /// Output format.
-    #[arg(long, short, value_enum, default_value_t)]
+    #[arg(long, short, default_value = "text", value_parser = format_parser())]
     pub(crate) format: Format,
 }
 
@@ -179,7 +186,7 @@ pub(crate) struct StatsArgs {
     #[arg(long)]
     pub(crate) unix: bool,
     /// Output format.
-    #[arg(long, short, value_enum, default_value_t)]
+    #[arg(long, short, default_value = "text", value_parser = format_parser())]
     pub(crate) format: Format,
     /// Listener addresses: `IPv4:PORT`, `[IPv6]:PORT` or an absolute Unix socket path (any
     /// bytes; printed escaped). None: every TCP listener on the host.

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::fmt::Write;
 use std::future::{Ready, ready};
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
@@ -10,22 +9,12 @@ use std::task::{Context, Poll};
 
 use axum::response::{IntoResponse, Response};
 use http::{Request, header};
-use raindrops_http::exposition::histogram::{braced, percentiles, quantile, write_quantiles};
-use raindrops_http::exposition::{Format, escape_label};
+use raindrops_http::exposition::Format;
+use raindrops_http::exposition::histogram::{percentiles, quantile};
+use raindrops_http::exposition::writer::{Dialect, Exposition, Family, Labels, Type, number};
 
 use crate::recorder::SharedRecorder;
 use crate::table::{Entry, Kind};
-
-/// A number as OpenMetrics writes it: `NaN`, `+Inf`, `-Inf`, or Rust's shortest form.
-fn number(value: f64) -> String {
-    if value.is_nan() {
-        "NaN".to_owned()
-    } else if value.is_infinite() {
-        if value > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
-    } else {
-        value.to_string()
-    }
-}
 
 impl SharedRecorder {
     /// Every metric registered by any process, summed over workers, as OpenMetrics text:
@@ -59,32 +48,37 @@ impl SharedRecorder {
             }
         }
         let descriptions = shared.descriptions.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut out = String::new();
+        let mut out = Exposition::new(Dialect::OpenMetrics);
         for (family, (kind, mut entries)) in families {
             entries.sort_by(|a, b| a.labels.cmp(&b.labels));
-            let type_name = if kind == Kind::Histogram { "summary" } else { kind.name() };
-            // Writing to a String cannot fail.
-            let _ = writeln!(out, "# TYPE {family} {type_name}");
             let help = descriptions
                 .get(&family)
                 .or_else(|| entries.first().and_then(|e| descriptions.get(&e.name)));
-            if let Some(help) = help {
-                let _ = writeln!(out, "# HELP {family} {}", escape_label(help));
-            }
+            let kind_type = match kind {
+                Kind::Counter => Type::Counter,
+                Kind::Gauge => Type::Gauge,
+                Kind::Histogram => Type::Summary,
+            };
+            out.family(&Family {
+                name: &family,
+                kind: kind_type,
+                unit: None,
+                help: help.map(String::as_str),
+            });
             for entry in entries {
-                let labels = &entry.labels;
+                let labels = Labels::escaped(entry.labels.as_str());
                 let words = shared.rows_of(entry.slot.index);
                 // Relaxed: lone values, summed.
                 match kind {
                     Kind::Counter => {
                         let sum =
                             words.fold(0u64, |sum, w| sum.wrapping_add(w.load(Ordering::Relaxed)));
-                        let _ = writeln!(out, "{family}_total{} {sum}", braced(labels));
+                        out.sample(&labels, sum);
                     }
                     Kind::Gauge => {
                         let sum: f64 =
                             words.map(|w| f64::from_bits(w.load(Ordering::Relaxed))).sum();
-                        let _ = writeln!(out, "{family}{} {}", braced(labels), number(sum));
+                        out.sample(&labels, number(sum));
                     }
                     Kind::Histogram => {
                         let Some(aggregate) =
@@ -99,13 +93,12 @@ impl SharedRecorder {
                             .map(|(p, value)| (quantile(p), value as f64 / scale))
                             .collect();
                         let sum = snapshot.sum as f64 / scale;
-                        write_quantiles(&mut out, &family, labels, &quantiles, snapshot.count, sum);
+                        out.summary(&labels, &quantiles, snapshot.count, sum);
                     }
                 }
             }
         }
-        out.push_str("# EOF\n");
-        out
+        out.finish()
     }
 
     /// The exporter as a tower service: every request gets [`render`](Self::render).

@@ -18,6 +18,9 @@ use anyhow::Context;
 use raindrops::{DropsReader, Field, Kind, RowSnapshot, WorkersView};
 use serde_json::{Map, Value, json};
 
+use raindrops_http::exposition::writer::{Dialect, Exposition, Family, Labels, Type};
+use raindrops_http::exposition::{PrettyObject, families};
+
 use crate::cli::{DumpArgs, Format};
 use crate::exit::Code;
 
@@ -27,9 +30,9 @@ impl super::Run for DumpArgs {
         let mut out = BufWriter::new(io::stdout().lock());
         let segment = Segment::of(&drops);
         match self.format {
-            Format::Text => segment.text(&mut out),
             Format::Json => segment.json(&mut out),
-            Format::Prometheus => segment.prometheus(&mut out),
+            Format::OpenMetrics => segment.prometheus(&mut out),
+            _ => segment.text(&mut out),
         }
         .and_then(|()| out.flush())
         .context("stdout")?;
@@ -99,7 +102,7 @@ impl<'a> Segment<'a> {
     /// workers segment; `slots` (an array) for a plain segment. Arrays are written an element
     /// at a time.
     fn json(&self, out: &mut dyn Write) -> io::Result<()> {
-        let mut object = JsonObject::start(out)?;
+        let mut object = PrettyObject::start(out)?;
         match self {
             Segment::Workers(view) => {
                 let fields = view.fields();
@@ -121,89 +124,46 @@ impl<'a> Segment<'a> {
         object.end()
     }
 
-    /// The Prometheus text exposition format. A workers segment has one sample per worker row
-    /// (label `worker`), and counters one more for the retired row (`worker="retired"`), so
-    /// that PromQL's `sum()` gives the total.
-    fn prometheus(&self, out: &mut dyn Write) -> io::Result<()> {
+    /// The Prometheus text exposition format, through the library's writer (a field that is
+    /// one of raindrops' [`families`] gets its HELP). A workers segment has one sample per
+    /// worker row (label `worker`), and counters one more for the retired row
+    /// (`worker="retired"`), so that PromQL's `sum()` gives the total.
+    fn prometheus(&self, stream: &mut dyn Write) -> io::Result<()> {
+        let mut out = Exposition::new(Dialect::Prometheus);
         match self {
             Segment::Workers(view) => {
                 let retired = view.totals().retired;
                 for (i, field) in view.fields().iter().enumerate() {
-                    let name = family(field);
-                    writeln!(out, "# TYPE {name} {}", field.kind)?;
+                    let name = format!("raindrops_{}", field.name);
+                    out.family(&family(&name, field.kind));
                     for row in 0..view.rows() {
                         let value = view.value(row, i).unwrap_or_default();
-                        writeln!(out, "{name}{{worker=\"{row}\"}} {value}")?;
+                        out.sample(&Labels::new("worker", &row.to_string()), value);
                     }
                     if field.kind == Kind::Counter {
-                        writeln!(out, "{name}{{worker=\"retired\"}} {}", retired[i])?;
+                        out.sample(&Labels::new("worker", "retired"), retired[i]);
                     }
+                    stream.write_all(out.drain().as_bytes())?;
                 }
             }
             Segment::Named(drops) => {
                 for (field, value) in drops.fields().iter().zip(drops.iter()) {
-                    let name = family(field);
-                    writeln!(out, "# TYPE {name} {}\n{name} {value}", field.kind)?;
+                    let name = format!("raindrops_{}", field.name);
+                    out.family(&family(&name, field.kind)).sample(&Labels::none(), value);
                 }
             }
             Segment::Plain(drops) => {
-                writeln!(out, "# TYPE raindrops_slot untyped")?;
+                let slot =
+                    Family { name: "raindrops_slot", kind: Type::Unknown, unit: None, help: None };
+                out.family(&slot);
                 for (index, value) in drops.iter().enumerate() {
-                    writeln!(out, "raindrops_slot{{index=\"{index}\"}} {value}")?;
+                    out.sample(&Labels::new("index", &index.to_string()), value);
+                    stream.write_all(out.drain().as_bytes())?;
                 }
             }
         }
-        Ok(())
+        stream.write_all(out.finish().as_bytes())
     }
-}
-
-/// A top-level JSON object written a member at a time, formatted like `serde_json`'s pretty
-/// printer (two-space indent).
-struct JsonObject<'w> {
-    out: &'w mut dyn Write,
-    members: usize,
-}
-
-impl<'w> JsonObject<'w> {
-    fn start(out: &'w mut dyn Write) -> io::Result<Self> {
-        out.write_all(b"{")?;
-        Ok(JsonObject { out, members: 0 })
-    }
-
-    /// Starts the next member: `,` after the previous one, a new line, the key.
-    fn key(&mut self, key: &str) -> io::Result<()> {
-        let comma = if self.members > 0 { "," } else { "" };
-        self.members += 1;
-        write!(self.out, "{comma}\n  {}: ", Value::from(key))
-    }
-
-    fn member(&mut self, key: &str, value: &Value) -> io::Result<()> {
-        self.key(key)?;
-        write_nested(self.out, value, "  ")
-    }
-
-    /// `key: [...]`, each element written as the iterator yields it.
-    fn array(&mut self, key: &str, items: impl Iterator<Item = Value>) -> io::Result<()> {
-        self.key(key)?;
-        self.out.write_all(b"[")?;
-        let mut empty = true;
-        for item in items {
-            self.out.write_all(if empty { b"\n    " } else { b",\n    " })?;
-            write_nested(self.out, &item, "    ")?;
-            empty = false;
-        }
-        self.out.write_all(if empty { b"]" } else { b"\n  ]" })
-    }
-
-    fn end(self) -> io::Result<()> {
-        self.out.write_all(if self.members > 0 { b"\n}\n" } else { b"}\n" })
-    }
-}
-
-/// `value` pretty-printed, its lines after the first indented by `indent`.
-fn write_nested(out: &mut dyn Write, value: &Value, indent: &str) -> io::Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
-    out.write_all(text.replace('\n', &format!("\n{indent}")).as_bytes())
 }
 
 /// One worker row as a JSON object.
@@ -223,11 +183,16 @@ fn by_name(fields: &[Field], values: &[u64]) -> Value {
     Value::Object(map)
 }
 
-/// The metric name of a field: `raindrops_NAME`, with `_total` for counters.
-fn family(field: &Field) -> String {
-    match field.kind {
-        Kind::Counter => format!("raindrops_{}_total", field.name),
-        Kind::Gauge => format!("raindrops_{}", field.name),
+/// The family of a field named `name` (`raindrops_NAME`): raindrops' own when the table has
+/// one of that name and kind (HELP included), else one without HELP.
+fn family(name: &str, kind: Kind) -> Family<'_> {
+    let kind = match kind {
+        Kind::Counter => Type::Counter,
+        Kind::Gauge => Type::Gauge,
+    };
+    match families::lookup(name) {
+        Some(known) if known.kind == kind => *known,
+        _ => Family { name, kind, unit: None, help: None },
     }
 }
 

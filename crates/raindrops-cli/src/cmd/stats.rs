@@ -18,8 +18,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use raindrops::{Aggregate, ListenStats, ListenerAddr, ListenerName, RubyFloat, SockDiag};
+use raindrops_http::exposition::families::{LISTENER_ACTIVE, LISTENER_QUEUED};
 use raindrops_http::exposition::time::iso8601;
-use raindrops_http::exposition::{escape_name_label, insert_json_name, json_line};
+use raindrops_http::exposition::writer::{Dialect, Exposition, Family, Labels};
+use raindrops_http::exposition::{insert_json_name, json_line};
 use signal_hook::consts::{SIGINT, SIGUSR1, SIGUSR2};
 
 use crate::cli::{Format, StatsArgs};
@@ -212,19 +214,6 @@ impl StatsArgs {
         let rows: Vec<&Row> = rows.iter().filter(|r| r.stats.queued >= threshold).collect();
         let mut out = String::new();
         match self.format {
-            Format::Text => {
-                for r in rows {
-                    let active =
-                        if self.queued_only { "-".to_owned() } else { r.stats.active.to_string() };
-                    out.push_str(&text_line(
-                        ts,
-                        &r.addr.escaped(),
-                        &active,
-                        &r.stats.queued.to_string(),
-                        len,
-                    ));
-                }
-            }
             Format::Json => {
                 let listeners: Vec<serde_json::Value> = rows
                     .iter()
@@ -241,33 +230,33 @@ impl StatsArgs {
                 let sample = serde_json::json!({ "timestamp": ts, "listeners": listeners });
                 out.push_str(&json_line(&sample));
             }
-            Format::Prometheus => {
-                type Gauge = (&'static str, &'static str, fn(&ListenStats) -> u32);
-                let gauges: &[Gauge] = &[
-                    (
-                        "raindrops_listener_active",
-                        "Accepted connections still established on the listener's address.",
-                        |s| s.active,
-                    ),
-                    (
-                        "raindrops_listener_queued",
-                        "Connections waiting for accept() on the listener.",
-                        |s| s.queued,
-                    ),
-                ];
-                for (name, help, value) in gauges {
-                    if self.queued_only && *name == "raindrops_listener_active" {
+            Format::OpenMetrics => {
+                type Gauge = (&'static Family<'static>, fn(&ListenStats) -> u32);
+                let gauges: &[Gauge] =
+                    &[(&LISTENER_ACTIVE, |s| s.active), (&LISTENER_QUEUED, |s| s.queued)];
+                let mut exposition = Exposition::new(Dialect::Prometheus);
+                for (family, value) in gauges {
+                    if self.queued_only && family.name == LISTENER_ACTIVE.name {
                         continue;
                     }
-                    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+                    exposition.family(family);
                     for r in &rows {
-                        let _ = writeln!(
-                            out,
-                            "{name}{{addr=\"{}\"}} {}",
-                            escape_name_label(&r.addr),
-                            value(&r.stats)
-                        );
+                        exposition.sample(&Labels::addr(&r.addr), value(&r.stats));
                     }
+                }
+                out.push_str(&exposition.finish());
+            }
+            _ => {
+                for r in rows {
+                    let active =
+                        if self.queued_only { "-".to_owned() } else { r.stats.active.to_string() };
+                    out.push_str(&text_line(
+                        ts,
+                        &r.addr.escaped(),
+                        &active,
+                        &r.stats.queued.to_string(),
+                        len,
+                    ));
                 }
             }
         }

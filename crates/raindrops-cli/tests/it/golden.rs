@@ -70,3 +70,54 @@ fn stats_in_every_format() {
         }
     }
 }
+
+/// Every golden file of the workspace (`crates/*/tests/golden/`), as (path, text).
+fn every_golden_file() -> Vec<(std::path::PathBuf, String)> {
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(&crates)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("tests/golden"))
+        .filter(|d| d.is_dir())
+        .collect();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                let text = std::fs::read_to_string(&path).unwrap();
+                files.push((path, text));
+            }
+        }
+    }
+    files
+}
+
+/// A raindrops metric reads the same wherever it appears: across every golden file, each
+/// `raindrops_*` family has one `# TYPE` and one `# HELP` (a counter's Prometheus-format
+/// metadata names it `NAME_total`).
+#[test]
+fn a_metric_reads_the_same_everywhere() {
+    use std::collections::BTreeMap;
+    let mut seen: BTreeMap<(String, &str), BTreeMap<String, String>> = BTreeMap::new();
+    let files = every_golden_file();
+    assert!(files.len() >= 20, "{} golden files", files.len());
+    for (path, text) in &files {
+        for line in text.lines() {
+            for kind in ["TYPE", "HELP"] {
+                let Some(rest) = line.strip_prefix(&format!("# {kind} raindrops_")) else {
+                    continue;
+                };
+                let (name, value) = rest.split_once(' ').unwrap_or((rest, ""));
+                let name = name.strip_suffix("_total").unwrap_or(name).to_owned();
+                seen.entry((name, kind))
+                    .or_default()
+                    .insert(value.to_owned(), path.display().to_string());
+            }
+        }
+    }
+    assert!(seen.contains_key(&("listener_active".to_owned(), "HELP")), "{seen:?}");
+    let differing: Vec<_> = seen.iter().filter(|(_, values)| values.len() > 1).collect();
+    assert!(differing.is_empty(), "families that read differently: {differing:#?}");
+}

@@ -1,6 +1,7 @@
 /*!
 Histograms in every format: the `aggregate` gem's text with raindrops' `X-*` headers, JSON, and
-OpenMetrics `histogram` and `summary` lines. The Watcher's `/active/ADDR` and `/queued/ADDR`
+the percentiles that OpenMetrics `summary` lines show (the `histogram` and `summary` lines
+themselves are the [`writer`](super::writer)'s). The Watcher's `/active/ADDR` and `/queued/ADDR`
 pages, its `/metrics`, the [`LastDataRecv`](crate::last_data_recv) endpoint and the `metrics`
 exporter all render through here.
 
@@ -13,14 +14,9 @@ let json = histogram::json(&aggregate, &[(50.0, 3)]);
 assert_eq!(json["count"], 3);
 assert_eq!(json["percentiles"]["p50"], 3);
 
-let mut out = String::new();
-histogram::write_buckets(&mut out, "demo", "", &aggregate);
-assert!(out.contains("demo_bucket{le=\"3\"} 2\n"));
-assert!(out.ends_with("demo_count 3\ndemo_sum 8\n"));
+assert_eq!(histogram::quantile(99.9).to_string(), "0.999");
 ```
 */
-
-use std::fmt::Write;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, header};
@@ -29,11 +25,6 @@ use serde_json::{Map, Value, json};
 
 /// The percentiles shown with a [`raindrops::SharedAggregate`]: p50, p90, p99 and p99.9.
 pub const PERCENTILES: [f64; 4] = [50.0, 90.0, 99.0, 99.9];
-
-/// Upper bounds of the OpenMetrics histogram buckets: `2^k - 1` for k in 0..=20, so each holds
-/// whole log2 buckets of the `aggregate` gem (0, 1, 2..3, 4..7, ...), fixed so every scrape has
-/// the same series.
-const LE_BOUNDS: usize = 21;
 
 /// The [`PERCENTILES`] of `snapshot` that exist (none when it holds no non-negative sample), as
 /// `(p, value)`.
@@ -106,85 +97,6 @@ pub fn json(aggregate: &Aggregate, percentiles: &[(f64, i64)]) -> Map<String, Va
     map
 }
 
-/// `labels` followed by one more label, as the inside of `{...}`.
-fn with_label(labels: &str, name: &str, value: &str) -> String {
-    if labels.is_empty() {
-        format!("{name}=\"{value}\"")
-    } else {
-        format!("{labels},{name}=\"{value}\"")
-    }
-}
-
-/// `{labels}`, or nothing when there are none.
-///
-/// ```
-/// use raindrops_http::exposition::histogram::braced;
-/// assert_eq!(braced(r#"a="1""#), r#"{a="1"}"#);
-/// assert_eq!(braced(""), "");
-/// ```
-pub fn braced(labels: &str) -> String {
-    if labels.is_empty() { String::new() } else { format!("{{{labels}}}") }
-}
-
-/// The `_bucket`, `_count` and `_sum` lines of an OpenMetrics histogram of a log2 `aggregate`
-/// whose samples are never negative (the gem's low outliers are then the zeros), with the
-/// fixed bounds `le="0"`, `"1"`, `"3"`, ... `"1048575"`, `"+Inf"`. `labels` is escaped already
-/// (`addr="127.0.0.1:80"`, or empty).
-///
-/// ```
-/// let aggregate: raindrops::Aggregate = [0, 1, 2, 3, 4, 9].into_iter().collect();
-/// let mut out = String::new();
-/// raindrops_http::exposition::histogram::write_buckets(&mut out, "q", "a=\"b\"", &aggregate);
-/// assert!(out.starts_with("q_bucket{a=\"b\",le=\"0\"} 1\nq_bucket{a=\"b\",le=\"1\"} 2\n"));
-/// assert!(out.contains("q_bucket{a=\"b\",le=\"7\"} 5\n"));
-/// ```
-pub fn write_buckets(out: &mut String, family: &str, labels: &str, aggregate: &Aggregate) {
-    // Writing to a String cannot fail.
-    for k in 0..LE_BOUNDS {
-        let le = (1i128 << k) - 1;
-        let count = aggregate.outliers_low()
-            + aggregate.nonzero_buckets().filter(|b| b.value <= le).map(|b| b.count).sum::<u64>();
-        let _ = writeln!(
-            out,
-            "{family}_bucket{{{}}} {count}",
-            with_label(labels, "le", &le.to_string())
-        );
-    }
-    let count = aggregate.count();
-    let _ = write!(
-        out,
-        "{family}_bucket{{{}}} {count}\n{family}_count{l} {count}\n{family}_sum{l} {sum}\n",
-        with_label(labels, "le", "+Inf"),
-        l = braced(labels),
-        sum = aggregate.sum()
-    );
-}
-
-/// The `quantile`, `_count` and `_sum` lines of an OpenMetrics summary; `quantiles` are
-/// `(q, value)` with `q` in 0..=1, and `labels` are escaped already (or empty).
-///
-/// ```
-/// let mut out = String::new();
-/// raindrops_http::exposition::histogram::write_quantiles(&mut out, "s", "", &[(0.5, 3.0)], 2, 7.5);
-/// assert_eq!(out, "s{quantile=\"0.5\"} 3\ns_count 2\ns_sum 7.5\n");
-/// ```
-pub fn write_quantiles(
-    out: &mut String,
-    family: &str,
-    labels: &str,
-    quantiles: &[(f64, f64)],
-    count: u64,
-    sum: f64,
-) {
-    // Writing to a String cannot fail.
-    for (q, value) in quantiles {
-        let _ =
-            writeln!(out, "{family}{{{}}} {value}", with_label(labels, "quantile", &q.to_string()));
-    }
-    let l = braced(labels);
-    let _ = write!(out, "{family}_count{l} {count}\n{family}_sum{l} {sum}\n");
-}
-
 /// `value` as a header value, or an empty one when it has bytes a header cannot carry.
 pub(crate) fn header_value(value: &str) -> HeaderValue {
     HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static(""))
@@ -210,24 +122,6 @@ pub(crate) fn response(
 #[cfg(test)]
 mod tests {
     use raindrops::Aggregate;
-
-    #[test]
-    fn buckets_are_cumulative_over_log2_buckets() {
-        let mut agg = Aggregate::new();
-        agg.extend([0, 1, 2, 3, 4, 9, 1 << 30]);
-        let mut out = String::new();
-        super::write_buckets(&mut out, "f", "addr=\"a\"", &agg);
-        let line = |le: &str| {
-            let prefix = format!("f_bucket{{addr=\"a\",le=\"{le}\"}} ");
-            out.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap().to_owned()
-        };
-        let got: Vec<_> = ["0", "1", "3", "7", "15", "1048575", "+Inf"].map(line).into();
-        assert_eq!(got, ["1", "2", "4", "5", "6", "6", "7"]);
-        assert!(out.ends_with(&format!(
-            "f_count{{addr=\"a\"}} 7\nf_sum{{addr=\"a\"}} {}\n",
-            19 + (1u64 << 30)
-        )));
-    }
 
     #[test]
     fn json_of_an_empty_aggregate() {

@@ -1,9 +1,12 @@
-//! One JSON object: `calling`, `writing`, `requests` (when known) and `listeners`, an array of
+//! The one JSON writer: [`json_line`] (one line, safe to print), [`insert_json_name`] (a
+//! listener's name), [`PrettyObject`] (a pretty-printed object written a member at a time), and
+//! the stats endpoint's object: `calling`, `writing`, `requests` (when known) and `listeners`, an array of
 //! `{addr, active, queued}` in the configured order, then one object per labelled counter
 //! (`"recycles": {"memory": 3, ...}`). A name that is not UTF-8 is escaped
 //! ([`raindrops::escape_bytes`]) and flagged `"addr_escaped": true`.
 
 use std::fmt::Write as _;
+use std::io;
 
 use raindrops::ListenerName;
 use serde_json::{Map, Value, json};
@@ -66,6 +69,128 @@ pub fn json_line(value: &Value) -> String {
     }
     out.push('\n');
     out
+}
+
+/// A JSON object written a member at a time, formatted like `serde_json`'s pretty printer
+/// (two-space indent): for outputs too long to build as one [`Value`] (`raindrops dump`
+/// writes a workers segment's rows as it reads them).
+///
+/// ```
+/// use raindrops_http::exposition::PrettyObject;
+///
+/// let mut out = Vec::new();
+/// let mut object = PrettyObject::start(&mut out)?;
+/// object.member("total", &serde_json::json!({ "requests": 3 }))?;
+/// object.array("slots", [1, 2].into_iter().map(serde_json::Value::from))?;
+/// object.end()?;
+/// assert_eq!(
+///     String::from_utf8(out).unwrap(),
+///     "{\n  \"total\": {\n    \"requests\": 3\n  },\n  \"slots\": [\n    1,\n    2\n  ]\n}\n"
+/// );
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct PrettyObject<'w> {
+    out: &'w mut dyn io::Write,
+    members: usize,
+}
+
+impl std::fmt::Debug for PrettyObject<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrettyObject").field("members", &self.members).finish_non_exhaustive()
+    }
+}
+
+impl<'w> PrettyObject<'w> {
+    /// Writes `{`.
+    ///
+    /// # Errors
+    ///
+    /// The writer's.
+    ///
+    /// ```
+    /// let mut out = Vec::new();
+    /// raindrops_http::exposition::PrettyObject::start(&mut out)?.end()?;
+    /// assert_eq!(out, b"{}\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn start(out: &'w mut dyn io::Write) -> io::Result<Self> {
+        out.write_all(b"{")?;
+        Ok(PrettyObject { out, members: 0 })
+    }
+
+    /// Starts the next member: `,` after the previous one, a new line, the key.
+    fn key(&mut self, key: &str) -> io::Result<()> {
+        let comma = if self.members > 0 { "," } else { "" };
+        self.members += 1;
+        write!(self.out, "{comma}\n  {}: ", Value::from(key))
+    }
+
+    /// `key: value`.
+    ///
+    /// # Errors
+    ///
+    /// The writer's.
+    ///
+    /// ```
+    /// let mut out = Vec::new();
+    /// let mut object = raindrops_http::exposition::PrettyObject::start(&mut out)?;
+    /// object.member("a", &serde_json::json!(1))?;
+    /// object.end()?;
+    /// assert_eq!(out, b"{\n  \"a\": 1\n}\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn member(&mut self, key: &str, value: &Value) -> io::Result<()> {
+        self.key(key)?;
+        write_nested(self.out, value, "  ")
+    }
+
+    /// `key: [...]`, each element written as the iterator yields it.
+    ///
+    /// # Errors
+    ///
+    /// The writer's.
+    ///
+    /// ```
+    /// let mut out = Vec::new();
+    /// let mut object = raindrops_http::exposition::PrettyObject::start(&mut out)?;
+    /// object.array("a", std::iter::empty())?;
+    /// object.end()?;
+    /// assert_eq!(out, b"{\n  \"a\": []\n}\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn array(&mut self, key: &str, items: impl Iterator<Item = Value>) -> io::Result<()> {
+        self.key(key)?;
+        self.out.write_all(b"[")?;
+        let mut empty = true;
+        for item in items {
+            self.out.write_all(if empty { b"\n    " } else { b",\n    " })?;
+            write_nested(self.out, &item, "    ")?;
+            empty = false;
+        }
+        self.out.write_all(if empty { b"]" } else { b"\n  ]" })
+    }
+
+    /// Writes `}` and a newline.
+    ///
+    /// # Errors
+    ///
+    /// The writer's.
+    ///
+    /// ```
+    /// let mut out = Vec::new();
+    /// raindrops_http::exposition::PrettyObject::start(&mut out)?.end()?;
+    /// assert_eq!(out, b"{}\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn end(self) -> io::Result<()> {
+        self.out.write_all(if self.members > 0 { b"\n}\n" } else { b"}\n" })
+    }
+}
+
+/// `value` pretty-printed, its lines after the first indented by `indent`.
+fn write_nested(out: &mut dyn io::Write, value: &Value, indent: &str) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+    out.write_all(text.replace('\n', &format!("\n{indent}")).as_bytes())
 }
 
 pub(super) fn render(snapshot: &Snapshot) -> String {

@@ -27,11 +27,13 @@ assert_eq!(
 
 pub mod histogram;
 mod json;
-pub use json::{insert_json_name, json_line};
-pub(crate) mod openmetrics;
-pub use openmetrics::{escape_label, escape_name_label};
+pub use json::{PrettyObject, insert_json_name, json_line};
+pub mod families;
+mod openmetrics;
 mod text;
 pub mod time;
+pub mod writer;
+pub use writer::{escape_label, escape_name_label};
 
 use raindrops::ListenerName;
 
@@ -122,6 +124,34 @@ impl Format {
     pub fn accepts_openmetrics(headers: &http::HeaderMap) -> bool {
         let accept = headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok());
         accept.is_some_and(|a| a.contains("application/openmetrics-text"))
+    }
+
+    /// The format a request for `path` asks for, the one rule of every endpoint: a path
+    /// ending in `.json` is JSON; one ending in `/metrics`, or a request whose `Accept` asks for
+    /// OpenMetrics (as Prometheus' does), is OpenMetrics; anything else the text. Endpoints
+    /// mounted under a base path pass what follows it (the middleware's `/_raindrops` passes
+    /// `""`, `".json"` or `"/metrics"`), so a base path of its own never picks a format.
+    ///
+    /// ```
+    /// use http::{HeaderMap, HeaderValue, header::ACCEPT};
+    /// use raindrops_http::exposition::Format;
+    ///
+    /// let none = HeaderMap::new();
+    /// let mut prometheus = HeaderMap::new();
+    /// prometheus.insert(ACCEPT, HeaderValue::from_static("application/openmetrics-text; version=1.0.0"));
+    /// assert_eq!(Format::negotiate("/_last_data_recv", &none), Format::Text);
+    /// assert_eq!(Format::negotiate("/_last_data_recv", &prometheus), Format::OpenMetrics);
+    /// assert_eq!(Format::negotiate(".json", &prometheus), Format::Json);
+    /// assert_eq!(Format::negotiate("/metrics", &none), Format::OpenMetrics);
+    /// ```
+    pub fn negotiate(path: &str, headers: &http::HeaderMap) -> Format {
+        if path.ends_with(".json") {
+            Format::Json
+        } else if path.ends_with("/metrics") || Format::accepts_openmetrics(headers) {
+            Format::OpenMetrics
+        } else {
+            Format::Text
+        }
     }
 
     /// The `Content-Type` of the format.

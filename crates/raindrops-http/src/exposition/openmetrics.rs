@@ -1,105 +1,45 @@
 //! OpenMetrics text: `raindrops_calling`, `raindrops_writing`, `raindrops_requests` (a counter,
 //! when known), `raindrops_listener_active{addr}` / `raindrops_listener_queued{addr}` gauges,
-//! then the labelled counters (`raindrops_recycles_total{reason}`).
+//! then the labelled counters (`raindrops_recycles_total{reason}`), each written through the
+//! [`writer`](super::writer) with its [`families`](super::families) entry.
 
-use std::fmt::Write;
+use super::families::{CALLING, LISTENER_ACTIVE, LISTENER_QUEUED, REQUESTS, WRITING};
+use super::writer::{Dialect, Exposition, Family, Labels, Type};
+use super::{ListenerSample, Snapshot};
 
-use raindrops::ListenerName;
-
-use super::Snapshot;
-
-/// Escapes a label value: backslash, double quote and newline, as OpenMetrics (and the
-/// Prometheus text format) require.
-///
-/// ```
-/// assert_eq!(raindrops_http::exposition::escape_label("/tmp/\"x\""), "/tmp/\\\"x\\\"");
-/// ```
-pub fn escape_label(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A listener's name as a label value: [`escape_bytes`](raindrops::escape_bytes) (the same
-/// spelling as the text outputs: an ordinary name is unchanged, a name with a control character,
-/// a backslash or bytes that are not UTF-8 is escaped, so the value is UTF-8, as label values
-/// must be, and prints safely), then [`escape_label`].
-///
-/// ```
-/// use raindrops::ListenerName;
-/// use raindrops_http::exposition::escape_name_label;
-///
-/// assert_eq!(escape_name_label(&"/run/app.sock".into()), "/run/app.sock");
-/// assert_eq!(escape_name_label(&"/a\n\x1b".into()), "/a\\\\n\\\\x1b");
-/// assert_eq!(escape_name_label(&ListenerName::from(b"/\xff".to_vec())), "/\\\\xff");
-/// ```
-pub fn escape_name_label(name: &ListenerName) -> String {
-    escape_label(&name.escaped())
-}
+/// A listener gauge's family and value.
+type Gauge = (&'static Family<'static>, fn(&ListenerSample) -> u64);
 
 pub(super) fn render(snapshot: &Snapshot) -> String {
-    let mut out = String::new();
-    // Writing to a String cannot fail.
-    let _ = write!(
-        out,
-        "# TYPE raindrops_calling gauge\n\
-         # HELP raindrops_calling Requests inside the application.\n\
-         raindrops_calling {}\n\
-         # TYPE raindrops_writing gauge\n\
-         # HELP raindrops_writing Responses whose body is being written.\n\
-         raindrops_writing {}\n",
-        snapshot.calling, snapshot.writing
-    );
+    let mut out = Exposition::new(Dialect::OpenMetrics);
+    out.family(&CALLING).sample(&Labels::none(), snapshot.calling);
+    out.family(&WRITING).sample(&Labels::none(), snapshot.writing);
     if let Some(requests) = snapshot.requests {
-        let _ = write!(
-            out,
-            "# TYPE raindrops_requests counter\n\
-             # HELP raindrops_requests Requests received.\n\
-             raindrops_requests_total {requests}\n"
-        );
+        out.family(&REQUESTS).sample(&Labels::none(), requests);
     }
     if !snapshot.listeners.is_empty() {
-        for (name, help, value) in [
-            (
-                "active",
-                "Accepted connections still established.",
-                (|l: &super::ListenerSample| l.active) as fn(&_) -> u64,
-            ),
-            ("queued", "Connections waiting for accept().", |l| l.queued),
-        ] {
-            let _ = writeln!(out, "# TYPE raindrops_listener_{name} gauge");
-            let _ = writeln!(out, "# HELP raindrops_listener_{name} {help}");
+        let gauges: [Gauge; 2] =
+            [(&LISTENER_ACTIVE, |l| l.active), (&LISTENER_QUEUED, |l| l.queued)];
+        for (family, value) in gauges {
+            out.family(family);
             for listener in &snapshot.listeners {
-                let _ = writeln!(
-                    out,
-                    "raindrops_listener_{name}{{addr=\"{}\"}} {}",
-                    escape_name_label(&listener.addr),
-                    value(listener)
-                );
+                out.sample(&Labels::addr(&listener.addr), value(listener));
             }
         }
     }
     for counter in &snapshot.counters {
-        let (name, label) = (&counter.name, &counter.label);
-        let _ = writeln!(out, "# TYPE raindrops_{name} counter");
-        let _ = writeln!(out, "# HELP raindrops_{name} {}", escape_label(&counter.help));
+        let name = format!("raindrops_{}", counter.name);
+        out.family(&Family {
+            name: &name,
+            kind: Type::Counter,
+            unit: None,
+            help: Some(&counter.help),
+        });
         for (value, count) in &counter.values {
-            let _ = writeln!(
-                out,
-                "raindrops_{name}_total{{{label}=\"{}\"}} {count}",
-                escape_label(value)
-            );
+            out.sample(&Labels::new(&counter.label, value), count);
         }
     }
-    out.push_str("# EOF\n");
-    out
+    out.finish()
 }
 
 #[cfg(test)]

@@ -8,16 +8,16 @@ use axum::response::Response;
 use http::Request;
 use raindrops::{Aggregate, AggregateSnapshot, SharedAggregate};
 
-use crate::exposition::Format;
+use crate::exposition::families::{
+    LAST_DATA_RECV_MILLISECONDS, LAST_DATA_RECV_QUANTILES_MILLISECONDS,
+};
 use crate::exposition::histogram::{self, PERCENTILES};
+use crate::exposition::writer::{Dialect, Exposition, Labels};
+use crate::exposition::{Format, json_line};
 use crate::x_headers::Style;
 
 /// The headers of [`PERCENTILES`], in order.
 const PERCENTILE_HEADERS: [&str; 4] = ["X-P50", "X-P90", "X-P99", "X-P99.9"];
-/// The OpenMetrics histogram family.
-const FAMILY: &str = "raindrops_last_data_recv_milliseconds";
-/// The OpenMetrics summary family of the percentiles.
-const QUANTILES: &str = "raindrops_last_data_recv_quantiles_milliseconds";
 
 /// A tower service answering every request with the `tcpi_last_data_recv` statistics of a
 /// [`LastDataRecv`](super::LastDataRecv); see the [module docs](super) for the headers and
@@ -71,16 +71,9 @@ impl<B> tower::Service<Request<B>> for LastDataRecvService {
 }
 
 /// `….json` is JSON; `…/metrics`, or an `Accept` of OpenMetrics, is OpenMetrics; anything else
-/// the text.
+/// the text: [`Format::negotiate`].
 fn format_of<B>(req: &Request<B>) -> Format {
-    let path = req.uri().path();
-    if path.ends_with(".json") {
-        Format::Json
-    } else if path.ends_with("/metrics") || Format::accepts_openmetrics(req.headers()) {
-        Format::OpenMetrics
-    } else {
-        Format::Text
-    }
+    Format::negotiate(req.uri().path(), req.headers())
 }
 
 /// raindrops' headers ([`Style::LastDataRecv`]): `X-Count` always; with more than one sample
@@ -105,30 +98,20 @@ fn render(snapshot: &AggregateSnapshot, format: Format) -> Response {
     let (content_type, body) = match format {
         Format::Json => {
             let json = histogram::json(&gem, &percentiles);
-            ("application/json", format!("{}\n", serde_json::Value::Object(json)))
+            ("application/json", json_line(&serde_json::Value::Object(json)))
         }
         Format::OpenMetrics => {
-            let mut out = format!(
-                "# TYPE {FAMILY} histogram\n# HELP {FAMILY} How long accepted connections' \
-                 first data waited in the accept queue (tcpi_last_data_recv at accept).\n"
-            );
-            histogram::write_buckets(&mut out, FAMILY, "", &gem);
-            out.push_str(&format!(
-                "# TYPE {QUANTILES} summary\n# HELP {QUANTILES} Percentiles of the same, \
-                 within 1/128.\n"
-            ));
+            let mut out = Exposition::new(Dialect::OpenMetrics);
+            out.family(&LAST_DATA_RECV_MILLISECONDS).histogram(&Labels::none(), &gem);
             let quantiles: Vec<(f64, f64)> =
                 percentiles.iter().map(|&(p, v)| (histogram::quantile(p), v as f64)).collect();
-            histogram::write_quantiles(
-                &mut out,
-                QUANTILES,
-                "",
+            out.family(&LAST_DATA_RECV_QUANTILES_MILLISECONDS).summary(
+                &Labels::none(),
                 &quantiles,
                 snapshot.count,
                 snapshot.sum as f64,
             );
-            out.push_str("# EOF\n");
-            (Format::OpenMetrics.content_type(), out)
+            (Format::OpenMetrics.content_type(), out.finish())
         }
         _ => ("text/plain", gem.to_string()),
     };

@@ -125,16 +125,13 @@ impl<S> Raindrops<S> {
     fn endpoint<B>(&self, req: &Request<B>) -> Option<Format> {
         let shared = &self.shared;
         let path = req.uri().path();
-        let format = if path == shared.path {
-            if Format::accepts_openmetrics(req.headers()) {
-                Format::OpenMetrics
-            } else {
-                Format::Text
-            }
-        } else if path == shared.json_path {
-            Format::Json
-        } else if path == shared.metrics_path || shared.extra_metrics_path.as_deref() == Some(path)
+        let format = if [&shared.path, &shared.json_path, &shared.metrics_path]
+            .map(String::as_str)
+            .contains(&path)
         {
+            // "", ".json" or "/metrics" after the base path.
+            Format::negotiate(&path[shared.path.len()..], req.headers())
+        } else if shared.extra_metrics_path.as_deref() == Some(path) {
             Format::OpenMetrics
         } else {
             return None;

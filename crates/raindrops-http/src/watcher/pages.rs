@@ -14,10 +14,14 @@ use serde_json::json;
 use super::state::{AddrState, Sample, Series};
 use super::url::{Ext, RawFile, escape_url, split_file, valid_addr};
 use super::{Watcher, chart, redirect};
-use crate::exposition::escape_name_label;
+use crate::exposition::families::{
+    LISTENER_ACTIVE, LISTENER_ACTIVE_PEAK, LISTENER_ACTIVE_SAMPLES, LISTENER_QUEUED,
+    LISTENER_QUEUED_PEAK, LISTENER_QUEUED_SAMPLES, SAMPLE_TIME_SECONDS,
+};
 use crate::exposition::histogram::{self, header_value};
 use crate::exposition::time::{http_date, iso8601};
-use crate::exposition::{insert_json_name, json_line};
+use crate::exposition::writer::{Dialect, Exposition, Labels};
+use crate::exposition::{Format, insert_json_name, json_line};
 use crate::x_headers::{Style, x_headers};
 
 /// Which number of an address a histogram is about.
@@ -360,62 +364,53 @@ pub(super) async fn chart(State(watcher): State<Watcher>, RawFile(file): RawFile
 /// One gauge of the metrics page: from the current sample and the address's state.
 type MetricValue = fn(&crate::exposition::ListenerSample, Option<&AddrState>) -> Option<u64>;
 
-pub(super) async fn metrics(State(watcher): State<Watcher>) -> Response {
+/// The most a series has seen since its reset.
+fn peak(series: &Series) -> Option<u64> {
+    series.aggregate.max().map(|m| m.max(0) as u64)
+}
+
+/// `GET /metrics`: OpenMetrics, by [`Format::negotiate`] (the path ends in `/metrics`).
+pub(super) async fn metrics(
+    State(watcher): State<Watcher>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let format = Format::negotiate(uri.path(), &headers);
     let sample = watcher.state.latest.borrow().clone();
     let addrs = watcher.state.addrs();
-    let mut out = String::new();
-    let families: [(&str, &str, MetricValue); 4] = [
-        ("listener_active", "Accepted connections still established.", |l, _| Some(l.active)),
-        ("listener_queued", "Connections waiting for accept().", |l, _| Some(l.queued)),
-        ("listener_active_peak", "Most active connections since the last reset.", |_, s| {
-            s.and_then(|s| s.active.aggregate.max()).map(|m| m.max(0) as u64)
-        }),
-        ("listener_queued_peak", "Most queued connections since the last reset.", |_, s| {
-            s.and_then(|s| s.queued.aggregate.max()).map(|m| m.max(0) as u64)
-        }),
+    let gauges: [(_, MetricValue); 4] = [
+        (&LISTENER_ACTIVE, |l, _| Some(l.active)),
+        (&LISTENER_QUEUED, |l, _| Some(l.queued)),
+        (&LISTENER_ACTIVE_PEAK, |_, s| s.and_then(|s| peak(&s.active))),
+        (&LISTENER_QUEUED_PEAK, |_, s| s.and_then(|s| peak(&s.queued))),
     ];
-    for (name, help, value) in families {
-        let _ = write!(out, "# TYPE raindrops_{name} gauge\n# HELP raindrops_{name} {help}\n");
+    let mut out = Exposition::new(Dialect::OpenMetrics);
+    for (family, value) in gauges {
+        out.family(family);
         for listener in &sample.listeners {
             if let Some(v) = value(listener, addrs.get(&listener.addr)) {
-                let _ = writeln!(
-                    out,
-                    "raindrops_{name}{{addr=\"{}\"}} {v}",
-                    escape_name_label(&listener.addr)
-                );
+                out.sample(&Labels::addr(&listener.addr), v);
             }
         }
     }
-    for (which, name) in [(Which::Active, "active"), (Which::Queued, "queued")] {
-        let _ = write!(
-            out,
-            "# TYPE raindrops_listener_{name}_samples histogram\n\
-             # HELP raindrops_listener_{name}_samples Sampled {name} numbers since the last reset.\n"
-        );
+    for (which, family) in
+        [(Which::Active, &LISTENER_ACTIVE_SAMPLES), (Which::Queued, &LISTENER_QUEUED_SAMPLES)]
+    {
+        out.family(family);
         for listener in &sample.listeners {
             if let Some(state) = addrs.get(&listener.addr) {
                 let series = match which {
                     Which::Active => &state.active,
                     Which::Queued => &state.queued,
                 };
-                let labels = format!("addr=\"{}\"", escape_name_label(&listener.addr));
-                let family = format!("raindrops_listener_{name}_samples");
-                histogram::write_buckets(&mut out, &family, &labels, &series.aggregate);
+                out.histogram(&Labels::addr(&listener.addr), &series.aggregate);
             }
         }
     }
     drop(addrs);
-    let _ = write!(
-        out,
-        "# TYPE raindrops_sample_time_seconds gauge\n\
-         # HELP raindrops_sample_time_seconds When the numbers were sampled (Unix time).\n\
-         raindrops_sample_time_seconds {}\n# EOF\n",
-        RubyFloat(
-            sample.time.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-        )
-    );
-    ([(header::CONTENT_TYPE, crate::exposition::Format::OpenMetrics.content_type())], out)
-        .into_response()
+    let time = sample.time.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    out.family(&SAMPLE_TIME_SECONDS).sample(&Labels::none(), RubyFloat(time));
+    ([(header::CONTENT_TYPE, format.content_type())], out.finish()).into_response()
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use axum::extract::ConnectInfo;
 use axum::middleware::AddExtension;
 use raindrops::{SegmentError, Workers};
 use raindrops_http::exposition::LabeledCounter;
+use raindrops_http::exposition::families::RECYCLES;
 use raindrops_http::listeners::{ConnectionCounts, CountingListener, OwnedListeners, Peer};
 use raindrops_http::middleware::{Counters, HttpStats, RaindropsLayer};
 use raindrops_http::server::{ConnectionPolicy, HttpBody, HttpService, SETTLE, Server};
@@ -329,7 +330,7 @@ impl Counters for Recycles {
     fn sample(&self) -> Vec<LabeledCounter> {
         vec![LabeledCounter {
             name: "recycles".into(),
-            help: "Workers recycled, by reason.".into(),
+            help: RECYCLES.help.unwrap_or_default().into(),
             label: "reason".into(),
             values: self.iter().map(|(reason, n)| (reason.to_owned(), n)).collect(),
         }]

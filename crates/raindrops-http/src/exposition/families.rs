@@ -1,0 +1,142 @@
+/*!
+The one table of raindrops' metric families: name, type, unit and help. Every emitter (the
+middleware's endpoint, the Watcher, LastDataRecv, `raindrops dump` and `raindrops stats`)
+writes these through [`Exposition`](super::writer::Exposition), so a metric reads the same
+wherever it appears.
+
+```
+use raindrops_http::exposition::families::{self, LISTENER_ACTIVE};
+
+assert_eq!(LISTENER_ACTIVE.name, "raindrops_listener_active");
+assert_eq!(families::lookup("raindrops_listener_active"), Some(&LISTENER_ACTIVE));
+```
+*/
+
+use super::writer::{Family, Type};
+
+const fn family(
+    name: &'static str,
+    kind: Type,
+    unit: Option<&'static str>,
+    help: &'static str,
+) -> Family<'static> {
+    Family { name, kind, unit, help: Some(help) }
+}
+
+/// Requests inside the application right now.
+pub const CALLING: Family<'static> =
+    family("raindrops_calling", Type::Gauge, None, "Requests inside the application.");
+/// Responses whose body is being written right now.
+pub const WRITING: Family<'static> =
+    family("raindrops_writing", Type::Gauge, None, "Responses whose body is being written.");
+/// Requests received so far.
+pub const REQUESTS: Family<'static> =
+    family("raindrops_requests", Type::Counter, None, "Requests received.");
+/// A listener's accepted connections still established (label `addr`).
+pub const LISTENER_ACTIVE: Family<'static> = family(
+    "raindrops_listener_active",
+    Type::Gauge,
+    None,
+    "Accepted connections still established.",
+);
+/// A listener's connections waiting for `accept()` (label `addr`).
+pub const LISTENER_QUEUED: Family<'static> =
+    family("raindrops_listener_queued", Type::Gauge, None, "Connections waiting for accept().");
+/// The Watcher's peak of [`LISTENER_ACTIVE`] since the last reset.
+pub const LISTENER_ACTIVE_PEAK: Family<'static> = family(
+    "raindrops_listener_active_peak",
+    Type::Gauge,
+    None,
+    "Most active connections since the last reset.",
+);
+/// The Watcher's peak of [`LISTENER_QUEUED`] since the last reset.
+pub const LISTENER_QUEUED_PEAK: Family<'static> = family(
+    "raindrops_listener_queued_peak",
+    Type::Gauge,
+    None,
+    "Most queued connections since the last reset.",
+);
+/// The Watcher's histogram of sampled [`LISTENER_ACTIVE`] numbers.
+pub const LISTENER_ACTIVE_SAMPLES: Family<'static> = family(
+    "raindrops_listener_active_samples",
+    Type::Histogram,
+    None,
+    "Sampled active numbers since the last reset.",
+);
+/// The Watcher's histogram of sampled [`LISTENER_QUEUED`] numbers.
+pub const LISTENER_QUEUED_SAMPLES: Family<'static> = family(
+    "raindrops_listener_queued_samples",
+    Type::Histogram,
+    None,
+    "Sampled queued numbers since the last reset.",
+);
+/// When the Watcher's numbers were sampled.
+pub const SAMPLE_TIME_SECONDS: Family<'static> = family(
+    "raindrops_sample_time_seconds",
+    Type::Gauge,
+    Some("seconds"),
+    "When the numbers were sampled (Unix time).",
+);
+/// LastDataRecv's histogram.
+pub const LAST_DATA_RECV_MILLISECONDS: Family<'static> = family(
+    "raindrops_last_data_recv_milliseconds",
+    Type::Histogram,
+    Some("milliseconds"),
+    "How long accepted connections' first data waited in the accept queue \
+     (tcpi_last_data_recv at accept).",
+);
+/// LastDataRecv's percentiles.
+pub const LAST_DATA_RECV_QUANTILES_MILLISECONDS: Family<'static> = family(
+    "raindrops_last_data_recv_quantiles_milliseconds",
+    Type::Summary,
+    Some("milliseconds"),
+    "Percentiles of the same, within 1/128.",
+);
+/// Workers recycled by the killer, by reason (label `reason`).
+pub const RECYCLES: Family<'static> =
+    family("raindrops_recycles", Type::Counter, None, "Workers recycled, by reason.");
+
+/// Every family of the table.
+pub const ALL: [&Family<'static>; 13] = [
+    &CALLING,
+    &WRITING,
+    &REQUESTS,
+    &LISTENER_ACTIVE,
+    &LISTENER_QUEUED,
+    &LISTENER_ACTIVE_PEAK,
+    &LISTENER_QUEUED_PEAK,
+    &LISTENER_ACTIVE_SAMPLES,
+    &LISTENER_QUEUED_SAMPLES,
+    &SAMPLE_TIME_SECONDS,
+    &LAST_DATA_RECV_MILLISECONDS,
+    &LAST_DATA_RECV_QUANTILES_MILLISECONDS,
+    &RECYCLES,
+];
+
+/// The family named `name` (a counter's without `_total`), if raindrops defines it.
+///
+/// ```
+/// use raindrops_http::exposition::families::{REQUESTS, lookup};
+/// assert_eq!(lookup("raindrops_requests"), Some(&REQUESTS));
+/// assert_eq!(lookup("raindrops_nope"), None);
+/// ```
+pub fn lookup(name: &str) -> Option<&'static Family<'static>> {
+    ALL.into_iter().find(|f| f.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_unique_and_units_end_them() {
+        let mut names: Vec<&str> = super::ALL.iter().map(|f| f.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), super::ALL.len());
+        for f in super::ALL {
+            assert!(f.name.starts_with("raindrops_"), "{}", f.name);
+            if let Some(unit) = f.unit {
+                assert!(f.name.ends_with(&format!("_{unit}")), "{}", f.name);
+            }
+        }
+    }
+}
