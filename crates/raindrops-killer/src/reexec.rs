@@ -38,7 +38,7 @@
 //!     },
 //! ));
 //! let served = reexec.serve(vec![listener], app).await?;
-//! eprintln!("handed over to pid {}", served.successor);
+//! tracing::info!(successor = served.successor, "handed over");
 //! Ok(())
 //! }
 //! ```

@@ -33,7 +33,7 @@ const LINE_WORDS: usize = 16;
 /// * Names and labels are kept in a bounded shared name table: a key registered in any process,
 ///   before or after `fork`, is found by all. When the table (or the histogram pool) is full,
 ///   [`counter`](Self::counter) and friends return a [`RegisterError`]; through the `metrics`
-///   macros the metric gets a no-op handle and a warning on stderr (once per key and process),
+///   macros the metric gets a no-op handle and a `tracing` warning (once per key and process),
 ///   never a panic.
 /// * Descriptions (`describe_*!`) are kept in the process that made them: describe metrics
 ///   before `fork` so every exporter has them.
@@ -330,7 +330,7 @@ impl SharedRecorder {
     }
 
     /// The handle of `key` from this process's cache, or a new one (a no-op handle and a
-    /// warning on stderr when registration fails), cached.
+    /// `tracing` warning when registration fails), cached.
     fn cached<H: Clone>(
         &self,
         cache: impl Fn(&Shared) -> &Cache<H>,
@@ -343,7 +343,7 @@ impl SharedRecorder {
             return handle.clone();
         }
         let handle = make(key).unwrap_or_else(|err| {
-            eprintln!("raindrops-metrics: warning: {err}; its updates are dropped");
+            tracing::warn!("{err}; its updates are dropped");
             noop()
         });
         let mut map = cache.write().unwrap_or_else(PoisonError::into_inner);

@@ -1,5 +1,5 @@
 //! A full name table: a clear error from the registering API; through the macros, a no-op
-//! handle and one warning on stderr per key, never a panic.
+//! handle and one `tracing` warning per key, never a panic.
 
 use std::process::Command;
 
@@ -31,6 +31,11 @@ fn a_full_table_is_an_error_naming_the_key() {
 #[test]
 fn macros_warn_once_and_do_nothing() {
     if std::env::var_os(CHILD).is_some() {
+        // The library warns through `tracing`; this subscriber writes its lines on stderr.
+        tracing_subscriber::fmt()
+            .event_format(raindrops_prefork::log::Lines::without_pid())
+            .with_writer(std::io::stderr)
+            .init();
         let recorder = SharedRecorder::builder().capacity(1).build().unwrap();
         metrics::with_local_recorder(&recorder, || {
             for _ in 0..3 {

@@ -146,8 +146,9 @@ impl Builder {
         self
     }
 
-    /// Appends standard error (the supervisor's log, and anything the workers write there) to
-    /// `path`; SIGUSR1 reopens it in the master and every worker (after log rotation).
+    /// Appends standard error (the supervisor's log when its subscriber writes there, see
+    /// [`log`](crate::log), and anything the workers write there) to `path`; SIGUSR1 reopens it
+    /// in the master and every worker (after log rotation).
     ///
     /// ```
     /// let _ = raindrops_prefork::Prefork::builder().log_file("/var/log/app.log");

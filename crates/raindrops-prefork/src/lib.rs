@@ -24,6 +24,8 @@
 //!   [`max_restarting`](Builder::max_restarting) at a time.
 //! * Socket activation (`LISTEN_FDS`, `LISTEN_PID`) and readiness (`READY=1` to
 //!   `NOTIFY_SOCKET`, see [`notify`]) for systemd.
+//! * Every event (a worker started, serving, replaced, killed; a signal) is a `tracing` event:
+//!   install a subscriber before [`Prefork::run`], e.g. with the [`log::Lines`] format.
 //!
 //! # Signals
 //!
@@ -70,7 +72,7 @@ mod control;
 mod error;
 mod escalation;
 mod listener;
-mod log;
+pub mod log;
 mod master;
 mod notify;
 mod settings;

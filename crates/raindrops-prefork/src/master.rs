@@ -23,7 +23,7 @@ use raindrops::Workers;
 
 use crate::backoff::Backoff;
 use crate::control::Decoder;
-use crate::log::{self, log};
+use crate::log;
 use crate::settings::{Prefork, Settings};
 use crate::supervision::Supervision;
 use crate::sys::{self, Forked};
@@ -96,7 +96,8 @@ impl Worker {
     fn stop_once(&mut self, escalation: &Escalation, deadline: Instant, replaced: bool, why: &str) {
         let signal = escalation.graceful;
         if !why.is_empty() {
-            log!("worker {} (pid {}) {why}: {}", self.row, self.pid, signal.as_str());
+            let (row, pid) = (self.row, self.pid);
+            tracing::info!(parent: &log::worker(row, pid), "worker {row} (pid {pid}) {why}: {}", signal.as_str());
         }
         let _ = kill(self.pid, signal);
         self.state = State::Stopping { deadline, replaced, escalation: None };
@@ -117,7 +118,8 @@ impl Worker {
         match escalation.steps().nth(sent) {
             Some(Signal::SIGKILL) => self.kill(format_args!("still running ({step}/{total})")),
             Some(signal) => {
-                log!(
+                tracing::warn!(
+                    parent: &log::worker(row, pid),
                     "worker {row} (pid {pid}) still running ({step}/{total}): {}",
                     signal.as_str()
                 );
@@ -132,7 +134,8 @@ impl Worker {
 
     /// SIGKILL, saying `why` in the log.
     fn kill(&mut self, why: std::fmt::Arguments<'_>) {
-        log!("worker {} (pid {}) {why}: SIGKILL", self.row, self.pid);
+        let (row, pid) = (self.row, self.pid);
+        tracing::warn!(parent: &log::worker(row, pid), "worker {row} (pid {pid}) {why}: SIGKILL");
         let _ = kill(self.pid, Signal::SIGKILL);
         self.state = State::Killed;
     }
@@ -217,7 +220,7 @@ where
     }
 
     pub(crate) fn run(mut self) -> Result<(), PreforkError> {
-        log!("master starting {} workers", self.target);
+        tracing::info!("master starting {} workers", self.target);
         loop {
             self.wait();
             self.read_signals();
@@ -237,7 +240,7 @@ where
             self.notify_ready();
         }
         self.remove_unix_sockets();
-        log!("master exiting");
+        tracing::info!("master exiting");
         Ok(())
     }
 
@@ -270,7 +273,7 @@ where
         let now = Instant::now();
         match signal {
             Signal::SIGQUIT if self.stop.is_none() => {
-                log!("SIGQUIT: stopping gracefully");
+                tracing::info!("SIGQUIT: stopping gracefully");
                 self.stop = Some(Stop::Graceful);
                 self.notify("STOPPING=1");
                 // The operator's graceful stop: slow requests get the whole graceful timeout,
@@ -284,7 +287,7 @@ where
                 }
             }
             Signal::SIGTERM | Signal::SIGINT if self.stop != Some(Stop::Quick) => {
-                log!("{}: stopping now", signal.as_str());
+                tracing::info!("{}: stopping now", signal.as_str());
                 self.stop = Some(Stop::Quick);
                 self.notify("STOPPING=1");
                 self.terminate_all(now + QUICK_STOP);
@@ -293,14 +296,15 @@ where
                 if self.target < self.settings.max_workers {
                     self.target += 1;
                 }
-                log!("SIGTTIN: {} workers", self.target);
+                tracing::info!("SIGTTIN: {} workers", self.target);
             }
             Signal::SIGTTOU if self.stop.is_none() => {
                 self.target = self.target.saturating_sub(1);
-                log!("SIGTTOU: {} workers", self.target);
+                tracing::info!("SIGTTOU: {} workers", self.target);
             }
             Signal::SIGHUP if self.stop.is_none() => {
-                log!("SIGHUP: replacing every worker, {} at a time", self.settings.max_restarting);
+                let at_a_time = self.settings.max_restarting;
+                tracing::info!("SIGHUP: replacing every worker, {at_a_time} at a time");
                 for worker in self.workers.iter_mut().filter(|w| w.live()) {
                     worker.replace.get_or_insert_with(|| "SIGHUP".to_owned());
                 }
@@ -323,8 +327,8 @@ where
     fn reopen_logs(&mut self) {
         if let Some(path) = &self.settings.log_file {
             match log::redirect_stderr(path) {
-                Ok(()) => log!("SIGUSR1: reopened {}", path.display()),
-                Err(err) => log!("SIGUSR1: cannot reopen {}: {err}", path.display()),
+                Ok(()) => tracing::info!("SIGUSR1: reopened {}", path.display()),
+                Err(err) => tracing::warn!("SIGUSR1: cannot reopen {}: {err}", path.display()),
             }
         }
         for worker in &self.workers {
@@ -352,7 +356,8 @@ where
         let found = self.workers.iter_mut().find(|w| w.pid == pid);
         match found {
             Some(worker) if worker.live() && worker.replace.is_none() => {
-                log!("worker {} (pid {pid}) {how}: {reason}", worker.row);
+                let row = worker.row;
+                tracing::info!(parent: &log::worker(row, pid), "worker {row} (pid {pid}) {how}: {reason}");
                 worker.replace = Some(reason);
             }
             // Already being replaced, stopping, or gone: nothing to do.
@@ -394,13 +399,14 @@ where
                 // Stopped/continued reports (not asked for), EINTR: look again.
                 Ok(_) | Err(Errno::EINTR) => continue,
                 Err(err) => {
-                    log!("waitpid: {err}");
+                    tracing::error!("waitpid: {err}");
                     return;
                 }
             };
             let Some(at) = self.workers.iter().position(|w| w.pid == pid) else { continue };
             let worker = self.workers.swap_remove(at);
-            log!("worker {} (pid {pid}) {how}", worker.row);
+            let row = worker.row;
+            tracing::info!(parent: &log::worker(row, pid), "worker {row} (pid {pid}) {how}");
             if worker.state == State::Starting {
                 self.backoff.failed(Instant::now());
             }
@@ -426,7 +432,8 @@ where
                 State::Starting if self.supervision.worker(worker.row).ready().get() == 1 => {
                     worker.state = State::Serving;
                     self.backoff.succeeded();
-                    log!("worker {} (pid {}) serving", worker.row, worker.pid);
+                    let (row, pid) = (worker.row, worker.pid);
+                    tracing::info!(parent: &log::worker(row, pid), "worker {row} (pid {pid}) serving");
                     promoted.extend(worker.successor_of.take());
                 }
                 State::Starting if now.duration_since(worker.spawned) > timeout => {
@@ -507,14 +514,14 @@ where
         let serving = self.workers.iter().filter(|w| w.state == State::Serving).count();
         if !self.notified_ready && serving >= self.target {
             self.notified_ready = true;
-            log!("{serving} workers serving");
+            tracing::info!("{serving} workers serving");
             self.notify("READY=1");
         }
     }
 
     fn notify(&self, state: &str) {
         if let Err(err) = crate::notify(state) {
-            log!("cannot notify the service manager ({state}): {err}");
+            tracing::warn!("cannot notify the service manager ({state}): {err}");
         }
     }
 
@@ -522,7 +529,7 @@ where
     fn spawn(&mut self, successor_of: Option<Pid>) -> Option<Pid> {
         let row = (0..self.supervision.rows()).find(|r| !self.workers.iter().any(|w| w.row == *r));
         let Some(row) = row else {
-            log!("no free row for another worker ({} rows)", self.supervision.rows());
+            tracing::warn!("no free row for another worker ({} rows)", self.supervision.rows());
             return None;
         };
         // A row is retired when its worker dies; this also clears a row never used.
@@ -536,14 +543,17 @@ where
                 let spawned = Instant::now();
                 let state = State::Starting;
                 self.workers.push(Worker { pid, row, spawned, state, successor_of, replace: None });
+                let span = log::worker(row, pid);
                 match successor_of {
-                    Some(old) => log!("worker {row} (pid {pid}) started, replacing pid {old}"),
-                    None => log!("worker {row} (pid {pid}) started"),
+                    Some(old) => {
+                        tracing::info!(parent: &span, "worker {row} (pid {pid}) started, replacing pid {old}");
+                    }
+                    None => tracing::info!(parent: &span, "worker {row} (pid {pid}) started"),
                 }
                 Some(pid)
             }
             Err(err) => {
-                log!("cannot fork worker {row}: {err}");
+                tracing::error!("cannot fork worker {row}: {err}");
                 self.backoff.failed(Instant::now());
                 None
             }
@@ -572,7 +582,7 @@ where
         let setup = match setup {
             Ok(setup) => setup,
             Err(err) => {
-                log!("worker {row}: {err}");
+                tracing::error!(parent: &log::worker(row, std::process::id()), "worker {row}: {err}");
                 return 1;
             }
         };

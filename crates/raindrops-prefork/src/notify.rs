@@ -16,7 +16,7 @@ use std::os::unix::net::{SocketAddr, UnixDatagram};
 /// ```no_run
 /// // In a server started by a `Type=notify` systemd unit, once it accepts connections:
 /// if !raindrops_prefork::notify("READY=1")? {
-///     eprintln!("not under systemd");
+///     tracing::info!("not under systemd");
 /// }
 /// # Ok::<(), std::io::Error>(())
 /// ```

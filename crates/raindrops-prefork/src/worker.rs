@@ -26,7 +26,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
 use crate::control::RestartRequest;
-use crate::log::{self, log};
+use crate::log;
 use crate::supervision::Supervision;
 use crate::{AsyncListener, Listener};
 
@@ -238,18 +238,20 @@ where
     F: Fn(WorkerContext) -> Fut,
     Fut: Future<Output = io::Result<()>>,
 {
+    let row = setup.row;
+    // Every event of this worker's main thread is about it.
+    let _worker = log::worker(row, std::process::id()).entered();
     if let Err(err) = watch_master(setup.master, setup.death) {
-        log!("worker {}: cannot watch the master: {err}", setup.row);
+        tracing::error!("worker {row}: cannot watch the master: {err}");
         return 1;
     }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
-            log!("worker {}: cannot start a runtime: {err}", setup.row);
+            tracing::error!("worker {row}: cannot start a runtime: {err}");
             return 1;
         }
     };
-    let row = setup.row;
     let result = runtime.block_on(async move {
         let (stop, shutdown) = watch::channel(false);
         handle_signals(row, stop, setup.log_file, blocked)?;
@@ -268,7 +270,7 @@ where
     match result {
         Ok(()) => 0,
         Err(err) => {
-            log!("worker {row}: {err}");
+            tracing::error!("worker {row}: {err}");
             1
         }
     }
@@ -286,7 +288,7 @@ fn watch_master(master: Pid, death: OwnedFd) -> io::Result<()> {
         let mut byte = [0u8; 1];
         // Nothing is ever written: the read returns at end of file, when the master is gone.
         while let Err(nix::errno::Errno::EINTR) = nix::unistd::read(&death, &mut byte) {}
-        log!("worker: the master is gone, exiting");
+        tracing::warn!("worker: the master is gone, exiting");
         std::process::exit(1);
     })?;
     Ok(())
@@ -310,7 +312,7 @@ fn handle_signals(
     blocked.thread_unblock()?;
     tokio::spawn(async move {
         if quit.recv().await.is_some() {
-            log!("worker {row}: SIGQUIT, stopping gracefully");
+            tracing::info!("worker {row}: SIGQUIT, stopping gracefully");
             let _ = stop.send(true);
         }
     });
@@ -318,8 +320,10 @@ fn handle_signals(
         while usr1.recv().await.is_some() {
             if let Some(path) = &log_file {
                 match log::redirect_stderr(path) {
-                    Ok(()) => log!("worker {row}: reopened {}", path.display()),
-                    Err(err) => log!("worker {row}: cannot reopen {}: {err}", path.display()),
+                    Ok(()) => tracing::info!("worker {row}: reopened {}", path.display()),
+                    Err(err) => {
+                        tracing::warn!("worker {row}: cannot reopen {}: {err}", path.display());
+                    }
                 }
             }
         }

@@ -24,6 +24,9 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 impl super::Run for ServeArgs {
     fn run(&self) -> anyhow::Result<Code> {
+        // The supervisor's, the killer's and the server's events, on stderr; set before fork,
+        // so the workers inherit it.
+        crate::logging::init();
         let mut addrs = self
             .listen
             .iter()

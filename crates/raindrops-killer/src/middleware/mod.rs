@@ -15,7 +15,7 @@ use tower::{ServiceBuilder, service_fn};
 use raindrops_killer::{KillerLayer, Policy, Recycler, Trigger};
 
 let recycler = Recycler::new(&Policy::new().max_requests(10_000..=12_000), |t: &Trigger| {
-    eprintln!("recycling {}: {}", t.pid, t.reason);
+    tracing::info!(pid = t.pid, reason = %t.reason, "recycling");
 })?;
 let _service = ServiceBuilder::new().layer(KillerLayer::new(recycler)).service(service_fn(
     |_: Request<String>| async { Ok::<_, std::convert::Infallible>(Response::new(String::new())) },

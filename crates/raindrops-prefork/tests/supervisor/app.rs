@@ -30,6 +30,11 @@ fn setting(name: &str) -> Option<String> {
 
 /// The master: settings from `PREFORK_TEST_*`, prints `listening on ADDR` on stderr.
 pub(crate) fn master() -> ExitCode {
+    // The supervisor's events, as its lines on stderr (inherited by the workers).
+    tracing_subscriber::fmt()
+        .event_format(raindrops_prefork::log::Lines::with_pid())
+        .with_writer(std::io::stderr)
+        .init();
     let number = |name, default: u64| setting(name).and_then(|v| v.parse().ok()).unwrap_or(default);
     let mut builder = Prefork::builder()
         .workers(number("WORKERS", 2) as usize)
