@@ -543,13 +543,9 @@ where
                 let spawned = Instant::now();
                 let state = State::Starting;
                 self.workers.push(Worker { pid, row, spawned, state, successor_of, replace: None });
-                let span = log::worker(row, pid);
-                match successor_of {
-                    Some(old) => {
-                        tracing::info!(parent: &span, "worker {row} (pid {pid}) started, replacing pid {old}");
-                    }
-                    None => tracing::info!(parent: &span, "worker {row} (pid {pid}) started"),
-                }
+                let replacing = successor_of.map(|old| format!(", replacing pid {old}"));
+                let replacing = replacing.unwrap_or_default();
+                tracing::info!(parent: &log::worker(row, pid), "worker {row} (pid {pid}) started{replacing}");
                 Some(pid)
             }
             Err(err) => {
