@@ -1,12 +1,12 @@
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ipnet::IpNet;
 use raindrops::Workers;
 use tower::Layer;
 
 use super::service::Raindrops;
+use super::shared::Shared;
 use super::stats::{Counters, HttpStats, Stripe};
 use crate::listeners::Listeners;
 
@@ -14,36 +14,6 @@ use crate::listeners::Listeners;
 #[derive(Clone)]
 pub struct RaindropsLayer {
     pub(super) shared: Arc<Shared>,
-}
-
-/// What every clone of the layer and its services share.
-#[derive(Clone)]
-pub(super) struct Shared {
-    /// This worker's rows: one, or (a single-process layer) one per CPU, so that the threads
-    /// of a multi-threaded runtime do not all count in the same cache lines.
-    stripes: Vec<Arc<Stripe>>,
-    /// Every worker's rows, summed by the endpoint.
-    pub(super) workers: Workers<HttpStats>,
-    pub(super) path: String,
-    pub(super) json_path: String,
-    pub(super) metrics_path: String,
-    pub(super) extra_metrics_path: Option<String>,
-    pub(super) allow: Vec<IpNet>,
-    pub(super) listeners: Option<Arc<dyn Listeners>>,
-    pub(super) counters: Option<Arc<dyn Counters>>,
-}
-
-impl Shared {
-    /// The stripe the current thread counts in: threads take stripes round-robin, once.
-    #[inline]
-    pub(super) fn stripe(&self) -> &Arc<Stripe> {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        thread_local! {
-            // Relaxed: any distinct-enough number will do.
-            static THREAD: usize = NEXT.fetch_add(1, Ordering::Relaxed);
-        }
-        &self.stripes[THREAD.with(|t| *t) % self.stripes.len()]
-    }
 }
 
 impl RaindropsLayer {
@@ -224,5 +194,33 @@ impl fmt::Debug for RaindropsLayer {
             .field("path", &self.shared.path)
             .field("allow", &self.shared.allow)
             .finish_non_exhaustive()
+    }
+}
+
+/// The service's constructors that take or make a layer (here, so that the service's own file
+/// needs nothing of the layer's).
+impl<S> Raindrops<S> {
+    /// Wraps `inner` with the settings of `layer`.
+    ///
+    /// ```
+    /// use raindrops_http::middleware::{HttpStats, Raindrops, RaindropsLayer};
+    /// let _service = Raindrops::new(tower::service_fn(|_: http::Request<String>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// }), &RaindropsLayer::new(HttpStats::per_cpu()?));
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn new(inner: S, layer: &RaindropsLayer) -> Self {
+        Raindrops { inner, shared: Arc::clone(&layer.shared) }
+    }
+
+    /// A single-process [`RaindropsLayer`] over `stats`; the same as [`RaindropsLayer::new`].
+    ///
+    /// ```
+    /// use raindrops_http::middleware::{HttpStats, Raindrops};
+    /// let _layer = Raindrops::<()>::layer(HttpStats::per_cpu()?);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn layer(stats: raindrops::Workers<HttpStats>) -> RaindropsLayer {
+        RaindropsLayer::new(stats)
     }
 }

@@ -41,6 +41,7 @@ mod body;
 mod future;
 mod layer;
 mod service;
+mod shared;
 mod stats;
 #[cfg(test)]
 mod tests;

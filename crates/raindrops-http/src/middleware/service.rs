@@ -10,7 +10,7 @@ use tower::Service;
 
 use super::body::ResponseBody;
 use super::future::ResponseFuture;
-use super::layer::{RaindropsLayer, Shared};
+use super::shared::Shared;
 use super::stats::{GaugeGuard, HttpStats};
 use crate::exposition::{Format, Snapshot};
 use crate::listeners::Peer;
@@ -33,30 +33,6 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Raindrops<S> {
 }
 
 impl<S> Raindrops<S> {
-    /// Wraps `inner` with the settings of `layer`.
-    ///
-    /// ```
-    /// use raindrops_http::middleware::{HttpStats, Raindrops, RaindropsLayer};
-    /// let _service = Raindrops::new(tower::service_fn(|_: http::Request<String>| async {
-    ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
-    /// }), &RaindropsLayer::new(HttpStats::per_cpu()?));
-    /// # Ok::<(), raindrops::SegmentError>(())
-    /// ```
-    pub fn new(inner: S, layer: &RaindropsLayer) -> Self {
-        Raindrops { inner, shared: Arc::clone(&layer.shared) }
-    }
-
-    /// A single-process [`RaindropsLayer`] over `stats`; the same as [`RaindropsLayer::new`].
-    ///
-    /// ```
-    /// use raindrops_http::middleware::{HttpStats, Raindrops};
-    /// let _layer = Raindrops::<()>::layer(HttpStats::per_cpu()?);
-    /// # Ok::<(), raindrops::SegmentError>(())
-    /// ```
-    pub fn layer(stats: raindrops::Workers<HttpStats>) -> RaindropsLayer {
-        RaindropsLayer::new(stats)
-    }
-
     /// The inner service.
     ///
     /// ```
