@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use raindrops::ListenerName;
 
-use super::Watcher;
+use super::app::Watcher;
 use super::tracked::Limits;
 use crate::listeners::Listeners;
 use crate::server::{DEFAULT_MAX_STREAMS, StreamSlots};

@@ -60,6 +60,8 @@ Server::new(policy).serve(listener, |_| app.clone()).await;
 ```
 */
 
+mod addr_state;
+mod app;
 mod builder;
 mod chart;
 mod pages;
@@ -68,29 +70,15 @@ mod state;
 mod tracked;
 mod url;
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
-use bytes::Bytes;
 
 use crate::listeners::Listeners;
-use crate::server::StreamSlots;
+pub use app::Watcher;
 pub use builder::WatcherBuilder;
-use state::State;
-use tracked::Limits;
-
-/// The Watcher app; see the [module docs](self).
-#[derive(Debug, Clone)]
-pub struct Watcher {
-    state: Arc<State>,
-    /// The cap on tails streamed at once; more get 503.
-    tails: StreamSlots,
-    hostname: Arc<str>,
-    /// The index page of the latest sample, rendered once: `(sample time, page)`.
-    index: Arc<Mutex<Option<(SystemTime, Bytes)>>>,
-}
 
 impl Watcher {
     /// Starts sampling `listeners` every `delay` on a thread of its own (the first sample is
@@ -130,24 +118,6 @@ impl Watcher {
     /// ```
     pub fn builder(listeners: impl Listeners, delay: Duration) -> WatcherBuilder {
         WatcherBuilder::new(Arc::new(listeners), delay)
-    }
-
-    fn start(
-        listeners: Arc<dyn Listeners>,
-        delay: Duration,
-        limits: Limits,
-        tails: StreamSlots,
-    ) -> std::io::Result<Self> {
-        let delay = delay.max(Duration::from_millis(10));
-        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_owned())
-            .unwrap_or_else(|_| "localhost".to_owned());
-        Ok(Watcher {
-            state: state::start(listeners, delay, limits)?,
-            tails,
-            hostname: hostname.into(),
-            index: Arc::default(),
-        })
     }
 
     /// The app's routes, to serve with [`Server::serve`](crate::server::Server::serve) or

@@ -11,9 +11,10 @@ use bytes::Bytes;
 use raindrops::{ListenerName, RubyFloat};
 use serde_json::json;
 
-use super::state::{AddrState, Sample, Series};
+use super::addr_state::{AddrState, Sample, Series};
+use super::app::Watcher;
 use super::url::{Ext, RawFile, escape_url, split_file, valid_addr};
-use super::{Watcher, chart, redirect};
+use super::{chart, redirect};
 use crate::exposition::families::{
     LISTENER_ACTIVE, LISTENER_ACTIVE_PEAK, LISTENER_ACTIVE_SAMPLES, LISTENER_QUEUED,
     LISTENER_QUEUED_PEAK, LISTENER_QUEUED_SAMPLES, SAMPLE_TIME_SECONDS,

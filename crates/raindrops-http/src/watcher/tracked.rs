@@ -17,7 +17,7 @@ use raindrops::ListenerName;
 
 use crate::exposition::ListenerSample;
 
-use super::state::{AddrState, Sample};
+use super::addr_state::{AddrState, Sample};
 
 /// The default [`Limits::max_addresses`].
 pub(super) const DEFAULT_MAX_ADDRESSES: usize = 4096;
