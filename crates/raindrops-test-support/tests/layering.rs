@@ -7,8 +7,16 @@ use std::process::Command;
 use raindrops_test_support::external::PYTHON3;
 use raindrops_test_support::require_external;
 
-/// The crates held to it; the others join as their cycles are broken.
-const LAYERED: [&str; 2] = ["raindrops", "raindrops-prefork"];
+/// The crates held to it: all but raindrops-http, which joins once `exposition/` (its format
+/// modules import `Snapshot` from `mod.rs`, which calls them) imports one way too.
+const LAYERED: [&str; 6] = [
+    "raindrops",
+    "raindrops-prefork",
+    "raindrops-killer",
+    "raindrops-metrics",
+    "raindrops-cli",
+    "raindrops-test-support",
+];
 
 #[test]
 fn layered_crates_have_no_import_cycle_and_no_file_over_600_lines() {
