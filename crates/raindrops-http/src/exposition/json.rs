@@ -11,7 +11,7 @@ use std::io;
 use raindrops::ListenerName;
 use serde_json::{Map, Value, json};
 
-use super::Snapshot;
+use super::snapshot::Snapshot;
 
 /// Inserts a listener's name under `key` as the JSON string of its text when it is UTF-8
 /// (exactly what Ruby raindrops writes); a name that is not UTF-8 is written escaped

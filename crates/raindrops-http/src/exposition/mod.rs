@@ -30,72 +30,13 @@ mod json;
 pub use json::{PrettyObject, insert_json_name, json_line};
 pub mod families;
 mod openmetrics;
+mod snapshot;
 mod text;
 pub mod time;
 pub mod writer;
 pub use writer::{escape_label, escape_name_label};
 
-use raindrops::ListenerName;
-
-/// What the stats endpoint shows at one moment.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Snapshot {
-    /// Requests inside the application right now, summed over workers.
-    pub calling: u64,
-    /// Responses whose body is being written right now, summed over workers.
-    pub writing: u64,
-    /// Requests served so far, when known (not part of the raindrops-compatible text format).
-    pub requests: Option<u64>,
-    /// Listeners, TCP first then Unix, in the configured order.
-    pub listeners: Vec<ListenerSample>,
-    /// The application's own labelled counters (recycles by reason, say): in JSON and
-    /// OpenMetrics, never in the raindrops-compatible text format.
-    pub counters: Vec<LabeledCounter>,
-}
-
-/// A counter family with one label: `raindrops_{name}_total{{label="value"}}` in OpenMetrics,
-/// `"{name}": {"value": n}` in JSON.
-///
-/// ```
-/// use raindrops_http::exposition::{Format, LabeledCounter, Snapshot};
-///
-/// let recycles = LabeledCounter {
-///     name: "recycles".into(),
-///     help: "Workers recycled.".into(),
-///     label: "reason".into(),
-///     values: vec![("memory".into(), 3), ("requests".into(), 1)],
-/// };
-/// let snapshot = Snapshot { counters: vec![recycles], ..Snapshot::default() };
-/// let metrics = Format::OpenMetrics.render(&snapshot);
-/// assert!(metrics.contains("raindrops_recycles_total{reason=\"memory\"} 3\n"));
-/// let json = Format::Json.render(&snapshot);
-/// assert!(json.contains(r#""recycles":{"memory":3,"requests":1}"#));
-/// assert_eq!(Format::Text.render(&snapshot), "calling: 0\nwriting: 0\n");
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LabeledCounter {
-    /// The family's name without the `raindrops_` prefix and `_total` suffix: `[a-z_]+`.
-    pub name: String,
-    /// One sentence for `# HELP`.
-    pub help: String,
-    /// The label's name.
-    pub label: String,
-    /// `(label value, count)` in the order to show them.
-    pub values: Vec<(String, u64)>,
-}
-
-/// One listener's numbers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListenerSample {
-    /// The address as configured: `127.0.0.1:8080`, `[::]:80` or `/run/app.sock` (a Unix
-    /// path's exact bytes, UTF-8 or not). Each format spells it safely: see
-    /// [`Format::render`].
-    pub addr: ListenerName,
-    /// Accepted connections still established.
-    pub active: u64,
-    /// Connections waiting for `accept()`.
-    pub queued: u64,
-}
+pub use snapshot::{LabeledCounter, ListenerSample, Snapshot};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,7 +111,7 @@ impl Format {
 
     /// Renders `snapshot` in this format.
     ///
-    /// A listener's name (see [`ListenerName`]) is written as it is when it is UTF-8 and
+    /// A listener's name (see [`ListenerName`](raindrops::ListenerName)) is written as it is when it is UTF-8 and
     /// harmless, so ordinary names print byte for byte as Ruby raindrops prints them:
     ///
     /// * Text: [`escape_bytes`](raindrops::escape_bytes) (a name with a newline or an escape

@@ -4,8 +4,8 @@
 //! [`writer`](super::writer) with its [`families`](super::families) entry.
 
 use super::families::{CALLING, LISTENER_ACTIVE, LISTENER_QUEUED, REQUESTS, WRITING};
+use super::snapshot::{ListenerSample, Snapshot};
 use super::writer::{Dialect, Exposition, Family, Labels, Type};
-use super::{ListenerSample, Snapshot};
 
 /// A listener gauge's family and value.
 type Gauge = (&'static Family<'static>, fn(&ListenerSample) -> u64);

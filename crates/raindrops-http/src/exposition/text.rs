@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::Snapshot;
+use super::snapshot::Snapshot;
 
 pub(super) fn render(snapshot: &Snapshot) -> String {
     let mut out = format!("calling: {}\nwriting: {}\n", snapshot.calling, snapshot.writing);
