@@ -68,6 +68,7 @@
 pub mod activation;
 mod backoff;
 mod builder;
+mod child;
 mod control;
 mod error;
 mod escalation;

@@ -22,6 +22,7 @@ use nix::unistd::Pid;
 use raindrops::Workers;
 
 use crate::backoff::Backoff;
+use crate::child::{State, Worker};
 use crate::control::Decoder;
 use crate::log;
 use crate::settings::{Prefork, Settings};
@@ -29,7 +30,7 @@ use crate::supervision::Supervision;
 use crate::sys::{self, Forked};
 use crate::tick::{TickHook, WorkerInfo};
 use crate::worker::{self, Setup};
-use crate::{Escalation, Listener, PreforkError, WorkerContext};
+use crate::{Listener, PreforkError, WorkerContext};
 
 /// The longest the master sleeps between two looks at its workers.
 const TICK: Duration = Duration::from_millis(100);
@@ -49,97 +50,6 @@ const SIGNALS: [Signal; 9] = [
     Signal::SIGUSR1,
     Signal::SIGWINCH,
 ];
-
-/// Where a worker is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// Forked, not yet serving.
-    Starting,
-    /// Beat at least once.
-    Serving,
-    /// Told to stop; SIGKILL at the deadline. `replaced`: a successor took its place.
-    /// `escalation`: `Some((sent, next))` while a graceful stop escalates, `sent` signals of
-    /// the escalation sent so far, the next one due at `next`.
-    Stopping { deadline: Instant, replaced: bool, escalation: Option<(usize, Instant)> },
-    /// SIGKILL sent; waiting to reap it.
-    Killed,
-}
-
-/// One live worker process.
-#[derive(Debug)]
-struct Worker {
-    pid: Pid,
-    row: usize,
-    spawned: Instant,
-    state: State,
-    /// `Some(old)`: started to replace worker `old`, which is stopped once this one serves.
-    successor_of: Option<Pid>,
-    /// Why this worker is to be replaced (SIGHUP, or its own request).
-    replace: Option<String>,
-}
-
-impl Worker {
-    fn live(&self) -> bool {
-        matches!(self.state, State::Starting | State::Serving)
-    }
-
-    /// Stops gracefully: the escalation's first (graceful) signal now, the next ones from
-    /// [`escalate`](Self::escalate); SIGKILL at `deadline` in any case. `why` goes to the log.
-    fn stop(&mut self, escalation: &Escalation, deadline: Instant, replaced: bool, why: &str) {
-        self.stop_once(escalation, deadline, replaced, why);
-        let next = Instant::now() + escalation.interval;
-        self.state = State::Stopping { deadline, replaced, escalation: Some((1, next)) };
-    }
-
-    /// Stops gracefully with the escalation's graceful signal only, as unicorn's QUIT does:
-    /// in-flight requests have until `deadline`, then SIGKILL.
-    fn stop_once(&mut self, escalation: &Escalation, deadline: Instant, replaced: bool, why: &str) {
-        let signal = escalation.graceful;
-        if !why.is_empty() {
-            let (row, pid) = (self.row, self.pid);
-            tracing::info!(parent: &log::worker(row, pid), "worker {row} (pid {pid}) {why}: {}", signal.as_str());
-        }
-        let _ = kill(self.pid, signal);
-        self.state = State::Stopping { deadline, replaced, escalation: None };
-    }
-
-    /// Sends the escalation's next signal if it is due, logging it.
-    fn escalate(&mut self, escalation: &Escalation, now: Instant) {
-        let State::Stopping { deadline, replaced, escalation: Some((sent, next)) } = self.state
-        else {
-            return;
-        };
-        if now < next {
-            return;
-        }
-        let step = sent + 1;
-        let total = escalation.steps().count();
-        let (row, pid) = (self.row, self.pid);
-        match escalation.steps().nth(sent) {
-            Some(Signal::SIGKILL) => self.kill(format_args!("still running ({step}/{total})")),
-            Some(signal) => {
-                tracing::warn!(
-                    parent: &log::worker(row, pid),
-                    "worker {row} (pid {pid}) still running ({step}/{total}): {}",
-                    signal.as_str()
-                );
-                let _ = kill(pid, signal);
-                let escalation = Some((step, next + escalation.interval));
-                self.state = State::Stopping { deadline, replaced, escalation };
-            }
-            // Every signal sent and none was SIGKILL: the deadline decides.
-            None => self.state = State::Stopping { deadline, replaced, escalation: None },
-        }
-    }
-
-    /// SIGKILL, saying `why` in the log.
-    fn kill(&mut self, why: std::fmt::Arguments<'_>) {
-        let (row, pid) = (self.row, self.pid);
-        tracing::warn!(parent: &log::worker(row, pid), "worker {row} (pid {pid}) {why}: SIGKILL");
-        let _ = kill(self.pid, Signal::SIGKILL);
-        self.state = State::Killed;
-    }
-}
 
 /// How the whole master is stopping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
