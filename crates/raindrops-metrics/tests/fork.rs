@@ -4,9 +4,6 @@
 //! One test in this file: it forks, so no other test thread may hold a lock at that moment.
 #![cfg(target_os = "linux")]
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -15,43 +12,10 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 use raindrops::SharedWords;
 use raindrops_metrics::SharedRecorder;
-use raindrops_test_support::external::PROMETHEUS_CLIENT;
-use raindrops_test_support::require_external;
+use raindrops_test_support::prometheus::{self, Parser};
 
 /// Keys both workers register at the same moment.
 const RACED: usize = 200;
-
-/// Parses `text` with prometheus_client's OpenMetrics parser, checking that its Prometheus
-/// parser reads the same samples; returns `[family, type, sample name, {labels}, value]` rows.
-/// `python` is what `require_external!(PROMETHEUS_CLIENT)` found.
-fn parse(python: &Path, text: &str) -> Vec<serde_json::Value> {
-    const SCRIPT: &str = r#"
-import json, sys
-from prometheus_client.parser import text_string_to_metric_families as prometheus
-from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics
-text = sys.stdin.read()
-rows = [[f.name, f.type, s.name, s.labels, s.value] for f in openmetrics(text) for s in f.samples]
-# The Prometheus parser reads the same samples (it types counters' _total samples "unknown").
-samples = lambda fs: sorted(json.dumps([s.name, s.labels, float(s.value)]) for f in fs for s in f.samples)
-assert samples(prometheus(text)) == samples(openmetrics(text)), "the parsers disagree"
-print(json.dumps(rows))
-"#;
-    let mut child = Command::new(python)
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "the parsers rejected the output:\n{}\n{text}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
 
 /// Worker `i`'s work, after both have arrived at the start line.
 fn work(recorder: &SharedRecorder, start: &SharedWords, i: usize) {
@@ -122,30 +86,35 @@ fn two_workers_register_after_fork_and_the_exporter_sums_them() {
 
     let text = recorder.render();
     assert!(text.contains("# HELP requests Requests served.\n"), "{text}");
-    let python = require_external!(PROMETHEUS_CLIENT);
-    let rows = parse(&python, &text);
-    let find = |sample: &str, labels: serde_json::Value| -> f64 {
-        let row = rows.iter().find(|r| r[2] == sample && r[3] == labels);
-        row.unwrap_or_else(|| panic!("{sample} {labels} in\n{text}"))[4].as_f64().unwrap()
+    let Some(rows) = prometheus::parse(Parser::OpenMetrics, &text) else { return };
+    // The Prometheus parser reads the same samples (it types counters' families "unknown").
+    let Some(older) = prometheus::parse(Parser::Prometheus, &text) else { return };
+    let samples = |lines: &[String]| -> Vec<String> {
+        lines.iter().filter(|l| !l.starts_with('#')).cloned().collect()
     };
-    use serde_json::json;
-    assert_eq!(find("requests_total", json!({"worker": "any"})), 3000.0);
-    assert_eq!(find("busy", json!({})), 2.0);
+    assert_eq!(samples(&rows), samples(&older), "the parsers disagree on\n{text}");
+    // `sample` is `name{labels}`, labels sorted.
+    let find = |sample: &str| -> f64 {
+        let row = rows.iter().find_map(|r| r.strip_prefix(sample)?.strip_prefix(' '));
+        row.unwrap_or_else(|| panic!("{sample} in\n{text}")).parse().unwrap()
+    };
+    assert_eq!(find(r#"requests_total{worker="any"}"#), 3000.0);
+    assert_eq!(find("busy{}"), 2.0);
     // 0.5 set in the parent's row (row 0, which worker 0 then shares) + 2 + 2.
-    assert_eq!(find("before_fork", json!({})), 4.5);
-    let raced: Vec<_> = rows.iter().filter(|r| r[0] == "raced").collect();
+    assert_eq!(find("before_fork{}"), 4.5);
+    let raced: Vec<_> = rows.iter().filter(|r| r.starts_with("raced_total{")).collect();
     assert_eq!(raced.len(), RACED, "one entry per key:\n{text}");
-    assert!(raced.iter().all(|r| r[4] == 2.0), "{text}");
-    assert_eq!(find("latency_seconds_count", json!({})), 200.0);
-    assert!((find("latency_seconds_sum", json!({})) - 10.1).abs() < 1e-9, "{text}");
+    assert!(raced.iter().all(|r| r.ends_with(" 2.0")), "{text}");
+    assert_eq!(find("latency_seconds_count{}"), 200.0);
+    assert!((find("latency_seconds_sum{}") - 10.1).abs() < 1e-9, "{text}");
     // Percentiles are within 1/128 of the exact value (SharedAggregate's buckets).
     for (quantile, exact) in [("0.5", 0.001), ("0.9", 0.1), ("0.999", 0.1)] {
-        let got = find("latency_seconds", json!({ "quantile": quantile }));
+        let got = find(&format!("latency_seconds{{quantile=\"{quantile}\"}}"));
         assert!((got - exact).abs() <= exact / 128.0, "p{quantile}: {got}");
     }
     let types: Vec<_> = ["requests", "busy", "latency_seconds"]
         .iter()
-        .map(|f| rows.iter().find(|r| r[0] == *f).unwrap()[1].clone())
+        .map(|f| rows.iter().find_map(|r| r.strip_prefix(&format!("# {f} "))).unwrap())
         .collect();
     assert_eq!(types, ["counter", "gauge", "summary"]);
 }

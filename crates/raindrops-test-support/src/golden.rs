@@ -19,11 +19,10 @@
 //! assert_eq!(filter.apply("127.0.0.1:41873 time 17.5\n"), "127.0.0.1:PORT time TIME\n");
 //! ```
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
-use crate::external::{PROMETHEUS_CLIENT, PROMTOOL};
+use crate::external::PROMTOOL;
+use crate::prometheus::{self, Parser};
 
 /// The environment variable that makes [`assert_golden!`](crate::assert_golden) write the
 /// golden files instead of comparing.
@@ -167,41 +166,13 @@ fn between(text: &str, start: &str, end: &str, to: &str) -> String {
     out
 }
 
-/// Runs `program args` with `input` on stdin; panics with its stderr and the input when it fails.
-fn run_with_input(program: &Path, args: &[&str], input: &str, what: &str) -> String {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
-    child.stdin.take().expect("piped stdin").write_all(input.as_bytes()).expect("write stdin");
-    let output = child.wait_with_output().expect("wait for the parser");
-    assert!(
-        output.status.success(),
-        "{what} rejected the output:\n{}{}\n--- output\n{input}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 /// `promtool check metrics` on `text`: it must parse (exit 1 is a parse error), and its lint
 /// (exit 3) may only say two things, both about OpenMetrics read as the older text format:
 /// an OpenMetrics counter's `NAME_total` sample has "no help text" (the older format wants
 /// `# HELP NAME_total`), and `_milliseconds` should be seconds (names that predate the lint).
 fn promtool(text: &str) {
     let promtool = crate::require_external!(PROMTOOL);
-    let mut child = Command::new(&promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e}", promtool.display()));
-    child.stdin.take().expect("piped stdin").write_all(text.as_bytes()).expect("write stdin");
-    let output = child.wait_with_output().expect("wait for promtool");
+    let output = prometheus::pipe(&promtool, &["check", "metrics"], text);
     let lint = String::from_utf8_lossy(&output.stdout);
     let allowed = |line: &str| {
         line.contains("use base unit \"seconds\" instead of \"milliseconds\"")
@@ -217,16 +188,6 @@ fn promtool(text: &str) {
     );
 }
 
-/// Python's `prometheus_client` parser named `module` reads `text`.
-fn python_parse(text: &str, module: &str) {
-    let python = crate::require_external!(PROMETHEUS_CLIENT);
-    let script = format!(
-        "import sys\nfrom {module} import text_string_to_metric_families as parse\n\
-         for family in parse(sys.stdin.read()):\n    list(family.samples)\n"
-    );
-    run_with_input(&python, &["-c", &script], text, module);
-}
-
 /// OpenMetrics text (ending in `# EOF`) passes `promtool check metrics` and both of
 /// `prometheus_client`'s parsers (OpenMetrics and Prometheus).
 ///
@@ -235,8 +196,8 @@ fn python_parse(text: &str, module: &str) {
 /// ```
 pub fn check_openmetrics(text: &str) {
     promtool(text);
-    python_parse(text, "prometheus_client.openmetrics.parser");
-    python_parse(text, "prometheus_client.parser");
+    prometheus::parse(Parser::OpenMetrics, text);
+    prometheus::parse(Parser::Prometheus, text);
 }
 
 /// Prometheus text (format 0.0.4) passes `promtool check metrics` and `prometheus_client`'s
@@ -247,5 +208,5 @@ pub fn check_openmetrics(text: &str) {
 /// ```
 pub fn check_prometheus(text: &str) {
     promtool(text);
-    python_parse(text, "prometheus_client.parser");
+    prometheus::parse(Parser::Prometheus, text);
 }

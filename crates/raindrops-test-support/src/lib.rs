@@ -5,6 +5,8 @@
 //! prints one line naming the package and passes; with `RAINDROPS_REQUIRE_EXTERNAL=1` (as
 //! `.ci/run` sets) it fails instead. [`require_external!`] is the one way to do that:
 //!
+//! [`prometheus`] reads an exposition with Python's `prometheus_client`, skipping the same way.
+//!
 //! ```
 //! use raindrops_test_support::external::TMUX;
 //! use raindrops_test_support::require_external;
@@ -20,6 +22,7 @@
 
 pub mod external;
 pub mod golden;
+pub mod prometheus;
 
 /// Finds each outside requirement in turn, or returns from the enclosing function (a test
 /// returning `()`) after [`external::require`] printed why; the value is the path found (a

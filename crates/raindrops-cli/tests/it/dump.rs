@@ -1,10 +1,9 @@
 //! `raindrops dump FILE` on real segment files, in all three formats.
 
 use raindrops::{Drops, Workers};
-use raindrops_test_support::external::PROMETHEUS_CLIENT;
-use raindrops_test_support::require_external;
+use raindrops_test_support::prometheus::{self, Parser};
 
-use crate::util::{assert_text, parse_prometheus, raindrops};
+use crate::util::{assert_text, raindrops};
 
 raindrops::counters! {
     /// The fixture's fields: two gauges and a counter.
@@ -83,9 +82,9 @@ fn prometheus_parses_with_the_official_client() {
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(text.contains("# TYPE raindrops_requests_total counter\n"), "{text}");
     assert!(text.contains("# TYPE raindrops_calling gauge\n"), "{text}");
-    let python = require_external!(PROMETHEUS_CLIENT);
+    let Some(parsed) = prometheus::parse(Parser::Prometheus, &text) else { return };
     assert_eq!(
-        parse_prometheus(&python, &text),
+        parsed,
         [
             "# raindrops_calling gauge",
             "# raindrops_requests counter",
@@ -131,11 +130,10 @@ fn named_and_plain_segments() {
         .stdout(format!("{{\n  \"slots\": [\n    0,\n    {}\n  ]\n}}\n", u64::MAX));
     let prom = raindrops().args(["dump", "-f", "prometheus"]).arg(&plain).assert().success();
 
-    let python = require_external!(PROMETHEUS_CLIENT);
-    let parsed =
-        parse_prometheus(&python, &String::from_utf8_lossy(&named_prom.get_output().stdout));
+    let named_prom = String::from_utf8_lossy(&named_prom.get_output().stdout);
+    let Some(parsed) = prometheus::parse(Parser::Prometheus, &named_prom) else { return };
     assert!(parsed.contains(&"raindrops_requests_total{} 3.0".to_owned()), "{parsed:?}");
-    parse_prometheus(&python, &String::from_utf8_lossy(&prom.get_output().stdout));
+    prometheus::parse(Parser::Prometheus, &String::from_utf8_lossy(&prom.get_output().stdout));
 }
 
 #[test]

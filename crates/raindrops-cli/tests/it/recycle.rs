@@ -9,11 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use raindrops_test_support::external::PROMETHEUS_CLIENT;
-use raindrops_test_support::require_external;
+use raindrops_test_support::prometheus::{self, Parser};
 
 use crate::serve::{DEADLINE, Load, Serve, get};
-use crate::util::{BIN, parse_prometheus};
+use crate::util::BIN;
 
 /// An HTTP/1.1 client on one keep-alive connection, reconnecting only when the server said
 /// `Connection: close`: a connection closed under a request is an error, as for a browser.
@@ -125,8 +124,7 @@ fn memory_recycling_under_keep_alive_load_fails_no_request() {
     assert_eq!(most_restarting(&log), 1, "more than K=1 restarting at once: {log:#?}");
     // Any worker shows the sum, in OpenMetrics too.
     let (_, metrics) = get(addr, "/metrics").unwrap();
-    let python = require_external!(PROMETHEUS_CLIENT);
-    let parsed = parse_prometheus(&python, &metrics);
+    let Some(parsed) = prometheus::parse(Parser::Prometheus, &metrics) else { return };
     assert!(parsed.contains(&"# raindrops_recycles counter".to_owned()), "{parsed:#?}");
     let line = parsed
         .iter()

@@ -1,7 +1,5 @@
-//! Helpers: the binary under test, framed comparisons, and the Prometheus parser.
+//! Helpers: the binary under test, framed comparisons, measured runs.
 
-use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Path of the `raindrops` binary cargo built for these tests.
@@ -29,40 +27,6 @@ pub(crate) fn assert_text(expected: &str, actual: &str) {
             expected.bytes().zip(actual.bytes()).take_while(|(a, b)| a == b).count()
         );
     }
-}
-
-/// Parses Prometheus text exposition with the official Python client's parser and returns
-/// `name{labels} value` lines, sorted (`type` lines as `# name type`).
-///
-/// `python` is what `require_external!(PROMETHEUS_CLIENT)` found (Debian's
-/// `python3-prometheus-client`).
-pub(crate) fn parse_prometheus(python: &Path, text: &str) -> Vec<String> {
-    const SCRIPT: &str = r##"
-import sys
-from prometheus_client.parser import text_string_to_metric_families
-out = []
-for family in text_string_to_metric_families(sys.stdin.read()):
-    out.append("# %s %s" % (family.name, family.type))
-    for s in family.samples:
-        labels = ",".join('%s="%s"' % kv for kv in sorted(s.labels.items()))
-        out.append("%s{%s} %s" % (s.name, labels, s.value))
-print("\n".join(sorted(out)))
-"##;
-    let mut child = Command::new(python)
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "the Prometheus parser rejected the output:\n{}\n{text}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().lines().map(str::to_owned).collect()
 }
 
 /// A finished child process: how it exited, what it printed, how long it took and its peak
