@@ -32,23 +32,22 @@ use super::admission::Admitted;
 /// What hyper needs of an error type: any error boxed.
 pub(super) type BoxError = Box<dyn StdError + Send + Sync>;
 
-/// A tower service a [`Server`](super::Server) can run on HTTP/1.1 connections, answering
-/// bodies of type `B`; implemented for every such service (an axum `Router`, a
-/// `ServiceBuilder` stack, a `service_fn`).
-pub trait HttpService<B>:
-    Service<
-        Request<Incoming>,
-        Response = Response<B>,
-        Error: Into<BoxError>,
-        Future: Send + 'static,
-    > + Clone
-    + Send
-    + 'static
-{
+/// Declares a trait whose supertraits are `bounds` and implements it for every type meeting
+/// them: a trait alias with its bounds written once.
+macro_rules! trait_alias {
+    ($(#[$doc:meta])* $vis:vis trait $name:ident$(<$($param:ident),*>)? = $($bounds:tt)+) => {
+        $(#[$doc])*
+        $vis trait $name$(<$($param),*>)?: $($bounds)+ {}
+
+        impl<This $($(, $param)*)?> $name$(<$($param),*>)? for This where This: $($bounds)+ {}
+    };
 }
 
-impl<S, B> HttpService<B> for S where
-    S: Service<
+trait_alias! {
+    /// A tower service a [`Server`](super::Server) can run on HTTP/1.1 connections, answering
+    /// bodies of type `B`; implemented for every such service (an axum `Router`, a
+    /// `ServiceBuilder` stack, a `service_fn`).
+    pub trait HttpService<B> = Service<
             Request<Incoming>,
             Response = Response<B>,
             Error: Into<BoxError>,
@@ -56,13 +55,12 @@ impl<S, B> HttpService<B> for S where
         > + Clone
         + Send
         + 'static
-{
 }
 
-/// A response body hyper can send; implemented for every such body.
-pub trait HttpBody: Body<Data: Send, Error: Into<BoxError>> + Send + 'static {}
-
-impl<B: Body<Data: Send, Error: Into<BoxError>> + Send + 'static> HttpBody for B {}
+trait_alias! {
+    /// A response body hyper can send; implemented for every such body.
+    pub trait HttpBody = Body<Data: Send, Error: Into<BoxError>> + Send + 'static
+}
 
 /// The answer to a connection beyond the cap: written once, without waiting.
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n\
