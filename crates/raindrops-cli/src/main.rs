@@ -7,7 +7,6 @@
 mod cli;
 mod cmd;
 mod exit;
-mod logging;
 mod units;
 
 use std::process::ExitCode;

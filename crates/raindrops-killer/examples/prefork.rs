@@ -11,6 +11,7 @@ use raindrops_killer::{Policy, prefork::PreforkStats};
 use raindrops_prefork::{Prefork, WorkerContext};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    raindrops_prefork::log::init(); // the master's and workers' log lines, on stderr
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:8080".into());
     let mib: u64 = args.next().map_or(Ok(300), |mib| mib.parse())?;

@@ -104,6 +104,25 @@ where
     }
 }
 
+/// Sends this process's `tracing` events at INFO and above to standard error, one [`Lines`]
+/// line each with the pid: the supervisor's master and workers, the killer, the servers. A
+/// library logs nothing until a program installs a subscriber; a program with no other wish
+/// calls this once, before [`Prefork::run`](crate::Prefork::run) forks, so every worker
+/// inherits it. Does nothing if a subscriber is already set.
+///
+/// ```
+/// raindrops_prefork::log::init();
+/// tracing::info!(target: "raindrops_prefork::master", "master exiting");
+/// // stderr: raindrops-prefork[41022]: master exiting
+/// ```
+pub fn init() {
+    let _already_set = tracing_subscriber::fmt()
+        .event_format(Lines::with_pid())
+        .with_writer(io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .try_init();
+}
+
 /// The span of the events about worker `row`, process `pid`: their structured fields.
 pub(crate) fn worker(row: usize, pid: impl std::fmt::Display) -> tracing::Span {
     tracing::info_span!("worker", row, pid = %pid)

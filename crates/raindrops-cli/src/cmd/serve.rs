@@ -26,7 +26,7 @@ impl super::Run for ServeArgs {
     fn run(&self) -> anyhow::Result<Code> {
         // The supervisor's, the killer's and the server's events, on stderr; set before fork,
         // so the workers inherit it.
-        crate::logging::init();
+        raindrops_prefork::log::init();
         let mut addrs = self
             .listen
             .iter()

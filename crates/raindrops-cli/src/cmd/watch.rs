@@ -24,7 +24,7 @@ impl super::Run for WatchArgs {
             KernelListeners::addrs(addrs)
         }
         .context("cannot read listener stats")?;
-        crate::logging::init();
+        raindrops_prefork::log::init();
         let policy =
             ConnectionPolicy { max_streams: self.max_streams, ..self.connections.policy() };
         let watcher = Watcher::builder(listeners, self.delay)
