@@ -15,7 +15,7 @@ use crate::units;
 
 /// Real-time stats for preforking and multi-threaded Linux servers.
 #[derive(Debug, Parser)]
-#[command(name = "raindrops", version, after_help = crate::exit::HELP)]
+#[command(name = "raindrops", version = env!("RAINDROPS_VERSION"), after_help = crate::exit::HELP)]
 pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -42,6 +42,11 @@ pub(crate) enum Command {
     /// A live terminal view of listeners (active, queued, peak, history) and of a segment's
     /// worker rows; prints one plain-text snapshot when stdout is not a terminal.
     Top(TopArgs),
+    /// Print a shell completion script: `raindrops completions bash > /etc/bash_completion.d/raindrops`
+    /// (zsh: a `_raindrops` file on `$fpath`; fish: `~/.config/fish/completions/raindrops.fish`).
+    Completions(CompletionsArgs),
+    /// Print the man page, raindrops(1), in roff: `raindrops man | man -l -`.
+    Man,
 }
 
 /// `--format` of `dump` and `stats`: the library's [`Format`], spelled `text`, `json` or
@@ -350,4 +355,23 @@ mod tests {
     fn verify_cli() {
         super::Cli::command().debug_assert();
     }
+}
+
+/// Arguments of `raindrops completions`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub(crate) shell: Shell,
+}
+
+/// The shells `raindrops completions` writes for.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum Shell {
+    /// GNU bash (`complete -F`).
+    Bash,
+    /// zsh (`#compdef`).
+    Zsh,
+    /// fish (`complete -c`).
+    Fish,
 }

@@ -1,5 +1,6 @@
 //! Integration tests that run the real `raindrops` binary (one test binary, many modules).
 
+mod conventions;
 mod dump;
 mod golden;
 mod names;
