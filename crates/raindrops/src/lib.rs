@@ -94,7 +94,7 @@ pub use drops::{Drops, Iter};
 pub use escape::{UnescapeError, escape_bytes, is_terminal_control, unescape_bytes};
 pub use listen::{
     AddrErrorKind, AddrParseError, ListenError, ListenStats, ListenerAddr, ListenerName,
-    LocalQueue, SockDiag, UnixSource, local_queue,
+    LocalQueue, QueueWait, SockDiag, UnixSource, local_queue,
 };
 pub use reader::DropsReader;
 pub use schema::{Field, Kind};

@@ -9,21 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use raindrops::{ListenStats, ListenerAddr, SockDiag, TcpInfo, UnixSource, local_queue};
-use socket2::{Domain, Socket, Type};
 
-fn listen(addr: &str, reuse_port: bool) -> TcpListener {
-    let addr: SocketAddr = addr.parse().unwrap();
-    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, None).unwrap();
-    if addr.is_ipv6() {
-        sock.set_only_v6(false).unwrap(); // dual-stack [::]
-    }
-    if reuse_port {
-        nix::sys::socket::setsockopt(&sock, nix::sys::socket::sockopt::ReusePort, &true).unwrap();
-    }
-    sock.bind(&addr.into()).unwrap();
-    sock.listen(128).unwrap();
-    sock.into()
-}
+mod util;
+use util::{listen, poll};
 
 fn stats(diag: &mut SockDiag, addr: SocketAddr) -> ListenStats {
     let one = diag.tcp_stats(addr).unwrap();
@@ -40,20 +28,6 @@ fn stats(diag: &mut SockDiag, addr: SocketAddr) -> ListenStats {
     let mixed = diag.stats(&[ListenerAddr::from(addr)]).unwrap();
     assert_eq!(mixed, vec![one]);
     one
-}
-
-/// Polls `get` until it returns `want`, for up to 30 s: a client's last ACK and its FIN cross
-/// loopback on their own time, after `connect` or `drop` returned.
-fn poll<T: PartialEq + std::fmt::Debug>(what: &str, want: T, mut get: impl FnMut() -> T) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let got = get();
-        if got == want || Instant::now() > deadline {
-            assert_eq!(got, want, "{what}");
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 fn eventually(diag: &mut SockDiag, addr: SocketAddr, want: ListenStats) {

@@ -36,17 +36,22 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::netlink::{NLA_HDRLEN, Reader, align4, finish_request, start_request};
+use super::netlink::{NLA_HDRLEN, Reader, align4, attributes, finish_request, start_request};
+use super::queue_wait::{self, QueueWait};
 use super::{ListenError, ListenStats};
 
 pub(crate) const AF_INET: u8 = libc::AF_INET as u8;
 pub(crate) const AF_INET6: u8 = libc::AF_INET6 as u8;
 /// `TCP_ESTABLISHED` from `include/net/tcp_states.h`.
 pub(crate) const TCP_ESTABLISHED: u8 = 1;
+/// `TCP_CLOSE_WAIT` from `include/net/tcp_states.h`: a queued connection whose client closed.
+pub(crate) const TCP_CLOSE_WAIT: u8 = 8;
 /// `TCP_LISTEN` from `include/net/tcp_states.h`.
 pub(crate) const TCP_LISTEN: u8 = 10;
 /// States bitmask for a full query.
 pub(crate) const STATES_ALL: u32 = 1 << TCP_ESTABLISHED | 1 << TCP_LISTEN;
+/// States bitmask for a query with waits: queued connections may be `CLOSE_WAIT` too.
+pub(crate) const STATES_WAIT: u32 = STATES_ALL | 1 << TCP_CLOSE_WAIT;
 /// States bitmask for a queued-only query: the kernel then skips the established hash.
 pub(crate) const STATES_LISTEN: u32 = 1 << TCP_LISTEN;
 
@@ -68,21 +73,40 @@ pub(crate) struct InetSock {
     pub(crate) local: SocketAddr,
     pub(crate) rqueue: u32,
     pub(crate) inode: u32,
+    /// For a connection still in an accept queue (inode 0) of a reply with `INET_DIAG_INFO`:
+    /// its age in ms (`tcpi_last_data_recv`, see `queue_wait.rs`).
+    pub(crate) age_ms: Option<u32>,
 }
 
-/// Encodes a `SOCK_DIAG_BY_FAMILY` dump request for `family` and `states`, filtered to the
-/// sockets whose local address matches one of `filter` (all of family `family`), or unfiltered
-/// when `filter` is `None`.
+impl InetSock {
+    /// Whether this is a connection waiting in an accept queue: established (or closed by
+    /// its client) and not yet given a file by `accept()`.
+    fn is_queued(&self) -> bool {
+        matches!(self.state, TCP_ESTABLISHED | TCP_CLOSE_WAIT) && self.inode == 0
+    }
+}
+
+/// A dump request: address family, `TCP_*` states bitmask and `idiag_ext` extensions.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Query {
+    pub(crate) family: u8,
+    pub(crate) states: u32,
+    pub(crate) ext: u8,
+}
+
+/// Encodes a `SOCK_DIAG_BY_FAMILY` dump request for `query`, filtered to the sockets whose
+/// local address matches one of `filter` (all of family `query.family`), or unfiltered when
+/// `filter` is `None`.
 pub(crate) fn encode_request(
     buf: &mut Vec<u8>,
     seq: u32,
-    family: u8,
-    states: u32,
+    query: Query,
     filter: Option<&[SocketAddr]>,
 ) {
+    let Query { family, states, ext } = query;
     start_request(buf, seq);
     // struct inet_diag_req_v2: family, protocol, idiag_ext, pad, states, then the sockid.
-    buf.extend_from_slice(&[family, libc::IPPROTO_TCP as u8, 0, 0]);
+    buf.extend_from_slice(&[family, libc::IPPROTO_TCP as u8, ext, 0]);
     buf.extend_from_slice(&states.to_ne_bytes());
     // inet_diag_sockid: the kernel compares idiag_sport (big-endian) before running the
     // bytecode, so when every address shares a port we set it as a cheap pre-filter.
@@ -192,7 +216,15 @@ pub(crate) fn parse_msg(payload: &[u8]) -> Result<Option<InetSock>, ListenError>
         AF_INET6 => IpAddr::V6(Ipv6Addr::from(src)),
         _ => return Ok(None),
     };
-    Ok(Some(InetSock { state, local: SocketAddr::new(ip, sport), rqueue, inode }))
+    let mut sock =
+        InetSock { state, local: SocketAddr::new(ip, sport), rqueue, inode, age_ms: None };
+    if sock.is_queued() {
+        let attrs = payload.get(INET_DIAG_MSG_LEN..).unwrap_or_default();
+        sock.age_ms = attributes(attrs)
+            .find(|&(kind, _)| kind == queue_wait::INET_DIAG_INFO)
+            .and_then(|(_, info)| queue_wait::age_ms(info));
+    }
+    Ok(Some(sock))
 }
 
 /// Applies the rule for a fixed list of addresses (duplicates allowed: each gets the numbers).
@@ -201,6 +233,8 @@ pub(crate) struct Wanted<'a> {
     addrs: &'a [SocketAddr],
     by_port: HashMap<u16, Vec<usize>>,
     pub(crate) stats: Vec<ListenStats>,
+    /// The ages of each address's queued connections (empty unless the reply had them).
+    pub(crate) waits: Vec<QueueWait>,
 }
 
 impl<'a> Wanted<'a> {
@@ -209,7 +243,13 @@ impl<'a> Wanted<'a> {
         for (i, a) in addrs.iter().enumerate() {
             by_port.entry(a.port()).or_default().push(i);
         }
-        Wanted { addrs, by_port, stats: vec![ListenStats::default(); addrs.len()] }
+        let n = addrs.len();
+        Wanted {
+            addrs,
+            by_port,
+            stats: vec![ListenStats::default(); n],
+            waits: vec![QueueWait::default(); n],
+        }
     }
 
     pub(crate) fn add(&mut self, sock: &InetSock) {
@@ -219,59 +259,85 @@ impl<'a> Wanted<'a> {
             if want.is_ipv4() != sock.local.is_ipv4() {
                 continue;
             }
+            let covers = want.ip().is_unspecified() || sock.local.ip() == want.ip();
+            if let Some(age) = sock.age_ms.filter(|_| covers) {
+                self.waits[i].push(age);
+            }
             let stats = &mut self.stats[i];
             match sock.state {
                 TCP_LISTEN if sock.local.ip() == want.ip() => {
                     stats.queued = stats.queued.saturating_add(sock.rqueue);
                 }
-                TCP_ESTABLISHED
-                    if sock.inode != 0
-                        && (want.ip().is_unspecified() || sock.local.ip() == want.ip()) =>
-                {
+                TCP_ESTABLISHED if sock.inode != 0 && covers => {
                     stats.active = stats.active.saturating_add(1);
                 }
                 _ => {}
             }
         }
     }
+
+    /// The stats, and the waits with their ages sorted.
+    pub(crate) fn finish(mut self) -> (Vec<ListenStats>, Vec<QueueWait>) {
+        self.waits.iter_mut().for_each(QueueWait::finish);
+        (self.stats, self.waits)
+    }
 }
 
 /// Applies the rule to every listener seen: listeners first, then each accepted connection
-/// counts for its exact listener and for its family's wildcard listener on that port.
+/// (and each queued one's age) counts for its exact listener and for its family's wildcard
+/// listener on that port.
 #[derive(Debug, Default)]
 pub(crate) struct All {
-    listeners: BTreeMap<SocketAddr, ListenStats>,
-    established: Vec<SocketAddr>,
+    listeners: BTreeMap<SocketAddr, (ListenStats, QueueWait)>,
+    /// Local address, and the age for a queued connection (`None`: an accepted one).
+    established: Vec<(SocketAddr, Option<u32>)>,
 }
 
 impl All {
     pub(crate) fn add(&mut self, sock: &InetSock) {
         match sock.state {
             TCP_LISTEN => {
-                let stats = self.listeners.entry(sock.local).or_default();
+                let (stats, _) = self.listeners.entry(sock.local).or_default();
                 stats.queued = stats.queued.saturating_add(sock.rqueue);
             }
-            TCP_ESTABLISHED if sock.inode != 0 => self.established.push(sock.local),
-            _ => {}
+            TCP_ESTABLISHED if sock.inode != 0 => self.established.push((sock.local, None)),
+            _ => {
+                if let Some(age) = sock.age_ms {
+                    self.established.push((sock.local, Some(age)));
+                }
+            }
         }
     }
 
-    pub(crate) fn finish(mut self) -> Vec<(SocketAddr, ListenStats)> {
-        for local in &self.established {
+    pub(crate) fn finish(self) -> Vec<(SocketAddr, ListenStats)> {
+        self.finish_waits().into_iter().map(|(a, s, _)| (a, s)).collect()
+    }
+
+    pub(crate) fn finish_waits(mut self) -> Vec<(SocketAddr, ListenStats, QueueWait)> {
+        for (local, age) in &self.established {
             let wildcard = match local {
                 SocketAddr::V4(_) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), local.port()),
                 SocketAddr::V6(_) => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), local.port()),
             };
             for key in [*local, wildcard] {
-                if let Some(stats) = self.listeners.get_mut(&key) {
-                    stats.active = stats.active.saturating_add(1);
+                if let Some((stats, wait)) = self.listeners.get_mut(&key) {
+                    match age {
+                        None => stats.active = stats.active.saturating_add(1),
+                        Some(age) => wait.push(*age),
+                    }
                 }
                 if local.ip().is_unspecified() {
                     break; // the same key twice
                 }
             }
         }
-        self.listeners.into_iter().collect()
+        self.listeners
+            .into_iter()
+            .map(|(addr, (stats, mut wait))| {
+                wait.finish();
+                (addr, stats, wait)
+            })
+            .collect()
     }
 }
 
@@ -286,7 +352,8 @@ mod tests {
         let mut buf = Vec::new();
         let a: SocketAddr = "127.0.0.1:80".parse().unwrap();
         let b: SocketAddr = "0.0.0.0:81".parse().unwrap();
-        encode_request(&mut buf, 9, AF_INET, STATES_ALL, Some(&[a, b]));
+        let query = Query { family: AF_INET, states: STATES_ALL, ext: 0 };
+        encode_request(&mut buf, 9, query, Some(&[a, b]));
         // header 16 + req 56 + nla 4 + (8 S_GE + 8 S_LE + 16 cond + 4 jmp + 16 cond)
         assert_eq!(buf.len(), 16 + 56 + 4 + 16 + 36);
         assert_eq!(u32::from_ne_bytes(buf[0..4].try_into().unwrap()) as usize, buf.len());
@@ -364,25 +431,40 @@ mod tests {
         let mut w = Wanted::new(&addrs);
         let mut all = All::default();
         let socks = [
-            InetSock { state: TCP_LISTEN, local: wild, rqueue: 3, inode: 1 },
-            InetSock { state: TCP_ESTABLISHED, local: lo, rqueue: 0, inode: 5 },
+            InetSock { state: TCP_LISTEN, local: wild, rqueue: 3, inode: 1, age_ms: None },
+            InetSock { state: TCP_ESTABLISHED, local: lo, rqueue: 0, inode: 5, age_ms: None },
             InetSock {
                 state: TCP_ESTABLISHED,
                 local: "10.0.0.1:80".parse().unwrap(),
                 rqueue: 0,
                 inode: 6,
+                age_ms: None,
             },
-            // still in the accept queue: counted by queued, not active
-            InetSock { state: TCP_ESTABLISHED, local: lo, rqueue: 0, inode: 0 },
+            // still in the accept queue: counted by queued, not active; its age by the waits
+            InetSock { state: TCP_ESTABLISHED, local: lo, rqueue: 0, inode: 0, age_ms: Some(7) },
+            InetSock {
+                state: TCP_CLOSE_WAIT,
+                local: "10.0.0.1:80".parse().unwrap(),
+                rqueue: 0,
+                inode: 0,
+                age_ms: Some(3),
+            },
         ];
         for s in &socks {
             w.add(s);
             all.add(s);
         }
-        assert_eq!(w.stats[0], ListenStats { active: 2, queued: 3 });
-        assert_eq!(w.stats[1], ListenStats { active: 1, queued: 0 });
-        assert_eq!(w.stats[2], w.stats[1]);
-        assert_eq!(all.finish(), vec![(wild, ListenStats { active: 2, queued: 3 })]);
+        let (stats, waits) = w.finish();
+        assert_eq!(stats[0], ListenStats { active: 2, queued: 3 });
+        assert_eq!(stats[1], ListenStats { active: 1, queued: 0 });
+        assert_eq!(stats[2], stats[1]);
+        assert_eq!(waits[0].ages_ms(), [3, 7]);
+        assert_eq!(waits[1].ages_ms(), [7]);
+        assert_eq!(waits[2], waits[1]);
+        let all = all.finish_waits();
+        assert_eq!(all.len(), 1);
+        assert_eq!((all[0].0, all[0].1), (wild, ListenStats { active: 2, queued: 3 }));
+        assert_eq!(all[0].2, waits[0]);
     }
 
     fn datagram(payloads: &[Vec<u8>]) -> Vec<u8> {
@@ -400,7 +482,79 @@ mod tests {
         out
     }
 
+    /// An `inet_diag_msg` payload: `local`, `state`, `inode`, then the attributes.
+    fn msg(local: SocketAddr, state: u8, inode: u32, attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut p = vec![0; INET_DIAG_MSG_LEN];
+        p[0] = if local.is_ipv4() { AF_INET } else { AF_INET6 };
+        p[1] = state;
+        p[4..6].copy_from_slice(&local.port().to_be_bytes());
+        match local.ip() {
+            IpAddr::V4(ip) => p[8..12].copy_from_slice(&ip.octets()),
+            IpAddr::V6(ip) => p[8..24].copy_from_slice(&ip.octets()),
+        }
+        p[68..72].copy_from_slice(&inode.to_ne_bytes());
+        for (kind, value) in attrs {
+            p.extend_from_slice(&((NLA_HDRLEN + value.len()) as u16).to_ne_bytes());
+            p.extend_from_slice(&kind.to_ne_bytes());
+            p.extend_from_slice(value);
+            p.resize(align4(p.len()), 0);
+        }
+        p
+    }
+
+    fn tcp_info_with_age(age: u32, len: usize) -> Vec<u8> {
+        let mut info = vec![0xa5; len];
+        info[52..56].copy_from_slice(&age.to_ne_bytes());
+        info
+    }
+
+    #[test]
+    fn queued_socket_age_comes_from_last_data_recv() {
+        let lo: SocketAddr = "[::1]:8080".parse().unwrap();
+        let info = (queue_wait::INET_DIAG_INFO, tcp_info_with_age(1520, 280));
+        let queued =
+            parse_msg(&msg(lo, TCP_ESTABLISHED, 0, std::slice::from_ref(&info))).unwrap().unwrap();
+        assert_eq!((queued.local, queued.age_ms), (lo, Some(1520)));
+        // Accepted (inode set) or listening: no age, whatever the attribute says.
+        let accepted =
+            parse_msg(&msg(lo, TCP_ESTABLISHED, 9, std::slice::from_ref(&info))).unwrap().unwrap();
+        assert_eq!(accepted.age_ms, None);
+        let listening = parse_msg(&msg(lo, TCP_LISTEN, 0, &[info])).unwrap().unwrap();
+        assert_eq!(listening.age_ms, None);
+        // A struct too short to hold the field, or no attribute: no age (never garbage).
+        let short = (queue_wait::INET_DIAG_INFO, vec![0; 52]);
+        assert_eq!(
+            parse_msg(&msg(lo, TCP_ESTABLISHED, 0, &[short])).unwrap().unwrap().age_ms,
+            None
+        );
+        assert_eq!(parse_msg(&msg(lo, TCP_ESTABLISHED, 0, &[])).unwrap().unwrap().age_ms, None);
+    }
+
     proptest! {
+        /// Among any other attributes, in any order, the `INET_DIAG_INFO` one gives the age of
+        /// a queued socket; the stats rule is unchanged by attributes.
+        #[test]
+        fn age_parses_among_any_attributes(
+            age in any::<u32>(),
+            info_len in 56usize..400,
+            others in proptest::collection::vec((3u16..40, proptest::collection::vec(any::<u8>(), 0..40)), 0..5),
+            at in 0usize..6,
+            close_wait in any::<bool>(),
+        ) {
+            let mut attrs = others;
+            attrs.insert(at.min(attrs.len()), (queue_wait::INET_DIAG_INFO, tcp_info_with_age(age, info_len)));
+            let state = if close_wait { TCP_CLOSE_WAIT } else { TCP_ESTABLISHED };
+            let local: SocketAddr = "127.0.0.1:80".parse().unwrap();
+            let sock = parse_msg(&msg(local, state, 0, &attrs)).unwrap().unwrap();
+            prop_assert_eq!(sock.age_ms, Some(age));
+            let addrs = [local, "0.0.0.0:80".parse().unwrap(), "127.0.0.2:80".parse().unwrap()];
+            let mut w = Wanted::new(&addrs);
+            w.add(&sock);
+            let (stats, waits) = w.finish();
+            prop_assert_eq!(stats, vec![ListenStats::default(); 3]);
+            prop_assert_eq!(waits.iter().map(QueueWait::count).collect::<Vec<_>>(), vec![1, 1, 0]);
+        }
+
         #[test]
         fn reply_parser_never_panics(
             payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..120), 0..6),
@@ -419,7 +573,8 @@ mod tests {
                 if let Some(s) = parse_msg(p)? { all.add(&s); w.add(&s); }
                 Ok(())
             });
-            let _ = all.finish();
+            let _ = all.finish_waits();
+            let _ = w.finish();
         }
     }
 }

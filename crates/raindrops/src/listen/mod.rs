@@ -12,6 +12,11 @@
 //! they return the same numbers for the same address. [`local_queue`] gives a listener this
 //! process owns its queue in one `getsockopt` call.
 //!
+//! **Queue wait**: [`SockDiag::tcp_waits`], [`SockDiag::waits`] and [`SockDiag::tcp_all_waits`]
+//! add, from the same single dump (with each socket's `tcp_info`), the ages of the
+//! connections waiting in each listener's accept queue as a [`QueueWait`] (`queue_wait.rs`
+//! says which `tcp_info` field, its resolution, and how its count compares with *queued*).
+//!
 //! # Example
 //!
 //! ```no_run
@@ -33,6 +38,7 @@ mod inet_diag;
 mod local;
 mod name;
 mod netlink;
+mod queue_wait;
 mod sock_diag;
 mod unix_diag;
 
@@ -41,6 +47,7 @@ use std::io;
 pub use addr::{AddrErrorKind, AddrParseError, ListenerAddr};
 pub use local::{LocalQueue, local_queue};
 pub use name::ListenerName;
+pub use queue_wait::QueueWait;
 pub use sock_diag::SockDiag;
 pub use unix_diag::UnixSource;
 

@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+use super::inet_diag::{self, Query};
 use super::netlink::{self, Progress};
-use super::{ListenError, ListenStats, ListenerAddr, UnixSource, addr, inet_diag, unix_diag};
+use super::queue_wait::{self, QueueWait};
+use super::{ListenError, ListenStats, ListenerAddr, UnixSource, addr, unix_diag};
 
 /// A reusable `NETLINK_SOCK_DIAG` socket answering listener-stats queries: TCP listeners over
 /// the kernel's `inet_diag` (IPv4 and IPv6), Unix listeners over `unix_diag` (or
@@ -112,7 +114,7 @@ impl SockDiag {
         &mut self,
         addrs: &[SocketAddr],
     ) -> Result<Vec<ListenStats>, ListenError> {
-        self.tcp_wanted(addrs, inet_diag::STATES_ALL)
+        Ok(self.tcp_wanted(addrs, inet_diag::STATES_ALL, 0)?.0)
     }
 
     /// Queued connections of one TCP listener address, asking the kernel for `LISTEN` sockets
@@ -137,7 +139,7 @@ impl SockDiag {
     /// # Ok::<(), raindrops::ListenError>(())
     /// ```
     pub fn tcp_queued_many(&mut self, addrs: &[SocketAddr]) -> Result<Vec<u32>, ListenError> {
-        let stats = self.tcp_wanted(addrs, inet_diag::STATES_LISTEN)?;
+        let (stats, _) = self.tcp_wanted(addrs, inet_diag::STATES_LISTEN, 0)?;
         Ok(stats.into_iter().map(|s| s.queued).collect())
     }
 
@@ -151,7 +153,7 @@ impl SockDiag {
     /// # Ok::<(), raindrops::ListenError>(())
     /// ```
     pub fn tcp_all(&mut self) -> Result<Vec<(SocketAddr, ListenStats)>, ListenError> {
-        self.tcp_all_states(inet_diag::STATES_ALL)
+        Ok(self.tcp_all_states(inet_diag::STATES_ALL, 0)?.finish())
     }
 
     /// Every TCP listener on the host with its queued count only (`active` is 0): the kernel
@@ -164,8 +166,72 @@ impl SockDiag {
     /// # Ok::<(), raindrops::ListenError>(())
     /// ```
     pub fn tcp_queued_all(&mut self) -> Result<Vec<(SocketAddr, u32)>, ListenError> {
-        let all = self.tcp_all_states(inet_diag::STATES_LISTEN)?;
+        let all = self.tcp_all_states(inet_diag::STATES_LISTEN, 0)?.finish();
         Ok(all.into_iter().map(|(a, s)| (a, s.queued)).collect())
+    }
+
+    /// Stats of several TCP listener addresses with the ages of the connections waiting in
+    /// their accept queues, in order (duplicates allowed): one dump per address family, with
+    /// each socket's `tcp_info` (`INET_DIAG_INFO`). See [`QueueWait`] for what the ages mean.
+    ///
+    /// ```no_run
+    /// let mut diag = raindrops::SockDiag::new()?;
+    /// for (stats, wait) in diag.tcp_waits(&["[::]:443".parse().unwrap()])? {
+    ///     println!("queued={} oldest={:?} ms", stats.queued, wait.oldest_ms());
+    /// }
+    /// # Ok::<(), raindrops::ListenError>(())
+    /// ```
+    pub fn tcp_waits(
+        &mut self,
+        addrs: &[SocketAddr],
+    ) -> Result<Vec<(ListenStats, QueueWait)>, ListenError> {
+        let (stats, waits) =
+            self.tcp_wanted(addrs, inet_diag::STATES_WAIT, queue_wait::EXT_INFO)?;
+        Ok(stats.into_iter().zip(waits).collect())
+    }
+
+    /// Every TCP listener on the host with its stats and queue waits, sorted by address.
+    ///
+    /// ```no_run
+    /// let mut diag = raindrops::SockDiag::new()?;
+    /// for (addr, stats, wait) in diag.tcp_all_waits()? {
+    ///     println!("{addr} {} {:?}", stats.queued, wait.oldest_ms());
+    /// }
+    /// # Ok::<(), raindrops::ListenError>(())
+    /// ```
+    pub fn tcp_all_waits(
+        &mut self,
+    ) -> Result<Vec<(SocketAddr, ListenStats, QueueWait)>, ListenError> {
+        Ok(self.tcp_all_states(inet_diag::STATES_WAIT, queue_wait::EXT_INFO)?.finish_waits())
+    }
+
+    /// Stats of a mixed list of TCP and Unix listeners with their queue waits, in order. A
+    /// Unix listener's wait is `None`: `unix_diag` reports no per-connection times, so there
+    /// is nothing to measure (not zero).
+    ///
+    /// ```no_run
+    /// use raindrops::{SockDiag, ListenerAddr};
+    /// let addrs: Vec<ListenerAddr> = vec!["0.0.0.0:80".parse()?, "/run/app.sock".parse()?];
+    /// let got = SockDiag::new()?.waits(&addrs)?;
+    /// assert!(got[1].1.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn waits(
+        &mut self,
+        addrs: &[ListenerAddr],
+    ) -> Result<Vec<(ListenStats, Option<QueueWait>)>, ListenError> {
+        let tcp: Vec<SocketAddr> = addrs.iter().filter_map(ListenerAddr::tcp).collect();
+        let unix: Vec<&Path> = addrs.iter().filter_map(ListenerAddr::unix).collect();
+        let mut tcp = self.tcp_waits(&tcp)?.into_iter();
+        let mut unix = self.unix_stats_many(&unix)?.into_iter();
+        Ok(addrs
+            .iter()
+            .map(|a| match a {
+                ListenerAddr::Tcp(_) => tcp.next().map(|(s, w)| (s, Some(w))),
+                ListenerAddr::Unix(_) => unix.next().map(|s| (s, None)),
+            })
+            .map(Option::unwrap_or_default)
+            .collect())
     }
 
     /// Stats of one Unix listener path (symlinks resolved).
@@ -245,7 +311,8 @@ impl SockDiag {
         &mut self,
         addrs: &[SocketAddr],
         states: u32,
-    ) -> Result<Vec<ListenStats>, ListenError> {
+        ext: u8,
+    ) -> Result<(Vec<ListenStats>, Vec<QueueWait>), ListenError> {
         let addrs: Vec<SocketAddr> = addrs.iter().map(|a| addr::normalize(*a)).collect();
         let mut wanted = inet_diag::Wanted::new(&addrs);
         for (family, v4) in [(inet_diag::AF_INET, true), (inet_diag::AF_INET6, false)] {
@@ -255,13 +322,8 @@ impl SockDiag {
                 continue;
             }
             self.seq = self.seq.wrapping_add(1);
-            inet_diag::encode_request(
-                &mut self.request,
-                self.seq,
-                family,
-                states,
-                Some(&of_family),
-            );
+            let query = Query { family, states, ext };
+            inet_diag::encode_request(&mut self.request, self.seq, query, Some(&of_family));
             self.dump(family_name(v4), &mut |payload| {
                 if let Some(sock) = inet_diag::parse_msg(payload)? {
                     wanted.add(&sock);
@@ -269,17 +331,15 @@ impl SockDiag {
                 Ok(())
             })?;
         }
-        Ok(wanted.stats)
+        Ok(wanted.finish())
     }
 
-    fn tcp_all_states(
-        &mut self,
-        states: u32,
-    ) -> Result<Vec<(SocketAddr, ListenStats)>, ListenError> {
+    fn tcp_all_states(&mut self, states: u32, ext: u8) -> Result<inet_diag::All, ListenError> {
         let mut all = inet_diag::All::default();
         for (family, v4) in [(inet_diag::AF_INET, true), (inet_diag::AF_INET6, false)] {
             self.seq = self.seq.wrapping_add(1);
-            inet_diag::encode_request(&mut self.request, self.seq, family, states, None);
+            let query = Query { family, states, ext };
+            inet_diag::encode_request(&mut self.request, self.seq, query, None);
             self.dump(family_name(v4), &mut |payload| {
                 if let Some(sock) = inet_diag::parse_msg(payload)? {
                     all.add(&sock);
@@ -287,7 +347,7 @@ impl SockDiag {
                 Ok(())
             })?;
         }
-        Ok(all.finish())
+        Ok(all)
     }
 
     fn unix_walk(
