@@ -18,7 +18,7 @@ use anyhow::Context;
 use raindrops::{DropsReader, Field, Kind, RowSnapshot, WorkersView};
 use serde_json::{Map, Value, json};
 
-use raindrops_http::exposition::writer::{Dialect, Exposition, Family, Labels, Type};
+use raindrops_http::exposition::writer::{Dialect, Exposition, Family, Labels, Type, number};
 use raindrops_http::exposition::{PrettyObject, families};
 
 use crate::cli::{DumpArgs, Format};
@@ -127,7 +127,8 @@ impl<'a> Segment<'a> {
     /// The Prometheus text exposition format, through the library's writer (a field that is
     /// one of raindrops' [`families`] gets its HELP). A workers segment has one sample per
     /// worker row (label `worker`), and counters one more for the retired row
-    /// (`worker="retired"`), so that PromQL's `sum()` gives the total.
+    /// (`worker="retired"`), so that PromQL's `sum()` gives the total; then each beating
+    /// worker's `raindrops_worker_heartbeat_age_seconds` (rows that never beat have none).
     fn prometheus(&self, stream: &mut dyn Write) -> io::Result<()> {
         let mut out = Exposition::new(Dialect::Prometheus);
         match self {
@@ -144,6 +145,18 @@ impl<'a> Segment<'a> {
                         out.sample(&Labels::new("worker", "retired"), retired[i]);
                     }
                     stream.write_all(out.drain().as_bytes())?;
+                }
+                let now_ms = raindrops::monotonic_ms();
+                let ages: Vec<(usize, u64)> = view
+                    .iter()
+                    .filter_map(|row| Some((row.index, heartbeat_age(row.heartbeat_ms, now_ms)?)))
+                    .collect();
+                if !ages.is_empty() {
+                    out.family(&families::WORKER_HEARTBEAT_AGE_SECONDS);
+                    for (row, age_ms) in ages {
+                        let seconds = number(age_ms as f64 / 1000.0);
+                        out.sample(&Labels::new("worker", &row.to_string()), seconds);
+                    }
                 }
             }
             Segment::Named(drops) => {

@@ -101,6 +101,41 @@ fn prometheus_parses_with_the_official_client() {
 }
 
 #[test]
+fn heartbeat_age_is_a_gauge_of_each_beating_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("beating.drops");
+    let workers = Workers::<Http>::create(&path, 3).unwrap();
+    workers.beat(0);
+    workers.beat(2);
+    let out = raindrops().args(["dump", "-f", "prometheus"]).arg(&path).assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains(
+            "# TYPE raindrops_worker_heartbeat_age_seconds gauge\n\
+             # HELP raindrops_worker_heartbeat_age_seconds Seconds since the worker's last \
+             heartbeat in its stats row.\n"
+        ),
+        "{text}"
+    );
+    let ages: Vec<(&str, f64)> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("raindrops_worker_heartbeat_age_seconds{worker=\""))
+        .map(|rest| {
+            let (worker, value) = rest.split_once("\"} ").unwrap();
+            (worker, value.parse().unwrap())
+        })
+        .collect();
+    // Row 1 never beat: no sample. The others beat just now (a generous upper bound).
+    assert_eq!(ages.iter().map(|(w, _)| *w).collect::<Vec<_>>(), ["0", "2"], "{text}");
+    assert!(ages.iter().all(|(_, age)| (0.0..60.0).contains(age)), "{text}");
+    let Some(parsed) = prometheus::parse(Parser::Prometheus, &text) else { return };
+    assert!(
+        parsed.contains(&"# raindrops_worker_heartbeat_age_seconds gauge".to_owned()),
+        "{parsed:?}"
+    );
+}
+
+#[test]
 fn named_and_plain_segments() {
     let dir = tempfile::tempdir().unwrap();
     let named = dir.path().join("named");

@@ -95,9 +95,18 @@ pub const LAST_DATA_RECV_QUANTILES_MILLISECONDS: Family<'static> = family(
 /// Workers recycled by the killer, by reason (label `reason`).
 pub const RECYCLES: Family<'static> =
     family("raindrops_recycles", Type::Counter, None, "Workers recycled, by reason.");
+/// Seconds since each worker's last heartbeat in its stats row (label `worker`), as a reader
+/// of a workers segment sees it (`raindrops dump --format prometheus`): a worker stuck in a
+/// loop or a blocking call stops beating.
+pub const WORKER_HEARTBEAT_AGE_SECONDS: Family<'static> = family(
+    "raindrops_worker_heartbeat_age_seconds",
+    Type::Gauge,
+    Some("seconds"),
+    "Seconds since the worker's last heartbeat in its stats row.",
+);
 
 /// Every family of the table.
-pub const ALL: [&Family<'static>; 13] = [
+pub const ALL: [&Family<'static>; 14] = [
     &CALLING,
     &WRITING,
     &REQUESTS,
@@ -111,6 +120,7 @@ pub const ALL: [&Family<'static>; 13] = [
     &LAST_DATA_RECV_MILLISECONDS,
     &LAST_DATA_RECV_QUANTILES_MILLISECONDS,
     &RECYCLES,
+    &WORKER_HEARTBEAT_AGE_SECONDS,
 ];
 
 /// The family named `name` (a counter's without `_total`), if raindrops defines it.
