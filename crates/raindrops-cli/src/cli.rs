@@ -46,7 +46,7 @@ pub(crate) enum Command {
     /// (zsh: a `_raindrops` file on `$fpath`; fish: `~/.config/fish/completions/raindrops.fish`).
     Completions(CompletionsArgs),
     /// Print the man page, raindrops(1), in roff: `raindrops man | man -l -`.
-    Man,
+    Man(ManArgs),
 }
 
 /// `--format` of `dump` and `stats`: the library's [`Format`], spelled `text`, `json` or
@@ -364,6 +364,10 @@ pub(crate) struct CompletionsArgs {
     #[arg(value_enum)]
     pub(crate) shell: Shell,
 }
+
+/// Arguments of `raindrops man` (none).
+#[derive(Debug, clap::Args)]
+pub(crate) struct ManArgs {}
 
 /// The shells `raindrops completions` writes for.
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -7,6 +7,7 @@
 mod cli;
 mod cmd;
 mod exit;
+mod stdout;
 mod units;
 
 use std::process::ExitCode;

@@ -17,6 +17,6 @@ impl super::Run for CompletionsArgs {
         let mut command = Cli::command();
         let mut out = Vec::new();
         generate(shell, &mut command, "raindrops", &mut out);
-        super::write_stdout(&out)
+        crate::stdout::write_all(&out)
     }
 }

@@ -26,17 +26,7 @@ impl Run for Command {
             Command::Serve(args) => args.run(),
             Command::Top(args) => args.run(),
             Command::Completions(args) => args.run(),
-            Command::Man => man::run(),
+            Command::Man(args) => args.run(),
         }
     }
-}
-
-/// Writes a generated text (completions, the man page) to stdout; a reader that goes away
-/// early (`| head`) is a broken pipe, which [`crate::exit::report`] treats as success.
-fn write_stdout(text: &[u8]) -> anyhow::Result<Code> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text)?;
-    stdout.flush()?;
-    Ok(Code::Success)
 }
