@@ -92,6 +92,24 @@ pub const LAST_DATA_RECV_QUANTILES_MILLISECONDS: Family<'static> = family(
     Some("milliseconds"),
     "Percentiles of the same, within 1/128.",
 );
+/// The age of the oldest connection waiting in a listener's accept queue (label `addr`; no
+/// sample when none waits). See [`raindrops::QueueWait`] for what the age measures.
+pub const LISTENER_QUEUE_OLDEST_SECONDS: Family<'static> = family(
+    "raindrops_listener_queue_oldest_seconds",
+    Type::Gauge,
+    Some("seconds"),
+    "Age of the oldest connection waiting for accept() (since the handshake or the client's \
+     last data).",
+);
+/// The ages of the connections waiting in a listener's accept queue (label `addr`), written
+/// with [`histogram_ms_as_seconds`](super::writer::Exposition::histogram_ms_as_seconds).
+pub const LISTENER_QUEUE_WAIT_SECONDS: Family<'static> = family(
+    "raindrops_listener_queue_wait_seconds",
+    Type::Histogram,
+    Some("seconds"),
+    "How long connections have waited for accept() (since the handshake or the client's last \
+     data).",
+);
 /// Workers recycled by the killer, by reason (label `reason`).
 pub const RECYCLES: Family<'static> =
     family("raindrops_recycles", Type::Counter, None, "Workers recycled, by reason.");
@@ -106,7 +124,7 @@ pub const WORKER_HEARTBEAT_AGE_SECONDS: Family<'static> = family(
 );
 
 /// Every family of the table.
-pub const ALL: [&Family<'static>; 14] = [
+pub const ALL: [&Family<'static>; 16] = [
     &CALLING,
     &WRITING,
     &REQUESTS,
@@ -116,6 +134,8 @@ pub const ALL: [&Family<'static>; 14] = [
     &LISTENER_QUEUED_PEAK,
     &LISTENER_ACTIVE_SAMPLES,
     &LISTENER_QUEUED_SAMPLES,
+    &LISTENER_QUEUE_OLDEST_SECONDS,
+    &LISTENER_QUEUE_WAIT_SECONDS,
     &SAMPLE_TIME_SECONDS,
     &LAST_DATA_RECV_MILLISECONDS,
     &LAST_DATA_RECV_QUANTILES_MILLISECONDS,

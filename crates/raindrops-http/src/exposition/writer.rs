@@ -311,6 +311,41 @@ impl Exposition {
     /// assert!(out.ends_with("q_count{a=\"b\"} 6\nq_sum{a=\"b\"} 19\n# EOF\n"));
     /// ```
     pub fn histogram(&mut self, labels: &Labels, aggregate: &Aggregate) -> &mut Self {
+        let sum = aggregate.sum().to_string();
+        self.buckets(labels, aggregate, |le| le.to_string(), &sum)
+    }
+
+    /// [`histogram`](Self::histogram) of an `aggregate` of milliseconds, written in seconds as
+    /// Prometheus conventions want (a family whose unit is `seconds`): bounds `le="0"`,
+    /// `"0.001"`, `"0.003"`, `"0.007"`, ... `"1048.575"`, `"+Inf"` (the same log2 buckets, each
+    /// divided by 1000) and `_sum` in seconds.
+    ///
+    /// ```
+    /// use raindrops_http::exposition::families::LISTENER_QUEUE_WAIT_SECONDS;
+    /// use raindrops_http::exposition::writer::{Dialect, Exposition, Labels};
+    ///
+    /// let ms: raindrops::Aggregate = [0, 500, 1500].into_iter().collect();
+    /// let mut out = Exposition::new(Dialect::Prometheus);
+    /// out.family(&LISTENER_QUEUE_WAIT_SECONDS).histogram_ms_as_seconds(&Labels::none(), &ms);
+    /// let out = out.finish();
+    /// let name = "raindrops_listener_queue_wait_seconds";
+    /// assert!(out.contains(&format!("{name}_bucket{{le=\"0.511\"}} 2\n")));
+    /// assert!(out.contains(&format!("{name}_bucket{{le=\"2.047\"}} 3\n")));
+    /// assert!(out.ends_with(&format!("{name}_count 3\n{name}_sum 2\n")));
+    /// ```
+    pub fn histogram_ms_as_seconds(&mut self, labels: &Labels, aggregate: &Aggregate) -> &mut Self {
+        let sum = number(aggregate.sum() as f64 / 1000.0);
+        self.buckets(labels, aggregate, |le| number(le as f64 / 1000.0), &sum)
+    }
+
+    /// The histogram's samples, each bound `le` (in the aggregate's unit) spelled by `le_label`.
+    fn buckets(
+        &mut self,
+        labels: &Labels,
+        aggregate: &Aggregate,
+        le_label: impl Fn(i128) -> String,
+        sum: &str,
+    ) -> &mut Self {
         let name = &self.name;
         for k in 0..LE_BOUNDS {
             let le = (1i128 << k) - 1;
@@ -320,7 +355,7 @@ impl Exposition {
                     .filter(|b| b.value <= le)
                     .map(|b| b.count)
                     .sum::<u64>();
-            let labels = labels.clone().and("le", &le.to_string());
+            let labels = labels.clone().and("le", &le_label(le));
             let _ = writeln!(self.out, "{name}_bucket{} {count}", labels.braced());
         }
         let count = aggregate.count();
@@ -328,9 +363,8 @@ impl Exposition {
         let l = labels.braced();
         let _ = write!(
             self.out,
-            "{name}_bucket{} {count}\n{name}_count{l} {count}\n{name}_sum{l} {}\n",
+            "{name}_bucket{} {count}\n{name}_count{l} {count}\n{name}_sum{l} {sum}\n",
             inf.braced(),
-            aggregate.sum()
         );
         self
     }
