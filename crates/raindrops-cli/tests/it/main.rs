@@ -2,6 +2,7 @@
 
 mod conventions;
 mod deploy_rules;
+mod deploy_systemd;
 mod dump;
 mod golden;
 mod names;
