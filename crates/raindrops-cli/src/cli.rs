@@ -187,6 +187,12 @@ pub(crate) struct StatsArgs {
     /// every established connection (active is not reported).
     #[arg(long)]
     pub(crate) queued_only: bool,
+    /// Also show how long connections have waited in each TCP accept queue, read from the
+    /// kernel in the same query: columns oldest_ms, p50_ms and p99_ms (`-` when none waits;
+    /// always `-` for Unix listeners, whose kernel keeps no such clock). Ages count from the
+    /// handshake or the client's last data, in kernel ticks (4 ms at HZ=250).
+    #[arg(long, conflicts_with = "queued_only")]
+    pub(crate) wait: bool,
     /// With no ADDR: also list every Unix stream listener.
     #[arg(long)]
     pub(crate) unix: bool,

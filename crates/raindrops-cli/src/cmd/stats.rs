@@ -6,6 +6,13 @@
 //! newline or an escape code can neither forge rows nor reach the terminal raw. JSON writes a
 //! UTF-8 name as it is (escaped by JSON's rules); a name that is not UTF-8 is escaped and
 //! flagged `"address_escaped": true`. Prometheus label values use the text outputs' escaping.
+//!
+//! `--wait` adds the ages of the connections waiting in each TCP accept queue
+//! ([`raindrops::QueueWait`], from the same dump): text columns `oldest_ms p50_ms p99_ms`,
+//! JSON fields `waiting`, `oldest_ms`, `p50_ms`, `p99_ms` (null when there is no age: an idle
+//! listener, or a Unix one, whose `waiting` is null too since its kernel keeps no clock), and
+//! the families `raindrops_listener_queue_oldest_seconds` (only for listeners where something
+//! waits) and `raindrops_listener_queue_wait_seconds` (TCP listeners).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -17,10 +24,14 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use raindrops::{Aggregate, ListenStats, ListenerAddr, ListenerName, RubyFloat, SockDiag};
-use raindrops_http::exposition::families::{LISTENER_ACTIVE, LISTENER_QUEUED};
+use raindrops::{
+    Aggregate, ListenStats, ListenerAddr, ListenerName, QueueWait, RubyFloat, SockDiag,
+};
+use raindrops_http::exposition::families::{
+    LISTENER_ACTIVE, LISTENER_QUEUE_OLDEST_SECONDS, LISTENER_QUEUE_WAIT_SECONDS, LISTENER_QUEUED,
+};
 use raindrops_http::exposition::time::iso8601;
-use raindrops_http::exposition::writer::{Dialect, Exposition, Family, Labels};
+use raindrops_http::exposition::writer::{Dialect, Exposition, Family, Labels, number};
 use raindrops_http::exposition::{insert_json_name, json_line};
 use signal_hook::consts::{SIGINT, SIGUSR1, SIGUSR2};
 
@@ -36,7 +47,19 @@ const MAX_LEN: usize = 35;
 struct Row {
     addr: ListenerName,
     stats: ListenStats,
+    /// With `--wait`, for a TCP listener.
+    wait: Option<QueueWait>,
 }
+
+/// Reads one number (ms) from a wait, `None` when there is no age.
+type WaitField = fn(&QueueWait) -> Option<u32>;
+
+/// The `--wait` text columns and JSON fields: a name and how to read it from a wait.
+const WAIT_COLUMNS: [(&str, WaitField); 3] = [
+    ("oldest_ms", QueueWait::oldest_ms),
+    ("p50_ms", |w| w.percentile_ms(50.0)),
+    ("p99_ms", |w| w.percentile_ms(99.0)),
+];
 
 /// What to ask each sample.
 #[derive(Debug)]
@@ -162,20 +185,28 @@ impl StatsArgs {
         match targets {
             Targets::Given { tcp, unix } => {
                 let addrs: Vec<SocketAddr> = tcp.iter().map(|(_, a)| *a).collect();
-                let stats = if self.queued_only {
+                let sampled: Vec<(ListenStats, Option<QueueWait>)> = if self.queued_only {
                     let q = diag.tcp_queued_many(&addrs).context(ctx)?;
-                    q.into_iter().map(|queued| ListenStats { active: 0, queued }).collect()
+                    q.into_iter().map(|queued| (ListenStats { active: 0, queued }, None)).collect()
+                } else if self.wait {
+                    let waits = diag.tcp_waits(&addrs).context(ctx)?;
+                    waits.into_iter().map(|(stats, wait)| (stats, Some(wait))).collect()
                 } else {
-                    diag.tcp_stats_many(&addrs).context(ctx)?
+                    let stats = diag.tcp_stats_many(&addrs).context(ctx)?;
+                    stats.into_iter().map(|stats| (stats, None)).collect()
                 };
-                rows.extend(
-                    tcp.iter().zip(stats).map(|((s, _), stats)| Row { addr: s.clone(), stats }),
-                );
+                rows.extend(tcp.iter().zip(sampled).map(|((s, _), (stats, wait))| Row {
+                    addr: s.clone(),
+                    stats,
+                    wait,
+                }));
                 let paths: Vec<&PathBuf> = unix.iter().map(|(_, p)| p).collect();
                 let stats = diag.unix_stats_many(&paths).context(ctx)?;
-                rows.extend(
-                    unix.iter().zip(stats).map(|((s, _), stats)| Row { addr: s.clone(), stats }),
-                );
+                rows.extend(unix.iter().zip(stats).map(|((s, _), stats)| Row {
+                    addr: s.clone(),
+                    stats,
+                    wait: None,
+                }));
             }
             Targets::All { unix } => {
                 if self.queued_only {
@@ -183,17 +214,30 @@ impl StatsArgs {
                     rows.extend(all.into_iter().map(|(a, queued)| Row {
                         addr: ListenerAddr::from(a).name(),
                         stats: ListenStats { active: 0, queued },
+                        wait: None,
+                    }));
+                } else if self.wait {
+                    let all = diag.tcp_all_waits().context(ctx)?;
+                    rows.extend(all.into_iter().map(|(a, stats, wait)| Row {
+                        addr: ListenerAddr::from(a).name(),
+                        stats,
+                        wait: Some(wait),
                     }));
                 } else {
                     let all = diag.tcp_all().context(ctx)?;
-                    rows.extend(
-                        all.into_iter()
-                            .map(|(a, stats)| Row { addr: ListenerAddr::from(a).name(), stats }),
-                    );
+                    rows.extend(all.into_iter().map(|(a, stats)| Row {
+                        addr: ListenerAddr::from(a).name(),
+                        stats,
+                        wait: None,
+                    }));
                 }
                 if *unix {
                     let all = diag.unix_all().context(ctx)?;
-                    rows.extend(all.into_iter().map(|(p, stats)| Row { addr: p.into(), stats }));
+                    rows.extend(all.into_iter().map(|(p, stats)| Row {
+                        addr: p.into(),
+                        stats,
+                        wait: None,
+                    }));
                 }
             }
         }
@@ -202,7 +246,11 @@ impl StatsArgs {
 
     fn header(&self, stderr: &mut impl Write, len: usize) -> io::Result<()> {
         if self.format == Format::Text {
-            let line = text_line("timestamp", "address", "active", "queued", len);
+            let mut cols = vec!["active", "queued"];
+            if self.wait {
+                cols.extend(WAIT_COLUMNS.map(|(name, _)| name));
+            }
+            let line = text_row("timestamp", "address", &cols, len);
             stderr.write_all(line.as_bytes())?;
         }
         Ok(())
@@ -224,6 +272,13 @@ impl StatsArgs {
                             o.insert("active".into(), r.stats.active.into());
                         }
                         o.insert("queued".into(), r.stats.queued.into());
+                        if self.wait {
+                            let count = r.wait.as_ref().map(QueueWait::count);
+                            o.insert("waiting".into(), count.into());
+                            for (name, get) in WAIT_COLUMNS {
+                                o.insert(name.into(), r.wait.as_ref().and_then(get).into());
+                            }
+                        }
                         o.into()
                     })
                     .collect();
@@ -244,19 +299,23 @@ impl StatsArgs {
                         exposition.sample(&Labels::addr(&r.addr), value(&r.stats));
                     }
                 }
+                if self.wait {
+                    write_waits(&mut exposition, &rows);
+                }
                 out.push_str(&exposition.finish());
             }
             _ => {
                 for r in rows {
                     let active =
                         if self.queued_only { "-".to_owned() } else { r.stats.active.to_string() };
-                    out.push_str(&text_line(
-                        ts,
-                        &r.addr.escaped(),
-                        &active,
-                        &r.stats.queued.to_string(),
-                        len,
-                    ));
+                    let mut cols = vec![active, r.stats.queued.to_string()];
+                    if self.wait {
+                        cols.extend(WAIT_COLUMNS.map(|(_, get)| {
+                            r.wait.as_ref().and_then(get).map_or("-".to_owned(), |v| v.to_string())
+                        }));
+                    }
+                    let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
+                    out.push_str(&text_row(ts, &r.addr.escaped(), &cols, len));
                 }
             }
         }
@@ -264,10 +323,33 @@ impl StatsArgs {
     }
 }
 
-/// `"%20s % LENs % 10u % 10u\n"` as the Ruby tool formats it: widths count bytes.
-fn text_line(ts: &str, addr: &str, active: &str, queued: &str, len: usize) -> String {
+/// `"%20s % LENs % 10u % 10u\n"` as the Ruby tool formats it (widths count bytes), with any
+/// number of `% 10s` columns after the address.
+fn text_row(ts: &str, addr: &str, cols: &[&str], len: usize) -> String {
     let pad = " ".repeat(len.saturating_sub(addr.len()));
-    format!("{ts:>20} {pad}{addr} {active:>10} {queued:>10}\n")
+    let mut line = format!("{ts:>20} {pad}{addr}");
+    for col in cols {
+        let _ = write!(line, " {col:>10}");
+    }
+    line.push('\n');
+    line
+}
+
+/// The `--wait` families: the oldest age of each listener where something waits, and the
+/// ages' histogram of each TCP listener (Unix listeners have none).
+fn write_waits(exposition: &mut Exposition, rows: &[&Row]) {
+    exposition.family(&LISTENER_QUEUE_OLDEST_SECONDS);
+    for r in rows {
+        if let Some(ms) = r.wait.as_ref().and_then(QueueWait::oldest_ms) {
+            exposition.sample(&Labels::addr(&r.addr), number(f64::from(ms) / 1000.0));
+        }
+    }
+    exposition.family(&LISTENER_QUEUE_WAIT_SECONDS);
+    for r in rows {
+        if let Some(wait) = &r.wait {
+            exposition.histogram_ms_as_seconds(&Labels::addr(&r.addr), &wait.to_aggregate());
+        }
+    }
 }
 
 /// `W: ADDR not found` / `W: Did you mean 0.0.0.0:PORT?` for a loopback address with no
@@ -383,7 +465,7 @@ mod tests {
 
     #[test]
     fn text_lines_match_the_ruby_format() {
-        let line = text_line("2026-11-22T21:59:49Z", "127.0.0.1:18091", "3", "2", 15);
+        let line = text_row("2026-11-22T21:59:49Z", "127.0.0.1:18091", &["3", "2"], 15);
         assert_eq!(line, "2026-11-22T21:59:49Z 127.0.0.1:18091          3          2\n");
     }
 

@@ -11,6 +11,7 @@ mod segment_files;
 mod serve;
 mod serve_segment;
 mod stats;
+mod stats_wait;
 mod top;
 mod util;
 mod watch;

@@ -63,6 +63,11 @@ impl Fixture {
     pub(crate) fn unix(&self) -> &str {
         self.unix_path.to_str().unwrap()
     }
+
+    /// Its temporary directory (holding the Unix socket).
+    pub(crate) fn dir_path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
 }
 
 /// Replaces each row's timestamp (checked to be ISO-8601 UTC) with a fixed one.
