@@ -1,6 +1,7 @@
 //! Integration tests that run the real `raindrops` binary (one test binary, many modules).
 
 mod conventions;
+mod deploy_grafana;
 mod deploy_rules;
 mod deploy_systemd;
 mod dump;

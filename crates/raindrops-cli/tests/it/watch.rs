@@ -18,15 +18,15 @@ const BATCH: usize = 500;
 
 /// A running `raindrops watch --listen 127.0.0.1:0 ARGS...`, its stderr in a file; killed on
 /// drop.
-struct Watch {
+pub(crate) struct Watch {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     _dir: tempfile::TempDir,
     stderr: std::path::PathBuf,
 }
 
 impl Watch {
-    fn start(args: &[&str]) -> Watch {
+    pub(crate) fn start(args: &[&str]) -> Watch {
         let dir = tempfile::tempdir().unwrap();
         let stderr = dir.path().join("stderr");
         let child = Command::new(BIN)
