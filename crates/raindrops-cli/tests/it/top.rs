@@ -248,10 +248,13 @@ fn live_view_follows_the_listener_and_the_segment() {
         &["top", "--delay", "100ms", "--segment", segment.to_str().unwrap(), &addr],
     );
 
-    // address, active, queued, peak; worker, pid, calling, writing, requests.
+    // address, active, queued, peak, oldest wait; worker, pid, calling, writing, requests.
     let screen = tmux.wait_for("first sample", |s| {
         shows(s, &addr, &["0", "2", "2"]) && shows(s, "0", &[&pid, "0", "0", "5"])
     });
+    // The queued connections' oldest age, from the kernel: a duration such as `120ms`.
+    let wait = row(&screen, &addr).unwrap()[4].clone();
+    assert!(wait.ends_with('s') && wait.starts_with(|c: char| c.is_ascii_digit()), "{screen}");
     assert!(shows(&screen, "1", &["-", "0", "0", "0", "-", "-"]), "{screen}");
     assert_eq!(tmux.run(&["display-message", "-p", "#{alternate_on}"]), "1\n");
     assert!(shows(&screen, "sum", &["0", "0", "5"]), "{screen}");
@@ -288,6 +291,8 @@ fn live_view_follows_the_listener_and_the_segment() {
     tmux.run(&["send-keys", "1"]);
     let screen = tmux.wait_for("the address order", |s| s.contains("address▲"));
     assert!(shows(&screen, &addr, &["4", "1", "5"]), "{screen}");
+    tmux.run(&["send-keys", "5"]);
+    tmux.wait_for("the oldest-wait order", |s| s.contains("oldest wait▼"));
 
     // A resize redraws at the new size.
     let width = |s: &str| s.lines().next().map_or(0, |line| line.chars().count());

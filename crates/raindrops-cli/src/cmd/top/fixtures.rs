@@ -4,13 +4,15 @@ use raindrops::ListenStats;
 
 use super::sampling::{Listener, Sample, WorkerRow, Workers};
 
-/// A sample of `(address, active, queued)` listeners and no segment.
+/// A sample of `(address, active, queued)` listeners and no segment; a TCP listener's oldest
+/// queued connection has waited 300 ms per queued connection.
 pub(super) fn sample(listeners: &[(&str, u32, u32)]) -> Sample {
     let listeners = listeners
         .iter()
         .map(|&(addr, active, queued)| Listener {
             addr: addr.parse().expect("a listener address"),
             stats: ListenStats { active, queued },
+            oldest_ms: (queued > 0 && !addr.starts_with('/')).then_some(queued * 300),
         })
         .collect();
     Sample { listeners: Ok(listeners), workers: None }

@@ -31,6 +31,12 @@ pub(super) fn millis(ms: u64) -> String {
     }
 }
 
+/// How long a listener's oldest queued connection has waited, `-` when none does (or for a
+/// Unix listener, which has no ages).
+pub(super) fn oldest(ms: Option<u32>) -> String {
+    or_unknown(ms, |ms| millis(ms.into()))
+}
+
 /// A listener's cells both views share: address, active, queued.
 pub(super) fn listener_cells(label: &str, stats: ListenStats) -> [String; 3] {
     [label.to_owned(), stats.active.to_string(), stats.queued.to_string()]

@@ -46,7 +46,7 @@ pub(super) fn handle(top: &mut Top, key: KeyEvent) -> Flow {
         KeyCode::Char('q') => return Flow::Quit,
         KeyCode::Char('/') => top.editing = true,
         KeyCode::Esc => top.filter.clear(),
-        KeyCode::Char(c @ '1'..='4') => {
+        KeyCode::Char(c @ '1'..='5') => {
             let index = usize::from(c as u8 - b'1');
             top.sort_by(Column::ALL[index]);
         }
@@ -89,8 +89,10 @@ mod tests {
         assert_eq!((top.sort, top.descending), (Column::Peak, false));
         press(&mut top, KeyCode::Char('2'));
         assert_eq!((top.sort, top.descending), (Column::Active, true));
-        press(&mut top, KeyCode::Char('5'));
+        press(&mut top, KeyCode::Char('6'));
         assert_eq!((top.sort, top.descending), (Column::Active, true));
+        press(&mut top, KeyCode::Char('5'));
+        assert_eq!((top.sort, top.descending), (Column::Wait, true));
     }
 
     #[test]

@@ -23,12 +23,14 @@ pub(super) enum Column {
     Queued,
     /// The most queued seen since `top` started.
     Peak,
+    /// How long the oldest queued connection has waited (TCP; none for Unix).
+    Wait,
 }
 
 impl Column {
-    /// Every sortable column, in screen order (the keys `1` to `4`).
-    pub(super) const ALL: [Column; 4] =
-        [Column::Address, Column::Active, Column::Queued, Column::Peak];
+    /// Every sortable column, in screen order (the keys `1` to `5`).
+    pub(super) const ALL: [Column; 5] =
+        [Column::Address, Column::Active, Column::Queued, Column::Peak, Column::Wait];
 
     /// The column's header.
     pub(super) fn name(self) -> &'static str {
@@ -37,6 +39,7 @@ impl Column {
             Column::Active => "active",
             Column::Queued => "queued",
             Column::Peak => "peak",
+            Column::Wait => "oldest wait",
         }
     }
 }
@@ -52,6 +55,8 @@ pub(super) struct Entry {
     pub(super) stats: ListenStats,
     /// The most queued seen since `top` started.
     pub(super) peak: u32,
+    /// The latest age of the oldest queued connection in ms (`None`: none waits, or Unix).
+    pub(super) oldest_ms: Option<u32>,
     /// Queued counts, oldest first, at most [`HISTORY`].
     pub(super) history: VecDeque<u32>,
 }
@@ -116,10 +121,12 @@ impl Top {
                 addr: listener.addr,
                 stats: ListenStats::default(),
                 peak: 0,
+                oldest_ms: None,
                 history: VecDeque::new(),
             });
             let queued = listener.stats.queued;
             entry.stats = listener.stats;
+            entry.oldest_ms = listener.oldest_ms;
             entry.peak = entry.peak.max(queued);
             if entry.history.len() == HISTORY {
                 entry.history.pop_front();
@@ -145,6 +152,7 @@ impl Top {
                 Column::Active => a.stats.active.cmp(&b.stats.active),
                 Column::Queued => a.stats.queued.cmp(&b.stats.queued),
                 Column::Peak => a.peak.cmp(&b.peak),
+                Column::Wait => a.oldest_ms.cmp(&b.oldest_ms),
             };
             let order = if self.descending { order.reverse() } else { order };
             order.then_with(|| a.addr.cmp(&b.addr))
@@ -219,6 +227,13 @@ mod tests {
         assert_eq!(labels(&top), ["127.0.0.1:9000", "/run/app.sock", "127.0.0.1:80", "[::1]:80"]);
         top.sort_by(Column::Active);
         assert_eq!(labels(&top), ["[::1]:80", "127.0.0.1:80", "/run/app.sock", "127.0.0.1:9000"]);
+        // Oldest wait (300 ms per queued in the fixture): longest first, none (Unix) last.
+        top.sort_by(Column::Wait);
+        assert_eq!(labels(&top), ["127.0.0.1:80", "[::1]:80", "127.0.0.1:9000", "/run/app.sock"]);
+        top.sort_by(Column::Wait);
+        assert_eq!(labels(&top), ["/run/app.sock", "127.0.0.1:9000", "127.0.0.1:80", "[::1]:80"]);
+        top.sort_by(Column::Active);
+        top.sort_by(Column::Active);
         top.filter = "127.0".into();
         assert_eq!(labels(&top), ["127.0.0.1:80", "127.0.0.1:9000"]);
         top.filter = "APP".into();

@@ -70,20 +70,28 @@ fn draw_listeners(frame: &mut Frame<'_>, area: Rect, top: &Top) {
         }
         None => inner,
     };
-    let names: Vec<String> = Column::ALL.iter().map(|c| c.name().to_owned()).collect();
-    let cells: Vec<Vec<String>> = shown
+    let mut columns = Column::ALL.to_vec();
+    let names: Vec<String> = columns.iter().map(|c| c.name().to_owned()).collect();
+    let mut cells: Vec<Vec<String>> = shown
         .iter()
         .map(|entry| {
             let mut cells = format::listener_cells(&entry.label, entry.stats).to_vec();
             cells.push(entry.peak.to_string());
+            cells.push(format::oldest(entry.oldest_ms));
             cells
         })
         .collect();
     let mut widths = fitted(&names, &cells);
     widths[0] = widths[0].min(MAX_ADDRESS);
-    let used = widths.iter().fold(0u16, |sum, w| sum.saturating_add(*w + SPACING));
+    let mut used = widths.iter().fold(0u16, |sum, w| sum.saturating_add(*w + SPACING));
+    if used >= table_area.width {
+        // Too narrow: the wait column (the last) goes before the address is cut.
+        cells.iter_mut().for_each(|row| drop(row.pop()));
+        columns.pop();
+        used -= widths.pop().unwrap_or(0) + SPACING;
+    }
     let history = usize::from(table_area.width.saturating_sub(used));
-    let mut header = text_cells(Column::ALL.iter().map(|&column| {
+    let mut header = text_cells(columns.iter().map(|&column| {
         let mark = match (top.sort == column, top.descending) {
             (false, _) => "",
             (true, true) => "▼",
@@ -195,7 +203,9 @@ fn footer_line(top: &Top) -> Line<'static> {
         key("3"),
         text(" queued ".into()),
         key("4"),
-        text(" peak: sort  ".into()),
+        text(" peak ".into()),
+        key("5"),
+        text(" wait: sort  ".into()),
         key("/"),
         text(" filter".into()),
     ];

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use raindrops::memory::MemoryMetric;
-use raindrops::{DropsReader, ListenStats, ListenerAddr, SockDiag};
+use raindrops::{DropsReader, ListenStats, ListenerAddr, QueueWait, SockDiag};
 
 use crate::cli::TopArgs;
 use crate::exit::UsageError;
@@ -18,6 +18,9 @@ pub(super) struct Listener {
     pub(super) addr: ListenerAddr,
     /// Its active and queued connections.
     pub(super) stats: ListenStats,
+    /// How long its oldest queued connection has waited, in ms (`None` when none waits, and
+    /// for Unix listeners, whose kernel keeps no such clock).
+    pub(super) oldest_ms: Option<u32>,
 }
 
 /// One worker row of a segment, with what `/proc` says of its pid.
@@ -108,6 +111,7 @@ impl Sampler {
         Sample { listeners, workers }
     }
 
+    /// One dump per address family gives the stats and the queued connections' ages.
     fn listeners(&mut self) -> Result<Vec<Listener>, raindrops::ListenError> {
         let diag = match &mut self.diag {
             Some(diag) => diag,
@@ -115,26 +119,33 @@ impl Sampler {
         };
         match &self.targets {
             Targets::Given(addrs) => {
-                let stats = diag.stats(addrs)?;
+                let waits = diag.waits(addrs)?;
                 Ok(addrs
                     .iter()
-                    .zip(stats)
-                    .map(|(a, stats)| Listener { addr: a.clone(), stats })
+                    .zip(waits)
+                    .map(|(a, (stats, wait))| Listener {
+                        addr: a.clone(),
+                        stats,
+                        oldest_ms: wait.as_ref().and_then(QueueWait::oldest_ms),
+                    })
                     .collect())
             }
             Targets::All { unix } => {
                 let mut all: Vec<Listener> = diag
-                    .tcp_all()?
+                    .tcp_all_waits()?
                     .into_iter()
-                    .map(|(addr, stats)| Listener { addr: addr.into(), stats })
+                    .map(|(addr, stats, wait)| Listener {
+                        addr: addr.into(),
+                        stats,
+                        oldest_ms: wait.oldest_ms(),
+                    })
                     .collect();
                 if *unix {
-                    all.extend(
-                        diag.unix_all()?.into_iter().map(|(path, stats)| Listener {
-                            addr: ListenerAddr::Unix(path),
-                            stats,
-                        }),
-                    );
+                    all.extend(diag.unix_all()?.into_iter().map(|(path, stats)| Listener {
+                        addr: ListenerAddr::Unix(path),
+                        stats,
+                        oldest_ms: None,
+                    }));
                 }
                 Ok(all)
             }
@@ -207,23 +218,32 @@ mod tests {
         let sample = Sampler::new(&args(true, &[])).unwrap().sample();
         assert_eq!(sample.workers, None);
         let listeners = sample.listeners.unwrap();
-        let find =
-            |addr: &ListenerAddr| listeners.iter().find(|l| l.addr == *addr).map(|l| l.stats);
+        let find = |addr: &ListenerAddr| {
+            listeners.iter().find(|l| l.addr == *addr).map(|l| (l.stats, l.oldest_ms.is_some()))
+        };
         let tcp_addr = ListenerAddr::from(tcp.local_addr().unwrap());
-        assert_eq!(find(&tcp_addr), Some(ListenStats { active: 0, queued: 1 }));
+        // The queued TCP connection has an age; Unix listeners never do.
+        assert_eq!(find(&tcp_addr), Some((ListenStats { active: 0, queued: 1 }, true)));
         let unix_addr = ListenerAddr::Unix(path.clone());
-        assert_eq!(find(&unix_addr), Some(ListenStats { active: 0, queued: 2 }));
+        assert_eq!(find(&unix_addr), Some((ListenStats { active: 0, queued: 2 }, false)));
 
         let tcp_only = Sampler::new(&args(false, &[])).unwrap().sample().listeners.unwrap();
         assert!(tcp_only.iter().all(|l| l.addr.tcp().is_some()));
 
         let given = [tcp_addr.to_string(), path.display().to_string()];
         let mut sampler = Sampler::new(&args(false, &[&given[0], &given[1], &given[0]])).unwrap();
+        let sampled: Vec<(ListenerAddr, ListenStats, bool)> = sampler
+            .sample()
+            .listeners
+            .unwrap()
+            .into_iter()
+            .map(|l| (l.addr, l.stats, l.oldest_ms.is_some()))
+            .collect();
         assert_eq!(
-            sampler.sample().listeners.unwrap(),
+            sampled,
             [
-                Listener { addr: tcp_addr, stats: ListenStats { active: 0, queued: 1 } },
-                Listener { addr: unix_addr, stats: ListenStats { active: 0, queued: 2 } },
+                (tcp_addr, ListenStats { active: 0, queued: 1 }, true),
+                (unix_addr, ListenStats { active: 0, queued: 2 }, false),
             ],
             "in the given order, duplicates once"
         );

@@ -53,9 +53,9 @@ fn listeners_workers_and_keys() {
         &terminal,
         &[
             "┌ listeners (2 of 2) · every 500ms ────────────────────────────────────────────┐",
-            "│address         active queued▼  peak queued history                           │",
-            "│127.0.0.1:8080       3       4     8  █▄                                      │",
-            "│[::1]:9000           1       0     4 █▄                                       │",
+            "│address         active queued▼  peak  oldest wait queued history              │",
+            "│127.0.0.1:8080       3       4     8         1.2s  █▄                         │",
+            "│[::1]:9000           1       0     4            - █▄                          │",
             "│                                                                              │",
             "│                                                                              │",
             "└──────────────────────────────────────────────────────────────────────────────┘",
@@ -65,7 +65,7 @@ fn listeners_workers_and_keys() {
             "│1          -        0        1        10       -          -                   │",
             "│sum                 1        1        17   12.0M                              │",
             "└──────────────────────────────────────────────────────────────────────────────┘",
-            " q quit  1 address 2 active 3 queued 4 peak: sort  / filter                     ",
+            " q quit  1 address 2 active 3 queued 4 peak 5 wait: sort  / filter              ",
         ],
     );
     let buffer = terminal.backend().buffer();
@@ -87,8 +87,8 @@ fn sorted_filtered_and_typing() {
         &terminal,
         &[
             "┌ listeners (1 of 2) · every 500ms ────────────────────────┐",
-            "│address▼    active  queued  peak queued history           │",
-            "│[::1]:9000       1       0     4 █▄                       │",
+            "│address▼    active  queued  peak  oldest wait queued histo│",
+            "│[::1]:9000       1       0     4            - █▄          │",
             "│                                                          │",
             "└──────────────────────────────────────────────────────────┘",
             "┌ workers · /run/app.drops ────────────────────────────────┐",
@@ -104,7 +104,8 @@ fn sorted_filtered_and_typing() {
     let terminal = self::terminal(&top, 60, 4);
     assert_eq!(
         lines(&terminal)[3],
-        " q quit  1 address 2 active 3 queued 4 peak: sort  / filter \"::\"  esc clear"[..60]
+        " q quit  1 address 2 active 3 queued 4 peak 5 wait: sort  / filter \"::\"  esc clear"
+            [..60]
             .to_owned()
     );
 }
@@ -132,7 +133,7 @@ fn errors_are_shown_in_place() {
             "│/x: not a raindrops segment: starts with \"hello,│",
             "│w\"                                              │",
             "└────────────────────────────────────────────────┘",
-            " q quit  1 address 2 active 3 queued 4 peak: sort ",
+            " q quit  1 address 2 active 3 queued 4 peak 5 wait",
         ],
     );
     assert_eq!(terminal.backend().buffer()[(1, 1)].fg, Color::Red);
