@@ -64,21 +64,32 @@ async fn every_endpoint_over_real_tcp_and_unix_listeners() {
         masked_headers(&index),
         ["content-type: text/html", "expires: <date>", "last-modified: <date>"]
     );
+    // Each row keeps Ruby's links (tail, histograms, reset, chart) around the numbers.
     let row = |e: &str, text: &str, active: u64, queued: u64| {
         format!(
-            "<tr><td><a href='tail/{e}.txt' title='&quot;tail&quot; output in real time'>{text}</a></td>\
-             <td><a href='active/{e}.html' title='show active connection stats'>{active}</a></td>\
-             <td><a href='queued/{e}.html' title='show queued connection stats'>{queued}</a></td>\
-             <td><form action='reset/{e}' method='post'>\
-             <input title='reset statistics' type='submit' name='x' value='x' /></form></td>\
-             <td><a href='chart/{e}.html' title='the last hour as a chart'>chart</a></td></tr>"
+            "<tr><td><a href='tail/{e}.txt' title='&quot;tail&quot; output in real time' data-u='{e}'>{text}</a></td>\
+             <td class='n busy' data-busy='queued'><a href='queued/{e}.html' \
+             title='queued now; the histogram since the last reset'><span data-v='queued'>{queued}</span></a></td>\
+             <td class='n'><a href='active/{e}.html' \
+             title='active now; the histogram since the last reset'><span data-v='active'>{active}</span></a></td>"
+        )
+    };
+    let reset = |e: &str| {
+        format!(
+            "<td class='wide'><form action='reset/{e}' method='post'>\
+             <input title='reset statistics' type='submit' name='x' value='x' /></form></td></tr>"
         )
     };
     let (tcp_row, unix_row) = (row(&tcp, &tcp_text, 3, 2), row(&unix, &unix_html, 1, 4));
-    // Rows sorted by address: "/tmp/..." before "127.0.0.1:P".
-    assert!(index.body.contains(&format!("{unix_row}{tcp_row}</table>")), "{}", index.body);
-    assert!(!index.body.contains("<script"), "{}", index.body);
-    assert!(index.body.contains("<meta http-equiv='refresh' content='3600'>"));
+    // Rows by pressure: 4 queued before 2 queued.
+    let at = |needle: &str| index.body.find(needle).unwrap_or_else(|| panic!("{needle} in {}", index.body));
+    assert!(at(&unix_row) < at(&reset(&unix)), "{}", index.body);
+    assert!(at(&reset(&unix)) < at(&tcp_row), "{}", index.body);
+    assert!(index.body.contains(&format!("{}</tbody></table>", reset(&tcp))), "{}", index.body);
+    // No markup from the path gets through: the only script is the page's own.
+    assert!(!index.body.contains("<script>alert"), "{}", index.body);
+    assert_eq!(index.body.matches("<script").count(), 1, "{}", index.body);
+    assert!(index.body.contains("<noscript><meta http-equiv='refresh' content='3600'></noscript>"));
 
     // Histograms: text, HEAD, HTML and JSON.
     for (e, which, value) in

@@ -2,9 +2,7 @@
 //! rendered index), started by its builder; its handlers are in `pages.rs`.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
-
-use bytes::Bytes;
+use std::time::Duration;
 
 use super::state::{self, State};
 use super::tracked::Limits;
@@ -18,8 +16,8 @@ pub struct Watcher {
     /// The cap on tails streamed at once; more get 503.
     pub(super) tails: StreamSlots,
     pub(super) hostname: Arc<str>,
-    /// The index page of the latest sample, rendered once: `(sample time, page)`.
-    pub(super) index: Arc<Mutex<Option<(SystemTime, Bytes)>>>,
+    /// The index pages of the latest sample, each rendered once.
+    pub(super) index: Arc<Mutex<super::index::Cache>>,
 }
 
 impl Watcher {

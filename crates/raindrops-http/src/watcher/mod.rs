@@ -8,7 +8,8 @@ Routes (every `ADDR` percent-encoded from the listener's exact bytes, e.g. `127.
 
 | route | what |
 |---|---|
-| `GET /` | HTML index: address, active, queued, reset form; refreshes itself |
+| `GET /?window=1m\|10m\|1h&sort=KEY&q=TEXT` | HTML index as a dashboard: a row per listener, the busiest first (queued, then active), sparklines and peaks over the window, a mark on a non-empty queue, a filter; updates itself in place (inline script reading `/index.json`), or refreshes without scripts |
+| `GET /index.json` | the index's rows as data (same query) |
 | `GET /active/ADDR.txt`, `/queued/ADDR.txt` | the histogram since the last reset (the `aggregate` gem's text) with `X-Count`, `X-Min`, ... headers |
 | `GET /active/ADDR.html`, `/queued/ADDR.html` | the same as a page |
 | `GET /active/ADDR.json`, `/queued/ADDR.json` | the same as JSON |
@@ -64,6 +65,7 @@ mod addr_state;
 mod app;
 mod builder;
 mod chart;
+mod index;
 mod pages;
 mod redirect;
 mod state;
@@ -135,7 +137,8 @@ impl Watcher {
     /// ```
     pub fn router(&self) -> Router {
         Router::new()
-            .route("/", get(pages::index))
+            .route("/", get(index::index))
+            .route("/index.json", get(index::index_json))
             .route("/active/{*file}", get(pages::active))
             .route("/queued/{*file}", get(pages::queued))
             .route("/tail/{*file}", get(pages::tail))

@@ -1,6 +1,5 @@
 //! The Watcher's handlers and what they render.
 
-use std::fmt::Write;
 use std::time::SystemTime;
 
 use axum::body::Body;
@@ -11,7 +10,7 @@ use bytes::Bytes;
 use raindrops::{ListenerName, RubyFloat};
 use serde_json::json;
 
-use super::addr_state::{AddrState, Sample, Series};
+use super::addr_state::{AddrState, Series};
 use super::app::Watcher;
 use super::url::{Ext, RawFile, escape_url, split_file, valid_addr};
 use super::{chart, redirect};
@@ -33,7 +32,7 @@ enum Which {
 }
 
 /// Escapes `text` for HTML text and attribute values.
-fn escape_html(text: &str) -> String {
+pub(super) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -50,74 +49,6 @@ fn escape_html(text: &str) -> String {
 
 pub(super) async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain")], "Not Found\n").into_response()
-}
-
-pub(super) async fn index(State(watcher): State<Watcher>) -> Response {
-    let sample = watcher.state.latest.borrow().clone();
-    let delay = watcher.state.delay;
-    // The page changes once per sample: render it once, serve copies.
-    let page = {
-        let mut cache = watcher.index.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        match &*cache {
-            Some((time, page)) if *time == sample.time => page.clone(),
-            _ => {
-                let page = Bytes::from(render_index(&watcher, &sample));
-                *cache = Some((sample.time, page.clone()));
-                page
-            }
-        }
-    };
-    let expires = sample.time + delay;
-    (
-        [
-            (header::CONTENT_TYPE, header_value("text/html")),
-            (header::LAST_MODIFIED, header_value(&http_date(sample.time))),
-            (header::EXPIRES, header_value(&http_date(expires))),
-        ],
-        page,
-    )
-        .into_response()
-}
-
-fn render_index(watcher: &Watcher, sample: &Sample) -> String {
-    let delay = watcher.state.delay;
-    let mut listeners = sample.listeners.clone();
-    listeners.sort_by(|a, b| a.addr.cmp(&b.addr));
-    let mut body = format!(
-        "<html><head><title>{} - all interfaces</title>\
-         <meta http-equiv='refresh' content='{}'></head>\
-         <body><h3>Updated at {}</h3>",
-        escape_html(&watcher.hostname),
-        delay.as_secs().max(1),
-        iso8601(sample.time)
-    );
-    if let Some(error) = &sample.error {
-        let _ = write!(body, "<p>Sampling failed: {}</p>", escape_html(error));
-    }
-    body.push_str(
-        "<table><tr><th>address</th><th>active</th><th>queued</th><th>reset</th>\
-         <th>chart</th></tr>",
-    );
-    for listener in &listeners {
-        let e_addr = escape_url(&listener.addr);
-        let _ = write!(
-            body,
-            "<tr><td><a href='tail/{e_addr}.txt' title='&quot;tail&quot; output in real time'>{}</a></td>\
-             <td><a href='active/{e_addr}.html' title='show active connection stats'>{}</a></td>\
-             <td><a href='queued/{e_addr}.html' title='show queued connection stats'>{}</a></td>\
-             <td><form action='reset/{e_addr}' method='post'>\
-             <input title='reset statistics' type='submit' name='x' value='x' /></form></td>\
-             <td><a href='chart/{e_addr}.html' title='the last hour as a chart'>chart</a></td></tr>",
-            escape_html(&listener.addr.to_text()),
-            listener.active,
-            listener.queued
-        );
-    }
-    body.push_str(
-        "</table><p>This is the raindrops Watcher; <a href='metrics'>metrics</a> \
-         are in the OpenMetrics format.</p></body></html>",
-    );
-    body
 }
 
 pub(super) async fn active(State(watcher): State<Watcher>, RawFile(file): RawFile) -> Response {

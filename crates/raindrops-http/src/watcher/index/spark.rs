@@ -1,0 +1,111 @@
+//! Sparklines: an address's recent history squeezed into [`BUCKETS`] columns (the most of each
+//! column's samples), drawn as SVG path data small enough for a thousand rows.
+
+use std::collections::VecDeque;
+use std::fmt::Write;
+use std::time::{Duration, SystemTime};
+
+/// Columns of a sparkline, whatever the window.
+pub(super) const BUCKETS: usize = 60;
+/// The viewBox height; values are drawn between [`TOP`] and [`BASE`].
+pub(super) const HEIGHT: u64 = 24;
+const TOP: u64 = 2;
+const BASE: u64 = HEIGHT - 2;
+
+/// The most active and queued of each column of `window` ending at `now`; `None` where no
+/// sample fell.
+pub(super) type Columns = [Option<(u64, u64)>; BUCKETS];
+
+/// Folds the points of `history` (oldest first) within `window` before `now` into columns.
+/// Walks only the points inside the window, newest first.
+pub(super) fn columns(
+    history: &VecDeque<(SystemTime, u64, u64)>,
+    now: SystemTime,
+    window: Duration,
+) -> Columns {
+    let mut out = [None; BUCKETS];
+    let window_ms = window.as_millis().max(1) as u64;
+    for &(time, active, queued) in history.iter().rev() {
+        let age = now.duration_since(time).unwrap_or_default().as_millis() as u64;
+        if age >= window_ms {
+            break;
+        }
+        let column = BUCKETS - 1 - (age * BUCKETS as u64 / window_ms) as usize;
+        let slot: &mut Option<(u64, u64)> = &mut out[column];
+        *slot = Some(slot.map_or((active, queued), |(a, q)| (a.max(active), q.max(queued))));
+    }
+    out
+}
+
+/// The most of each number over the columns: `(active, queued)`.
+pub(super) fn peaks(columns: &Columns) -> (u64, u64) {
+    columns.iter().flatten().fold((0, 0), |(a, q), &(ca, cq)| (a.max(ca), q.max(cq)))
+}
+
+/// A step line of one number of `columns` (`pick`), scaled so `max` is the top: SVG path
+/// data in a `0 0 BUCKETS HEIGHT` viewBox, empty when no column has a sample. Runs of equal
+/// height are one segment, so a quiet listener's line is a few bytes (`M0 22H60`).
+pub(super) fn line(columns: &Columns, max: u64, pick: fn((u64, u64)) -> u64) -> String {
+    let y = |v: u64| BASE - v.min(max) * (BASE - TOP) / max.max(1);
+    let mut out = String::new();
+    let mut current = None;
+    let mut last = 0;
+    for (i, column) in columns.iter().enumerate() {
+        let Some(&values) = column.as_ref() else { continue };
+        let height = y(pick(values));
+        match current {
+            None => {
+                let _ = write!(out, "M{i} {height}");
+            }
+            Some(previous) if previous != height => {
+                let _ = write!(out, "H{i}V{height}");
+            }
+            Some(_) => {}
+        }
+        current = Some(height);
+        last = i;
+    }
+    if current.is_some() {
+        let _ = write!(out, "H{}", last + 1);
+    }
+    out
+}
+
+/// [`line`] closed down to the baseline, to fill as an area.
+pub(super) fn area(line: &str) -> String {
+    let start = line.get(1..).and_then(|rest| rest.split(' ').next()).unwrap_or("0");
+    if line.is_empty() { String::new() } else { format!("{line}V{BASE}H{start}Z") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + secs)
+    }
+
+    #[test]
+    fn a_minute_of_samples_fills_the_columns_of_a_minute() {
+        let history: VecDeque<_> = (1..=60).map(|s| (at(s), s % 3, u64::from(s == 30))).collect();
+        let columns = columns(&history, at(60), Duration::from_secs(60));
+        assert!(columns.iter().all(Option::is_some));
+        assert_eq!(peaks(&columns), (2, 1));
+        // Older than the window: not drawn.
+        let late = super::columns(&history, at(200), Duration::from_secs(60));
+        assert!(late.iter().all(Option::is_none));
+        assert_eq!(line(&late, 1, |(a, _)| a), "");
+    }
+
+    #[test]
+    fn flat_lines_are_short_and_steps_are_exact() {
+        let quiet = [Some((0, 0)); BUCKETS];
+        assert_eq!(line(&quiet, 0, |(_, q)| q), "M0 22H60");
+        let mut steps = [None; BUCKETS];
+        steps[58] = Some((0, 2));
+        steps[59] = Some((0, 4));
+        assert_eq!(line(&steps, 4, |(_, q)| q), "M58 12H59V2H60");
+        assert_eq!(area("M58 12H59V2H60"), "M58 12H59V2H60V22H58Z");
+        assert_eq!(area(""), "");
+    }
+}
