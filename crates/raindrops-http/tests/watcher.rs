@@ -82,7 +82,9 @@ async fn every_endpoint_over_real_tcp_and_unix_listeners() {
     };
     let (tcp_row, unix_row) = (row(&tcp, &tcp_text, 3, 2), row(&unix, &unix_html, 1, 4));
     // Rows by pressure: 4 queued before 2 queued.
-    let at = |needle: &str| index.body.find(needle).unwrap_or_else(|| panic!("{needle} in {}", index.body));
+    let at = |needle: &str| {
+        index.body.find(needle).unwrap_or_else(|| panic!("{needle} in {}", index.body))
+    };
     assert!(at(&unix_row) < at(&reset(&unix)), "{}", index.body);
     assert!(at(&reset(&unix)) < at(&tcp_row), "{}", index.body);
     assert!(index.body.contains(&format!("{}</tbody></table>", reset(&tcp))), "{}", index.body);

@@ -11,10 +11,7 @@ use util::fixture::{fixture, serve};
 
 /// Where each of `needles` first appears in `page`, in order of the needles.
 fn positions(page: &str, needles: &[&str]) -> Vec<usize> {
-    needles
-        .iter()
-        .map(|n| page.find(n).unwrap_or_else(|| panic!("{n} not in {page}")))
-        .collect()
+    needles.iter().map(|n| page.find(n).unwrap_or_else(|| panic!("{n} not in {page}"))).collect()
 }
 
 fn is_sorted(positions: &[usize]) -> bool {
@@ -35,12 +32,17 @@ async fn rows_by_pressure_resorted_and_filtered_by_the_query() {
     // Both queues are non-empty: both marked.
     assert_eq!(page.matches("<td class='n busy' data-busy='queued'>").count(), 2, "{page}");
     // Headers of a real table, each sortable one a link that keeps the window.
-    for header in ["<th scope='col' data-key='address'", "<th scope='col' class='n' data-key='queued'"] {
+    for header in
+        ["<th scope='col' data-key='address'", "<th scope='col' class='n' data-key='queued'"]
+    {
         assert!(page.contains(header), "{header} in {page}");
     }
     assert!(page.contains("href='?sort=active&amp;window=10m'"), "{page}");
     // Sparklines of the one sample so far: a step at the right edge, in the window's columns.
-    assert!(page.contains("<path class='sq' data-d='spark_queued' d='M59 2H60V22H59Z'/>"), "{page}");
+    assert!(
+        page.contains("<path class='sq' data-d='spark_queued' d='M59 2H60V22H59Z'/>"),
+        "{page}"
+    );
     // Every asset inline.
     assert!(!page.contains("src=") && !page.contains("<link"), "{page}");
 
@@ -71,7 +73,13 @@ async fn rows_by_pressure_resorted_and_filtered_by_the_query() {
         .collect();
     let unix_text = fx.unix.display().to_string();
     let tcp_text = fx.tcp.to_string();
-    assert_eq!(got, [(tcp_text.as_str(), Some(2), Some(3)), (unix_text.as_str(), Some(4), Some(1))]);
-    assert_eq!((rows[0]["url"].as_str(), rows[0]["peak_queued"].as_u64()), (Some(tcp.as_str()), Some(2)));
+    assert_eq!(
+        got,
+        [(tcp_text.as_str(), Some(2), Some(3)), (unix_text.as_str(), Some(4), Some(1))]
+    );
+    assert_eq!(
+        (rows[0]["url"].as_str(), rows[0]["peak_queued"].as_u64()),
+        (Some(tcp.as_str()), Some(2))
+    );
     assert_eq!(json["window"], "10m");
 }

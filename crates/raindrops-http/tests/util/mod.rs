@@ -1,6 +1,7 @@
 //! A small real HTTP/1.1 client over loopback sockets, shared by the integration tests.
 #![allow(dead_code)]
 
+pub(crate) mod browser;
 pub(crate) mod fixture;
 
 use std::net::SocketAddr;

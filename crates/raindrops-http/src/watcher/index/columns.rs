@@ -204,7 +204,8 @@ pub(super) fn sort(rows: &mut [Row], sort: &str) {
 pub(super) fn header(out: &mut String, base_query: &str) {
     out.push_str("<thead><tr>");
     for c in COLUMNS {
-        let class = if c.class.is_empty() { String::new() } else { format!(" class='{}'", c.class) };
+        let class =
+            if c.class.is_empty() { String::new() } else { format!(" class='{}'", c.class) };
         let sortable = c.key == "address" || !c.sort.is_empty();
         let _ = write!(out, "<th scope='col'{class} data-key='{}' title='{}'>", c.key, c.title);
         if sortable {

@@ -37,7 +37,9 @@ pub(super) struct Cache {
 
 /// The rows of `sample` that `query` shows, sorted as it asks.
 fn rows(watcher: &Watcher, sample: &Sample, query: &Query) -> Vec<Row> {
-    let addrs = watcher.state.addrs();
+    let state = &watcher.state;
+    let span = spark::span(query.window.duration(), state.started, sample.time, state.delay);
+    let addrs = state.addrs();
     let mut rows: Vec<Row> = sample
         .listeners
         .iter()
@@ -46,9 +48,9 @@ fn rows(watcher: &Watcher, sample: &Sample, query: &Query) -> Vec<Row> {
             if !query.shows(&text) {
                 return None;
             }
-            let columns = addrs.get(&listener.addr).map(|state| {
-                spark::columns(&state.history, sample.time, query.window.duration())
-            });
+            let columns = addrs
+                .get(&listener.addr)
+                .map(|state| spark::columns(&state.history, sample.time, span));
             let columns = columns.unwrap_or([None; spark::BUCKETS]);
             let (peak_active, peak_queued) = spark::peaks(&columns);
             let max = peak_active.max(peak_queued);
@@ -78,7 +80,8 @@ fn parse(query: Option<&str>) -> Query {
 pub(super) async fn index(State(watcher): State<Watcher>, RawQuery(raw): RawQuery) -> Response {
     let sample = watcher.state.latest.borrow().clone();
     let query = parse(raw.as_deref());
-    let render = || Bytes::from(page::render(&watcher, &sample, &query, &rows(&watcher, &sample, &query)));
+    let render =
+        || Bytes::from(page::render(&watcher, &sample, &query, &rows(&watcher, &sample, &query)));
     // The page changes once per sample: render each view once, serve copies.
     let page = if query.filter.is_empty() {
         let mut cache = watcher.index.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

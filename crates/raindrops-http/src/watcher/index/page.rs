@@ -40,7 +40,8 @@ pub(super) fn render(watcher: &Watcher, sample: &Sample, query: &Query, rows: &[
     );
     for window in Window::ALL {
         let selected = if window == query.window { " selected" } else { "" };
-        let _ = write!(out, "<option value='{}'{selected}>{}</option>", window.key(), window.label());
+        let _ =
+            write!(out, "<option value='{}'{selected}>{}</option>", window.key(), window.label());
     }
     let _ = write!(
         out,

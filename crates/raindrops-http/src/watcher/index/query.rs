@@ -56,7 +56,8 @@ pub(super) struct Query {
 impl Query {
     /// Parses `query` (without the `?`); `sorts` are the keys one may sort by.
     pub(super) fn parse(query: &str, sorts: &[&'static str]) -> Self {
-        let mut parsed = Query { window: Window::TenMinutes, sort: "pressure", filter: String::new() };
+        let mut parsed =
+            Query { window: Window::TenMinutes, sort: "pressure", filter: String::new() };
         for pair in query.split('&') {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let value = value.replace('+', " ");

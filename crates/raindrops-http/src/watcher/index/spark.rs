@@ -18,23 +18,38 @@ pub(super) type Columns = [Option<(u64, u64)>; BUCKETS];
 
 /// Folds the points of `history` (oldest first) within `window` before `now` into columns.
 /// Walks only the points inside the window, newest first.
+///
+/// The caller passes a window no longer than the history the Watcher holds (see
+/// [`span`]), so a young Watcher's few samples fill the width instead of a dot at its edge.
 pub(super) fn columns(
     history: &VecDeque<(SystemTime, u64, u64)>,
     now: SystemTime,
     window: Duration,
 ) -> Columns {
     let mut out = [None; BUCKETS];
-    let window_ms = window.as_millis().max(1) as u64;
+    let window_us = window.as_micros().max(1) as u64;
     for &(time, active, queued) in history.iter().rev() {
-        let age = now.duration_since(time).unwrap_or_default().as_millis() as u64;
-        if age >= window_ms {
+        let age = now.duration_since(time).unwrap_or_default().as_micros() as u64;
+        if age >= window_us {
             break;
         }
-        let column = BUCKETS - 1 - (age * BUCKETS as u64 / window_ms) as usize;
+        let column = BUCKETS - 1 - (age * BUCKETS as u64 / window_us) as usize;
         let slot: &mut Option<(u64, u64)> = &mut out[column];
         *slot = Some(slot.map_or((active, queued), |(a, q)| (a.max(active), q.max(queued))));
     }
     out
+}
+
+/// The time the sparklines cover: `window`, or less while the Watcher (sampling every
+/// `delay` since `started`) holds less history.
+pub(super) fn span(
+    window: Duration,
+    started: SystemTime,
+    now: SystemTime,
+    delay: Duration,
+) -> Duration {
+    let held = now.duration_since(started).unwrap_or_default() + delay;
+    window.min(held)
 }
 
 /// The most of each number over the columns: `(active, queued)`.
@@ -95,6 +110,12 @@ mod tests {
         let late = super::columns(&history, at(200), Duration::from_secs(60));
         assert!(late.iter().all(Option::is_none));
         assert_eq!(line(&late, 1, |(a, _)| a), "");
+        // Two samples a second apart span the width of two seconds.
+        let span = span(Duration::from_secs(600), at(59), at(60), Duration::from_secs(1));
+        assert_eq!(span, Duration::from_secs(2));
+        let two = super::columns(&history, at(60), span);
+        assert_eq!(two.iter().filter(|c| c.is_some()).count(), 2);
+        assert!(two[29].is_some() && two[59].is_some());
     }
 
     #[test]

@@ -1,0 +1,218 @@
+//! The Watcher's dashboard in headless Chromium (Debian `chromium`; skipped without it, as
+//! every `require_external!` test): it paints at desktop and phone widths, logs no console
+//! error, shows the fixture's numbers by pressure, updates a number in place when the
+//! listeners change (no reload), keeps a hostile Unix path as text, and works with scripts off.
+#![cfg(target_os = "linux")]
+
+mod util;
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use raindrops::ListenStats;
+use raindrops_test_support::external::CHROMIUM;
+use raindrops_test_support::require_external;
+use util::browser::{chromium, console_errors};
+use util::fixture::{Gate, fixture};
+
+/// Runs Chromium on `url` with `args`, in a fresh profile (one that blocks the pages'
+/// scripts unless `scripts`: the `--blink-settings` switch would block Chromium's own
+/// `--dump-dom` and `--screenshot` too); asserts it succeeded and logged no console error;
+/// returns its stdout.
+fn browse(program: &Path, args: &[&str], url: &str, scripts: bool) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    if !scripts {
+        let prefs = r#"{"profile":{"default_content_setting_values":{"javascript":2}}}"#;
+        std::fs::create_dir(profile.path().join("Default")).unwrap();
+        std::fs::write(profile.path().join("Default/Preferences"), prefs).unwrap();
+    }
+    let mut all = args.to_vec();
+    all.push(url);
+    let out = tokio::task::block_in_place(|| chromium(program, profile.path(), &all));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{all:?}: {stderr}");
+    assert_eq!(console_errors(&out.stderr), Vec::<String>::new(), "{all:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A screenshot of `url` at `width`x`height`: decoded, the right size, and with at least
+/// `least` pixels of each color in `colors` (the charts' strokes: painted, not blank).
+fn screenshot(program: &Path, url: &str, size: (u32, u32), colors: &[[u8; 3]], scripts: bool) {
+    let width = size.0;
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("shot.png");
+    if let Ok(keep) = std::env::var("RAINDROPS_SCREENSHOTS") {
+        let name = url.rsplit('/').next().unwrap_or("page").replace(['%', '?', '.'], "_");
+        let keep = Path::new(&keep).join(format!("{name}-{width}.png"));
+        screenshot_to(program, url, size, colors, scripts, &keep);
+    }
+    screenshot_to(program, url, size, colors, scripts, &png);
+}
+
+fn screenshot_to(
+    program: &Path,
+    url: &str,
+    size: (u32, u32),
+    colors: &[[u8; 3]],
+    scripts: bool,
+    png: &Path,
+) {
+    let shot = format!("--screenshot={}", png.display());
+    let window = format!("--window-size={},{}", size.0, size.1);
+    let args = [shot.as_str(), &window, "--hide-scrollbars"];
+    browse(program, &args, url, scripts);
+    let bytes = std::fs::read(png).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"), "{} is not a PNG", png.display());
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!((info.width, info.height), size, "{url}");
+    let channels = info.line_size / info.width as usize;
+    for color in colors {
+        let near = pixels
+            .chunks_exact(channels)
+            .filter(|p| (0..3).all(|i| p[i].abs_diff(color[i]) <= 24))
+            .count();
+        assert!(near >= 20, "{url} at {size:?}: {near} pixels near {color:?}: the chart is blank");
+    }
+}
+
+/// The text of the rows' numbers in DOM order: `(address, queued, active)` per row.
+fn rows(dom: &str) -> Vec<(String, u64, u64)> {
+    let number = |row: &str, key: &str| -> u64 {
+        let at =
+            row.find(&format!("data-v=\"{key}\">")).unwrap_or_else(|| panic!("{key} in {row}"));
+        let rest = &row[at..];
+        rest[rest.find('>').unwrap() + 1..rest.find('<').unwrap()].parse().unwrap()
+    };
+    dom.split("<tr><td>")
+        .skip(1)
+        .map(|row| {
+            let at = row.find("data-u=\"").unwrap() + 8;
+            let url = row[at..row[at..].find('"').unwrap() + at].to_owned();
+            (url, number(row, "queued"), number(row, "active"))
+        })
+        .collect()
+}
+
+/// What the test's middleware sees of the requests, and the change it makes.
+struct Probe {
+    fx: Arc<util::fixture::Fixture>,
+    gate: Gate,
+    /// The TCP listener's `ADDR` in URLs.
+    tcp: String,
+    /// The Watcher's address.
+    addr: SocketAddr,
+    /// Whether the listeners were changed.
+    changed: AtomicBool,
+    /// Requests for `/` and `/index.json`.
+    pages: AtomicUsize,
+    jsons: AtomicUsize,
+    held: Mutex<Vec<TcpStream>>,
+}
+
+impl Probe {
+    /// Counts a request for `path`; on the first for `/index.json`, 3 more clients queue on
+    /// the TCP listener and a new sample is taken before it is answered.
+    async fn see(&self, path: &str) {
+        match path {
+            "/" => self.pages.fetch_add(1, Ordering::SeqCst),
+            "/index.json" => self.jsons.fetch_add(1, Ordering::SeqCst),
+            _ => return,
+        };
+        if path != "/index.json" || self.changed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let tcp = self.fx.tcp;
+        self.held.lock().unwrap().extend((0..3).map(|_| TcpStream::connect(tcp).unwrap()));
+        tokio::task::block_in_place(|| util::settle(tcp, ListenStats { active: 3, queued: 5 }));
+        self.gate.allow(1);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let chart = util::get(self.addr, &format!("/chart/{}.json", self.tcp)).await.body;
+            let chart: serde_json::Value = serde_json::from_str(&chart).unwrap();
+            if chart["points"].as_array().is_some_and(|p| p.len() >= 2) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no second sample after 30 s");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+const BLUE: [u8; 3] = [0x1f, 0x77, 0xb4];
+const RED: [u8; 3] = [0xd6, 0x27, 0x28];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_shows_the_dashboard_by_pressure_and_updates_it_in_place() {
+    let program = require_external!(CHROMIUM);
+    let fx = Arc::new(fixture());
+    let (tcp, unix) = fx.escaped();
+    let gate = Gate::default();
+    gate.allow(1);
+    let watcher = fx.gated_watcher(&gate);
+
+    // The first request for /index.json finds the listeners changed: 3 more clients queue on
+    // the TCP listener (2 → 5, more than the Unix listener's 4) and a new sample is taken
+    // before it is answered. The page itself was rendered from the sample before.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let probe = Arc::new(Probe {
+        fx: fx.clone(),
+        gate: gate.clone(),
+        tcp: tcp.clone(),
+        addr,
+        changed: AtomicBool::new(false),
+        pages: AtomicUsize::new(0),
+        jsons: AtomicUsize::new(0),
+        held: Mutex::default(),
+    });
+    let middleware = {
+        let probe = probe.clone();
+        move |request: Request, next: Next| {
+            let probe = probe.clone();
+            async move {
+                probe.see(request.uri().path()).await;
+                next.run(request).await
+            }
+        }
+    };
+    let app = watcher.router().layer(axum::middleware::from_fn(middleware));
+    let server = raindrops_http::server::Server::new(Default::default());
+    tokio::spawn(async move { server.serve(listener, |_| app.clone()).await });
+    let index = format!("http://{addr}/");
+
+    // Scripts on: the page loads with those numbers, then reads the JSON, and the TCP
+    // listener's 5 queued move it to the top, in place: the page was fetched once.
+    let before = probe.pages.load(Ordering::SeqCst);
+    let dom = browse(&program, &["--dump-dom", "--virtual-time-budget=5000"], &index, true);
+    assert!(probe.changed.load(Ordering::SeqCst), "the page never read /index.json");
+    assert_eq!(rows(&dom), [(tcp.clone(), 5, 3), (unix.clone(), 4, 1)], "{dom}");
+    assert_eq!(probe.pages.load(Ordering::SeqCst), before + 1, "the page reloaded");
+    // The hostile path is text (escaped in the serialized DOM); the only script is ours.
+    let parent = fx.unix.parent().unwrap().parent().unwrap().display();
+    assert!(dom.contains(&format!(">{parent}/&lt;script&gt;alert('x')/\"q\".sock</a>")), "{dom}");
+    assert_eq!(dom.matches("<script").count(), 1, "{dom}");
+
+    // Scripts off: the page shows the same, refreshes itself, paints its sparklines, and
+    // never reads the JSON.
+    let read = probe.jsons.load(Ordering::SeqCst);
+    let dom = browse(&program, &["--dump-dom"], &index, false);
+    assert_eq!(rows(&dom), [(tcp.clone(), 5, 3), (unix.clone(), 4, 1)], "{dom}");
+    assert!(
+        dom.contains("<noscript><meta http-equiv=\"refresh\" content=\"1\"></noscript>"),
+        "{dom}"
+    );
+    screenshot(&program, &index, (1280, 800), &[BLUE, RED], false);
+    assert_eq!(probe.jsons.load(Ordering::SeqCst), read, "scripts off, yet the JSON was read");
+
+    // It paints: the sparklines' blue and red at desktop and phone widths.
+    for size in [(1280, 800), (375, 800)] {
+        screenshot(&program, &index, size, &[BLUE, RED], true);
+    }
+}
