@@ -17,7 +17,7 @@ pub struct Watcher {
     pub(super) tails: StreamSlots,
     pub(super) hostname: Arc<str>,
     /// The index pages of the latest sample, each rendered once.
-    pub(super) index: Arc<Mutex<super::index::Cache>>,
+    pub(super) index: Arc<Mutex<super::page_cache::PageCache>>,
 }
 
 impl Watcher {

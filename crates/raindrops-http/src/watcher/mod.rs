@@ -66,6 +66,7 @@ mod app;
 mod builder;
 mod chart;
 mod index;
+mod page_cache;
 mod pages;
 mod redirect;
 mod state;

@@ -10,7 +10,6 @@ mod query;
 mod spark;
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use axum::extract::{RawQuery, State};
 use axum::http::header;
@@ -26,14 +25,7 @@ use crate::exposition::histogram::header_value;
 use crate::exposition::time::{http_date, iso8601};
 use crate::exposition::{insert_json_name, json_line};
 use columns::Row;
-use query::{Query, Window};
-
-/// Index pages of the latest sample, rendered once per query without a filter.
-#[derive(Debug, Default)]
-pub(super) struct Cache {
-    time: Option<SystemTime>,
-    pages: Vec<((Window, &'static str), Bytes)>,
-}
+use query::Query;
 
 /// The rows of `sample` that `query` shows, sorted as it asks.
 fn rows(watcher: &Watcher, sample: &Sample, query: &Query) -> Vec<Row> {
@@ -84,19 +76,9 @@ pub(super) async fn index(State(watcher): State<Watcher>, RawQuery(raw): RawQuer
         || Bytes::from(page::render(&watcher, &sample, &query, &rows(&watcher, &sample, &query)));
     // The page changes once per sample: render each view once, serve copies.
     let page = if query.filter.is_empty() {
+        let key = format!("{}/{}", query.window.key(), query.sort);
         let mut cache = watcher.index.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if cache.time != Some(sample.time) {
-            *cache = Cache { time: Some(sample.time), pages: Vec::new() };
-        }
-        let key = (query.window, query.sort);
-        match cache.pages.iter().find(|(k, _)| *k == key) {
-            Some((_, page)) => page.clone(),
-            None => {
-                let page = render();
-                cache.pages.push((key, page.clone()));
-                page
-            }
-        }
+        cache.get_or_render(sample.time, &key, render)
     } else {
         render()
     };
