@@ -75,9 +75,15 @@ async fn middleware_endpoints() {
             values: vec![("memory".into(), 2), ("requests".into(), 0)],
         }]
     };
+    // Accepted connections' waits, in ms, as the accept wrappers record them.
+    let waits = raindrops::SharedAggregate::new(2).unwrap();
+    for (worker, ms) in [(0, 0), (1, 3), (0, 300), (1, 1500)] {
+        waits.recorder(worker).record(ms);
+    }
     let layer = RaindropsLayer::new(HttpStats::per_cpu().unwrap())
         .listeners(KernelListeners::addrs(addrs).unwrap())
-        .counters(recycles);
+        .counters(recycles)
+        .accept_waits(waits);
     let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" })).layer(layer);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

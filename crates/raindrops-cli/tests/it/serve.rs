@@ -449,3 +449,29 @@ fn slow_and_excess_clients_are_closed_by_the_connection_policy() {
         get(serve.addr, "/").ok().filter(|(status, _)| *status == 200)
     });
 }
+
+#[test]
+fn serve_exports_how_long_accepted_connections_waited() {
+    let serve = Serve::start(2);
+    let waits = || {
+        let (status, body) = get(serve.addr, "/_raindrops.json").expect("stats");
+        assert_eq!(status, 200);
+        let value: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        value["accept_wait_ms"]["count"].as_u64().unwrap_or_else(|| panic!("no waits: {body}"))
+    };
+    let before = waits();
+    for _ in 0..20 {
+        assert_eq!(get(serve.addr, "/").expect("GET /").0, 200);
+    }
+    // Every connection counts when accepted, before it is answered: the 20 and this one.
+    assert_eq!(waits(), before + 21);
+    let (status, metrics) = get(serve.addr, "/metrics").expect("metrics");
+    assert_eq!(status, 200);
+    assert!(metrics.contains("# TYPE raindrops_accept_wait_seconds histogram\n"), "{metrics}");
+    let count = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("raindrops_accept_wait_seconds_count "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no count: {metrics}"));
+    assert_eq!(count, before + 22);
+}

@@ -110,6 +110,15 @@ pub const LISTENER_QUEUE_WAIT_SECONDS: Family<'static> = family(
     "How long connections have waited for accept() (since the handshake or the client's last \
      data).",
 );
+/// How long accepted connections waited in the accept queue (the accept wrappers'
+/// [`accept_wait`](crate::listeners::accept_wait)s), written with
+/// [`histogram_ms_as_seconds`](super::writer::Exposition::histogram_ms_as_seconds).
+pub const ACCEPT_WAIT_SECONDS: Family<'static> = family(
+    "raindrops_accept_wait_seconds",
+    Type::Histogram,
+    Some("seconds"),
+    "How long accepted connections waited in the accept queue (tcpi_last_data_sent at accept).",
+);
 /// Workers recycled by the killer, by reason (label `reason`).
 pub const RECYCLES: Family<'static> =
     family("raindrops_recycles", Type::Counter, None, "Workers recycled, by reason.");
@@ -124,7 +133,7 @@ pub const WORKER_HEARTBEAT_AGE_SECONDS: Family<'static> = family(
 );
 
 /// Every family of the table.
-pub const ALL: [&Family<'static>; 16] = [
+pub const ALL: [&Family<'static>; 17] = [
     &CALLING,
     &WRITING,
     &REQUESTS,
@@ -139,6 +148,7 @@ pub const ALL: [&Family<'static>; 16] = [
     &SAMPLE_TIME_SECONDS,
     &LAST_DATA_RECV_MILLISECONDS,
     &LAST_DATA_RECV_QUANTILES_MILLISECONDS,
+    &ACCEPT_WAIT_SECONDS,
     &RECYCLES,
     &WORKER_HEARTBEAT_AGE_SECONDS,
 ];

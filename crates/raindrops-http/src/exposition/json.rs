@@ -215,6 +215,11 @@ pub(super) fn render(snapshot: &Snapshot) -> String {
             counter.values.iter().map(|(label, n)| (label.clone(), json!(n))).collect();
         value[counter.name.as_str()] = Value::Object(values);
     }
+    if let Some(waits) = &snapshot.accept_waits {
+        let percentiles = super::histogram::percentiles(waits);
+        value["accept_wait_ms"] =
+            Value::Object(super::histogram::json(&waits.to_aggregate(), &percentiles));
+    }
     json_line(&value)
 }
 
@@ -235,6 +240,7 @@ mod tests {
                 label: "reason".into(),
                 values: vec![("memory".into(), 2), ("budget".into(), 0)],
             }],
+            accept_waits: None,
         };
         let value: serde_json::Value = serde_json::from_str(&super::render(&snapshot)).unwrap();
         assert_eq!(

@@ -1,9 +1,12 @@
 //! OpenMetrics text: `raindrops_calling`, `raindrops_writing`, `raindrops_requests` (a counter,
 //! when known), `raindrops_listener_active{addr}` / `raindrops_listener_queued{addr}` gauges,
-//! then the labelled counters (`raindrops_recycles_total{reason}`), each written through the
+//! then the labelled counters (`raindrops_recycles_total{reason}`) and the accepted
+//! connections' waits (`raindrops_accept_wait_seconds`, a histogram), each written through the
 //! [`writer`](super::writer) with its [`families`](super::families) entry.
 
-use super::families::{CALLING, LISTENER_ACTIVE, LISTENER_QUEUED, REQUESTS, WRITING};
+use super::families::{
+    ACCEPT_WAIT_SECONDS, CALLING, LISTENER_ACTIVE, LISTENER_QUEUED, REQUESTS, WRITING,
+};
 use super::snapshot::{ListenerSample, Snapshot};
 use super::writer::{Dialect, Exposition, Family, Labels, Type};
 
@@ -39,6 +42,10 @@ pub(super) fn render(snapshot: &Snapshot) -> String {
             out.sample(&Labels::new(&counter.label, value), count);
         }
     }
+    if let Some(waits) = &snapshot.accept_waits {
+        out.family(&ACCEPT_WAIT_SECONDS)
+            .histogram_ms_as_seconds(&Labels::none(), &waits.to_aggregate());
+    }
     out.finish()
 }
 
@@ -59,6 +66,7 @@ mod tests {
                 label: "reason".into(),
                 values: vec![("memory".into(), 5), ("a\"b".into(), 0)],
             }],
+            accept_waits: None,
         };
         assert_eq!(
             super::render(&snapshot),

@@ -1,7 +1,7 @@
 //! What the formats render: a [`Snapshot`] of the stats endpoint, its listeners
 //! ([`ListenerSample`]) and the application's labelled counters ([`LabeledCounter`]).
 
-use raindrops::ListenerName;
+use raindrops::{AggregateSnapshot, ListenerName};
 
 /// What the stats endpoint shows at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,6 +17,12 @@ pub struct Snapshot {
     /// The application's own labelled counters (recycles by reason, say): in JSON and
     /// OpenMetrics, never in the raindrops-compatible text format.
     pub counters: Vec<LabeledCounter>,
+    /// How long the connections this server accepted waited in the accept queue, in
+    /// milliseconds (see [`accept_wait`](crate::listeners::accept_wait)), when it records
+    /// them: in JSON (`accept_wait_ms`) and OpenMetrics
+    /// ([`ACCEPT_WAIT_SECONDS`](super::families::ACCEPT_WAIT_SECONDS)), never in the
+    /// raindrops-compatible text format.
+    pub accept_waits: Option<AggregateSnapshot>,
 }
 
 /// A counter family with one label: `raindrops_{name}_total{{label="value"}}` in OpenMetrics,

@@ -37,6 +37,11 @@ mod tests {
                 values: vec![("memory".into(), 1)],
                 ..Default::default()
             }],
+            accept_waits: Some({
+                let waits = raindrops::SharedAggregate::new(1).unwrap();
+                waits.recorder(0).record(300);
+                waits.snapshot()
+            }),
         };
         let forged =
             ListenerSample { addr: "/tmp/x active: 9\n\x1b[31m".into(), active: 0, queued: 0 };

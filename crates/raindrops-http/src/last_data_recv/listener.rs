@@ -42,6 +42,7 @@ use crate::listeners::Peer;
 pub struct RecordingListener<L> {
     inner: L,
     recorder: Recorder,
+    waits: Option<Recorder>,
 }
 
 impl<L: AsFd> RecordingListener<L> {
@@ -63,11 +64,30 @@ impl<L: AsFd> RecordingListener<L> {
     /// ```
     pub fn new(inner: L, recorder: Recorder, defer_accept: Duration) -> io::Result<Self> {
         raindrops::set_defer_accept(&inner, defer_accept)?;
-        Ok(RecordingListener { inner, recorder })
+        Ok(RecordingListener { inner, recorder, waits: None })
     }
 }
 
 impl<L> RecordingListener<L> {
+    /// Also records each accepted connection's whole time in the accept queue
+    /// ([`accept_wait`](crate::listeners::accept_wait): since the kernel made the connection,
+    /// which under `TCP_DEFER_ACCEPT` is when its first data came) into `waits`, from the same
+    /// `TCP_INFO` read.
+    ///
+    /// ```
+    /// let stats = raindrops_http::last_data_recv::LastDataRecv::new(1)?;
+    /// let waits = raindrops::SharedAggregate::new(1)?;
+    /// let listener = stats.listener(std::net::TcpListener::bind("127.0.0.1:0")?, 0)?
+    ///     .accept_waits(waits.recorder(0));
+    /// # let _ = listener;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn accept_waits(mut self, waits: Recorder) -> Self {
+        self.waits = Some(waits);
+        self
+    }
+
     /// The wrapped listener.
     ///
     /// ```
@@ -96,11 +116,15 @@ impl<L> RecordingListener<L> {
         self.inner
     }
 
-    /// Records `stream`'s `tcpi_last_data_recv`; a stream whose `TCP_INFO` cannot be read (it
-    /// is not TCP) is not recorded, and its accept still succeeds.
+    /// Records `stream`'s `tcpi_last_data_recv` (and its wait, when asked); a stream whose
+    /// `TCP_INFO` cannot be read (it is not TCP) is not recorded, and its accept still
+    /// succeeds.
     fn record(&self, stream: &impl AsFd) {
         if let Ok(info) = TcpInfo::from_socket(stream) {
             self.recorder.record(i64::from(info.last_data_recv));
+            if let Some(waits) = &self.waits {
+                waits.record(i64::from(crate::listeners::accept_wait::from_info(&info)));
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -14,7 +15,9 @@ use tokio::net::{TcpListener, UnixListener};
 use super::ActiveCounter;
 
 /// Wraps an axum [`Listener`] so each accepted connection counts in an [`ActiveCounter`] from
-/// `accept` until the connection is dropped.
+/// `accept` until the connection is dropped, and records how long it waited in the accept
+/// queue ([`ActiveCounter::record_wait`]: one `getsockopt(TCP_INFO)` right after `accept`)
+/// into its worker's row of [`ConnectionCounts::accept_waits`](super::ConnectionCounts::accept_waits).
 ///
 /// Serve it with [`Server::serve`](crate::server::Server::serve), putting
 /// `ConnectInfo(`[`Peer`]`)` in the requests so the middleware's endpoint knows who is asking
@@ -78,12 +81,17 @@ impl<L> CountingListener<L> {
     }
 }
 
-impl<L: Listener> Listener for CountingListener<L> {
+impl<L> Listener for CountingListener<L>
+where
+    L: Listener,
+    L::Io: AsFd,
+{
     type Io = Counted<L::Io>;
     type Addr = L::Addr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         let (io, addr) = self.inner.accept().await;
+        self.counter.record_wait(&io);
         self.counter.enter();
         (Counted { io, counter: self.counter.clone() }, addr)
     }

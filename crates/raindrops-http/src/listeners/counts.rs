@@ -1,12 +1,16 @@
-//! Active connections per worker and listener, in one shared-memory segment.
+//! Active connections per worker and listener, in one shared-memory segment, and the
+//! accepted connections' waits in the accept queue, a row per worker.
 
+use std::os::fd::AsFd;
 use std::sync::Arc;
 
-use raindrops::{Drops, SegmentError};
+use raindrops::{Drops, Recorder, SegmentError, SharedAggregate};
 
 /// Active-connection gauges for `workers` rows × `listeners` columns, in an anonymous shared
 /// mapping: create it before forking workers, and every worker counts in its own row (its own
-/// cache lines) while any process reads the sums.
+/// cache lines) while any process reads the sums. Beside them, a [`SharedAggregate`] with a
+/// row per worker holds how long each accepted connection waited in the accept queue
+/// ([`accept_waits`](Self::accept_waits)).
 ///
 /// ```
 /// use raindrops_http::listeners::ConnectionCounts;
@@ -26,6 +30,7 @@ use raindrops::{Drops, SegmentError};
 pub struct ConnectionCounts {
     drops: Arc<Drops>,
     listeners: usize,
+    waits: SharedAggregate,
 }
 
 impl ConnectionCounts {
@@ -44,7 +49,24 @@ impl ConnectionCounts {
     pub fn new(workers: usize, listeners: usize) -> Result<Self, SegmentError> {
         // An overflowing product asks for more than any mapping holds: a Capacity error.
         let len = workers.saturating_mul(listeners);
-        Ok(ConnectionCounts { drops: Arc::new(Drops::new(len)?), listeners })
+        let waits = SharedAggregate::new(workers)?;
+        Ok(ConnectionCounts { drops: Arc::new(Drops::new(len)?), listeners, waits })
+    }
+
+    /// How long the connections accepted by the [`CountingListener`](super::CountingListener)s
+    /// of every worker waited in the accept queue, in milliseconds (see
+    /// [`accept_wait`](super::accept_wait)): one row per worker, merged by
+    /// [`snapshot`](SharedAggregate::snapshot). Kept when a worker is retired: it counts
+    /// connections accepted, like a Prometheus histogram.
+    ///
+    /// ```
+    /// let counts = raindrops_http::listeners::ConnectionCounts::new(2, 1)?;
+    /// assert_eq!(counts.accept_waits().rows(), 2);
+    /// assert_eq!(counts.accept_waits().snapshot().count, 0);
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn accept_waits(&self) -> &SharedAggregate {
+        &self.waits
     }
 
     /// How many worker rows there are.
@@ -87,7 +109,11 @@ impl ConnectionCounts {
             self.workers(),
             self.listeners
         );
-        ActiveCounter { drops: Arc::clone(&self.drops), index: worker * self.listeners + listener }
+        ActiveCounter {
+            drops: Arc::clone(&self.drops),
+            index: worker * self.listeners + listener,
+            waits: self.waits.recorder(worker),
+        }
     }
 
     /// Active connections of `listener`, summed over every worker.
@@ -138,6 +164,7 @@ impl ConnectionCounts {
 pub struct ActiveCounter {
     drops: Arc<Drops>,
     index: usize,
+    waits: Recorder,
 }
 
 impl ActiveCounter {
@@ -149,5 +176,23 @@ impl ActiveCounter {
     /// Counts one connection fewer.
     pub fn leave(&self) {
         self.drops.decr(self.index);
+    }
+
+    /// Records how long `stream`, just accepted, waited in the accept queue into this worker's
+    /// row of [`ConnectionCounts::accept_waits`]; a stream without `TCP_INFO` (Unix) is not
+    /// recorded.
+    ///
+    /// ```
+    /// let counts = raindrops_http::listeners::ConnectionCounts::new(1, 1)?;
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let _client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// let (stream, _) = listener.accept()?;
+    /// counts.counter(0, 0).record_wait(&stream);
+    /// assert_eq!(counts.accept_waits().snapshot().count, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn record_wait(&self, stream: &impl AsFd) {
+        super::accept_wait::record(&self.waits, stream);
     }
 }

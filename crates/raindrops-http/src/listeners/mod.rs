@@ -16,6 +16,11 @@
 //!     ([`raindrops::local_queue`]), one syscall at any connection count. Unix listeners have
 //!     no such call; their queue comes from one `unix_diag` query.
 //!
+//!   - **accept waits**: [`CountingListener`] also records how long each connection it
+//!     accepts waited in the accept queue ([`accept_wait`]), exactly, into a
+//!     [`SharedAggregate`](raindrops::SharedAggregate) row of its worker
+//!     ([`ConnectionCounts::accept_waits`]).
+//!
 //!   At quiescence (idle keep-alive connections, no connection mid-handshake or mid-close) it
 //!   reports exactly what [`KernelListeners`] reports.
 //!
@@ -43,6 +48,7 @@
 //! # let _ = run;
 //! ```
 
+pub mod accept_wait;
 mod counting;
 mod counts;
 mod kernel;

@@ -66,6 +66,7 @@ impl RaindropsLayer {
                 allow: loopback(),
                 listeners: None,
                 counters: None,
+                accept_waits: None,
             }),
         }
     }
@@ -156,6 +157,22 @@ impl RaindropsLayer {
     /// ```
     pub fn counters(self, counters: impl Counters) -> Self {
         self.update(|shared| shared.counters = Some(Arc::new(counters)))
+    }
+
+    /// Shows `waits` (how long accepted connections waited in the accept queue, in ms:
+    /// [`ConnectionCounts::accept_waits`](crate::listeners::ConnectionCounts::accept_waits))
+    /// in the endpoint's JSON (`accept_wait_ms`, with percentiles) and OpenMetrics (the
+    /// `raindrops_accept_wait_seconds` histogram); the text body is unchanged.
+    ///
+    /// ```
+    /// # use raindrops_http::middleware::{HttpStats, RaindropsLayer};
+    /// let counts = raindrops_http::listeners::ConnectionCounts::new(1, 1)?;
+    /// let _layer = RaindropsLayer::new(HttpStats::per_cpu()?)
+    ///     .accept_waits(counts.accept_waits().clone());
+    /// # Ok::<(), raindrops::SegmentError>(())
+    /// ```
+    pub fn accept_waits(self, waits: raindrops::SharedAggregate) -> Self {
+        self.update(|shared| shared.accept_waits = Some(waits))
     }
 
     /// Every row the endpoint sums: every worker's, or for a single-process layer one per CPU.

@@ -132,6 +132,7 @@ impl<S> Raindrops<S> {
             requests: Some(total.requests),
             listeners,
             counters: shared.counters.as_ref().map(|c| c.sample()).unwrap_or_default(),
+            accept_waits: shared.accept_waits.as_ref().map(|w| w.snapshot()),
         };
         let body = format.render(&snapshot);
         let length = body.len();

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ipnet::IpNet;
-use raindrops::Workers;
+use raindrops::{SharedAggregate, Workers};
 
 use super::stats::{Counters, HttpStats, Stripe};
 use crate::listeners::Listeners;
@@ -24,6 +24,7 @@ pub(super) struct Shared {
     pub(super) allow: Vec<IpNet>,
     pub(super) listeners: Option<Arc<dyn Listeners>>,
     pub(super) counters: Option<Arc<dyn Counters>>,
+    pub(super) accept_waits: Option<SharedAggregate>,
 }
 
 impl Shared {

@@ -164,7 +164,8 @@ impl PreforkStats {
 
     /// In a worker (on its runtime): the middleware for the app, counting in this worker's
     /// row and serving `/_raindrops` and `/metrics` with every worker's sum, the listeners'
-    /// connection counts and the recycle counters. It also marks the row with this process's
+    /// connection counts, the recycle counters and how long accepted connections waited in
+    /// the accept queue. It also marks the row with this process's
     /// pid and starts its heartbeat.
     ///
     /// # Errors
@@ -199,7 +200,8 @@ impl PreforkStats {
         Ok(RaindropsLayer::for_worker(self.http.clone(), row)
             .listeners(owned)
             .metrics_path("/metrics")
-            .counters(self.recycles.clone()))
+            .counters(self.recycles.clone())
+            .accept_waits(self.counts.accept_waits().clone()))
     }
 
     /// In a worker: `listener` (one of the worker's, from
