@@ -1,7 +1,9 @@
 //! The accept wrappers record each accepted connection's time in the accept queue
 //! (`tcpi_last_data_sent` right after `accept`): real connections on loopback held in the queue
 //! for 0.3 s by the test's own clock, with and without request bytes, and forked workers
-//! recording into one `SharedAggregate`.
+//! recording into one `SharedAggregate`; a real Prometheus computes quantiles of the histogram.
+
+mod util;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
@@ -13,6 +15,10 @@ use nix::unistd::{ForkResult, fork};
 use raindrops::SharedAggregate;
 use raindrops_http::last_data_recv::LastDataRecv;
 use raindrops_http::listeners::{ConnectionCounts, CountingListener};
+use raindrops_http::middleware::{HttpStats, RaindropsLayer};
+use raindrops_test_support::external::PROMETHEUS;
+use raindrops_test_support::require_external;
+use util::prometheus::Prometheus;
 
 /// How long each connection is held in the queue.
 const HOLD: Duration = Duration::from_millis(300);
@@ -190,4 +196,59 @@ fn accept_all(
         }
         0
     })
+}
+
+#[test]
+fn a_real_prometheus_gets_quantiles_of_the_accept_waits() {
+    let program = require_external!(PROMETHEUS);
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let counts = ConnectionCounts::new(1, 1).unwrap();
+    let inner = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = inner.local_addr().unwrap();
+    let mut listener = CountingListener::new(inner, counts.counter(0, 0));
+    // Four connections held 0.3 s in the queue, by the test's clock.
+    let (mut lowest, mut highest) = (u128::MAX, 0);
+    for request in [Request::Never, Request::AtOnce, Request::Later, Request::AtOnce] {
+        let (lower, upper, _client) = held(addr, request, || {
+            drop(runtime.block_on(listener.accept()));
+        });
+        (lowest, highest) = (lowest.min(lower), highest.max(upper));
+    }
+    // The stats on a listener of their own, so Prometheus' connections add no waits.
+    let layer = RaindropsLayer::new(HttpStats::per_cpu().unwrap())
+        .metrics_path("/metrics")
+        .accept_waits(counts.accept_waits().clone());
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" })).layer(layer);
+    let stats = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let target = stats.local_addr().unwrap();
+    runtime.spawn(async move {
+        axum::serve(stats, app.into_make_service_with_connect_info::<SocketAddr>()).await
+    });
+    let mut prometheus = Prometheus::start(&program, target);
+    let value = |answer: &serde_json::Value| -> Option<f64> {
+        answer["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+    };
+    runtime.block_on(async {
+        let count = prometheus.wait_for("raindrops_accept_wait_seconds_count", value).await;
+        assert_eq!(count, 4.0);
+        // histogram_quantile(0.5, raindrops_accept_wait_seconds_bucket): all four are in the
+        // bucket (0.255, 0.511], and Prometheus interpolates within it.
+        let median = prometheus
+            .wait_for("histogram_quantile%280.5%2Craindrops_accept_wait_seconds_bucket%29", value)
+            .await;
+        assert!(0.255 < median && median <= 0.511, "median {median}");
+        let mean = prometheus
+            .wait_for(
+                "raindrops_accept_wait_seconds_sum%2Fraindrops_accept_wait_seconds_count",
+                value,
+            )
+            .await;
+        let (lower, upper) = (lowest.saturating_sub(JIFFY_MS), highest + JIFFY_MS);
+        assert!(
+            (lower as f64 / 1000.0..=upper as f64 / 1000.0).contains(&mean),
+            "mean {mean} s, held {lower}..={upper} ms"
+        );
+        eprintln!("Prometheus: median {median} s, mean {mean} s, held {lower}..={upper} ms");
+    });
 }

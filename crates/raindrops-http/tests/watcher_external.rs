@@ -6,15 +6,15 @@
 
 mod util;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use raindrops_test_support::external::{
     CHROMIUM, PROMETHEUS, RUBY_AGGREGATE, RUBY_RACK, RUBY_RAINDROPS,
 };
 use raindrops_test_support::require_external;
-use util::browser::{Reaped, chromium, console_errors, finish, spawn};
+use util::browser::{chromium, console_errors, finish, spawn};
 use util::fixture::{fixture, serve};
+use util::prometheus::Prometheus;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_renders_the_index_and_a_chart_with_one_point_per_sample() {
@@ -123,70 +123,20 @@ async fn histograms_match_ruby_raindrops_watcher() {
     }
 }
 
-/// A free loopback port (bound then released; fine for a test).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Prometheus' answer to an instant `query` (already URL-encoded).
-async fn prometheus_query(prometheus: SocketAddr, query: &str) -> serde_json::Value {
-    let reply = util::get(prometheus, &format!("/api/v1/query?query={query}")).await;
-    serde_json::from_str(&reply.body).unwrap_or(serde_json::Value::Null)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_prometheus_scrapes_the_metrics() {
     let program = require_external!(PROMETHEUS);
     let fx = fixture();
     let watcher = fx.watcher(Duration::from_millis(200));
     let addr = serve(&watcher).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
-             scrape_configs:\n  - job_name: raindrops\n    static_configs:\n      - targets: ['{addr}']\n"
-        ),
-    )
-    .unwrap();
-    let prometheus: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let log = dir.path().join("prometheus.log");
-    let mut server = Reaped(spawn(
-        &program,
-        &[
-            &format!("--config.file={}", config.display()),
-            &format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-            &format!("--web.listen-address={prometheus}"),
-        ],
-        Some(&log),
-    ));
-
+    let mut prometheus = Prometheus::start(&program, addr);
     // Wait (bounded) until the fixture's queued numbers are in Prometheus.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (queued, up) = loop {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            let log = std::fs::read_to_string(&log).unwrap_or_default();
-            panic!("prometheus exited with {status}: {log}");
-        }
-        if tokio::net::TcpStream::connect(prometheus).await.is_err() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            continue; // not listening yet
-        }
-        let answer = prometheus_query(prometheus, "raindrops_listener_queued").await;
-        let series = answer["data"]["result"].as_array().cloned().unwrap_or_default();
-        // And the latest scrape succeeded (one may time out on a busy machine: the next
-        // succeeds).
-        let up = prometheus_query(prometheus, "up").await;
-        if series.len() >= 2 && up["data"]["result"][0]["value"][1] == "1" {
-            break (series, up);
-        }
-        if Instant::now() > deadline {
-            let targets = util::get(prometheus, "/api/v1/targets").await;
-            panic!("no samples in Prometheus after 60 s; targets: {}", targets.body);
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let queued = prometheus
+        .wait_for("raindrops_listener_queued", |answer| {
+            let series = answer["data"]["result"].as_array().cloned().unwrap_or_default();
+            (series.len() >= 2).then_some(series)
+        })
+        .await;
     let value_of = |addr: &str| {
         queued
             .iter()
@@ -197,15 +147,12 @@ async fn a_real_prometheus_scrapes_the_metrics() {
     // The hostile path survives label escaping end to end.
     assert_eq!(value_of(&fx.unix.display().to_string()).as_deref(), Some("4"), "{queued:?}");
 
-    assert_eq!(up["data"]["result"][0]["value"][1], "1", "{up}");
-    let count = prometheus_query(
-        prometheus,
-        &format!(
+    let count = prometheus
+        .query(&format!(
             "raindrops_listener_active_samples_count%7Baddr%3D%22127.0.0.1%3A{}%22%7D",
             fx.tcp.port()
-        ),
-    )
-    .await;
+        ))
+        .await;
     let scraped: f64 = count["data"]["result"][0]["value"][1].as_str().unwrap().parse().unwrap();
     assert!(scraped >= 1.0, "{count}");
 }

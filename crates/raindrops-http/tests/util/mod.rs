@@ -3,6 +3,7 @@
 
 pub(crate) mod browser;
 pub(crate) mod fixture;
+pub(crate) mod prometheus;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
