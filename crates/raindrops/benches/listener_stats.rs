@@ -8,6 +8,9 @@
 //! - `unix` (at 1,000 Unix connections): `SockDiag::unix_stats(path)`, and the
 //!   `/proc/net/unix` fallback
 //! - Ruby raindrops (`benches/ruby/listener_stats.rb`, when `ruby -rraindrops` works)
+//! - queue wait (issue 16), a second table: `SockDiag::tcp_waits(addr)` (the same dump with
+//!   each socket's `tcp_info`) against `tcp_stats(addr)` and `ss -tni` run as a whole command
+//!   filtered to the port, with the reply bytes per socket of both dumps
 //!
 //! Run: `bash crates/raindrops/benches/listener_stats.sh` (or `cargo bench -p raindrops
 //! --bench listener_stats`). Not a test: it prints a table.
@@ -59,6 +62,11 @@ struct Floor {
 
 impl Floor {
     fn new(addr: SocketAddr, states: u32) -> Floor {
+        Floor::with_ext(addr, states, 0)
+    }
+
+    /// The request with `idiag_ext` set (`1 << 1`: `INET_DIAG_INFO`, each socket's tcp_info).
+    fn with_ext(addr: SocketAddr, states: u32, ext: u8) -> Floor {
         // SAFETY: socket(2) takes no pointers.
         let fd = unsafe {
             libc::socket(
@@ -78,7 +86,7 @@ impl Floor {
         req.extend_from_slice(&0x301u16.to_ne_bytes()); // NLM_F_REQUEST | NLM_F_DUMP
         req.extend_from_slice(&1u32.to_ne_bytes());
         req.extend_from_slice(&0u32.to_ne_bytes());
-        req.extend_from_slice(&[libc::AF_INET as u8, libc::IPPROTO_TCP as u8, 0, 0]);
+        req.extend_from_slice(&[libc::AF_INET as u8, libc::IPPROTO_TCP as u8, ext, 0]);
         req.extend_from_slice(&states.to_ne_bytes());
         req.extend_from_slice(&addr.port().to_be_bytes());
         req.extend_from_slice(&[0; 46]);
@@ -93,11 +101,16 @@ impl Floor {
     }
 
     fn run(&mut self) -> usize {
+        self.run_bytes().0
+    }
+
+    /// Sockets in the reply, and the reply's bytes (headers included, `NLMSG_DONE` not).
+    fn run_bytes(&mut self) -> (usize, usize) {
         let fd = self.fd.as_raw_fd();
         // SAFETY: valid fd; the pointer and length describe `self.req`.
         let n = unsafe { libc::send(fd, self.req.as_ptr().cast(), self.req.len(), 0) };
         assert_eq!(n as usize, self.req.len());
-        let mut msgs = 0;
+        let (mut msgs, mut bytes) = (0, 0);
         loop {
             // SAFETY: valid fd; the pointer and length describe `self.buf`.
             let n = unsafe { libc::recv(fd, self.buf.as_mut_ptr().cast(), self.buf.len(), 0) };
@@ -107,9 +120,10 @@ impl Floor {
                 let len = u32::from_ne_bytes(self.buf[at..at + 4].try_into().unwrap()) as usize;
                 let kind = u16::from_ne_bytes(self.buf[at + 4..at + 6].try_into().unwrap());
                 if kind == 3 || kind == 2 {
-                    return msgs;
+                    return (msgs, bytes);
                 }
                 msgs += 1;
+                bytes += (len + 3) & !3;
                 at += (len + 3) & !3;
             }
         }
@@ -191,6 +205,39 @@ fn best(budget: Duration, mut f: impl FnMut()) -> f64 {
     (0..3).map(|_| time(budget / 3, &mut f)).fold(f64::INFINITY, f64::min)
 }
 
+/// The queue-wait row at `target` connections: `tcp_waits` against `tcp_stats` (`stats_us`,
+/// already measured) and `ss -tni`, and the reply bytes per socket with and without tcp_info.
+fn wait_row(
+    diag: &mut SockDiag,
+    addr: SocketAddr,
+    target: usize,
+    budget: Duration,
+    stats_us: f64,
+) -> String {
+    let (stats, wait) = diag.tcp_waits(&[addr]).unwrap().remove(0);
+    assert_eq!((stats.active as usize, wait.count()), (target, 0), "{stats:?}");
+    let wait_us = best(budget, || {
+        black_box(diag.tcp_waits(&[addr]).unwrap());
+    });
+    let filter = format!("sport = :{}", addr.port());
+    let ss_us = best(budget, || {
+        let out = Command::new("ss").args(["-tni", &filter]).output().unwrap();
+        assert!(out.status.success());
+        black_box(out.stdout);
+    });
+    let per_socket = |ext: u8| {
+        let (socks, bytes) = Floor::with_ext(addr, 1 << 1 | 1 << 8 | 1 << 10, ext).run_bytes();
+        bytes as f64 / socks.max(1) as f64
+    };
+    format!(
+        "{target:>7} | {stats_us:>9.1} {wait_us:>9.1} {:>6.2} | {ss_us:>9.1} {:>8.1} | {:>14.0} {:>14.0}",
+        wait_us / stats_us,
+        ss_us / wait_us,
+        per_socket(0),
+        per_socket(1 << 1),
+    )
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--list") {
@@ -211,6 +258,7 @@ fn main() {
     let mut diag = SockDiag::new().unwrap();
     let mut floor = Floor::new(addr, 1 << 1 | 1 << 10);
     let mut floor_listen = Floor::new(addr, 1 << 10);
+    let mut waits = Vec::new();
     println!(
         "{:>7} | {:>9} {:>9} {:>6} | {:>9} {:>9} | {:>9} | {:>9} {:>9} | ratios",
         "conns", "ours", "floor", "o/f", "queued", "floor-q", "tcp_info", "ruby", "ruby+sock"
@@ -234,6 +282,7 @@ fn main() {
         let ti = best(budget, || {
             black_box(local_queue(&l).unwrap());
         });
+        waits.push(wait_row(&mut diag, addr, target, budget, ours));
         let rb = ruby(addr, None);
         let get = |k: &str| rb.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
         let (r, rs) = (get("tcp_listener_stats_us"), get("tcp_listener_stats_sock_us"));
@@ -254,6 +303,17 @@ fn main() {
         drop(accepted);
     }
     println!("(µs per call; o/f = ours / floor; tcp_info = local_queue on the listening fd)");
+    println!(
+        "\n{:>7} | {:>9} {:>9} {:>6} | {:>9} {:>8} | {:>14} {:>14}",
+        "conns", "stats", "wait", "w/s", "ss -tni", "ss/wait", "B/sock stats", "B/sock wait"
+    );
+    for row in waits {
+        println!("{row}");
+    }
+    println!(
+        "(µs per call; wait = tcp_waits (stats + queued ages, INET_DIAG_INFO); ss -tni = the \
+         whole command, filtered to the port, output read; B/sock = reply bytes per socket)"
+    );
 
     // Unix: 1,000 accepted connections on one listener.
     let dir = tempfile::tempdir().unwrap();
