@@ -215,4 +215,9 @@ async fn chromium_shows_the_dashboard_by_pressure_and_updates_it_in_place() {
     for size in [(1280, 800), (375, 800)] {
         screenshot(&program, &index, size, &[BLUE, RED], true);
     }
+    // The chart page paints its lines and histogram bars at both widths.
+    let chart = format!("http://{addr}/chart/{unix}.html");
+    for size in [(1280, 800), (375, 800)] {
+        screenshot(&program, &chart, size, &[BLUE], true);
+    }
 }

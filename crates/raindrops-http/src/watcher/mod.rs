@@ -16,7 +16,7 @@ Routes (every `ADDR` percent-encoded from the listener's exact bytes, e.g. `127.
 | `POST /reset/ADDR` | forgets that address's aggregates and peaks; 302 back to the Referer's path if it is a page of this host, else to `/` |
 | `GET /tail/ADDR.txt?active_min=N&queued_min=N` | one line per sample reaching the minimums, streamed |
 | `GET /tail/ADDR.json?active_min=N&queued_min=N` | the same as one JSON object per line (`application/x-ndjson`) |
-| `GET /chart/ADDR.html` | SVG charts of active and queued over the last hour (no script, no external assets) |
+| `GET /chart/ADDR.html?window=1m\|10m\|1h` | SVG charts of active and queued over the history held (at most an hour) or the window, values on hover, units on the axes; the histograms as bars beside the gem's text (no script, no external assets) |
 | `GET /chart/ADDR.json` | the same history as data |
 | `GET /metrics` | OpenMetrics: current numbers, peaks and histograms of every address |
 
@@ -65,6 +65,7 @@ mod addr_state;
 mod app;
 mod builder;
 mod chart;
+mod chart_page;
 mod index;
 mod page_cache;
 mod pages;
@@ -72,6 +73,7 @@ mod redirect;
 mod state;
 mod tracked;
 mod url;
+mod window;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -143,7 +145,7 @@ impl Watcher {
             .route("/active/{*file}", get(pages::active))
             .route("/queued/{*file}", get(pages::queued))
             .route("/tail/{*file}", get(pages::tail))
-            .route("/chart/{*file}", get(pages::chart))
+            .route("/chart/{*file}", get(chart_page::chart))
             .route("/reset/{*addr}", post(pages::reset))
             .route("/metrics", get(pages::metrics))
             .fallback(pages::not_found)

@@ -12,8 +12,8 @@ use serde_json::json;
 
 use super::addr_state::{AddrState, Series};
 use super::app::Watcher;
+use super::redirect;
 use super::url::{Ext, RawFile, escape_url, split_file, valid_addr};
-use super::{chart, redirect};
 use crate::exposition::families::{
     LISTENER_ACTIVE, LISTENER_ACTIVE_PEAK, LISTENER_ACTIVE_SAMPLES, LISTENER_QUEUED,
     LISTENER_QUEUED_PEAK, LISTENER_QUEUED_SAMPLES, SAMPLE_TIME_SECONDS,
@@ -233,64 +233,6 @@ pub(super) async fn tail(
         Body::from_stream(lines),
     )
         .into_response()
-}
-
-/// `GET /chart/ADDR.html`: the address's active and queued numbers over the last hour as two
-/// SVG charts; `.json`: the same history as data. An address that is not watched gets empty
-/// charts and stores nothing.
-pub(super) async fn chart(State(watcher): State<Watcher>, RawFile(file): RawFile) -> Response {
-    let Some((addr, ext)) = split_file(&file) else {
-        return (StatusCode::NOT_FOUND, "Not Found\n").into_response();
-    };
-    let state = &watcher.state;
-    let updated = state.latest.borrow().time;
-    let history: Vec<(SystemTime, u64, u64)> =
-        state.addrs().get(addr).map(|a| a.history.iter().copied().collect()).unwrap_or_default();
-    let expires = header_value(&http_date(updated + state.delay));
-    match ext {
-        Ext::Html => {
-            let series = |pick: fn(&(SystemTime, u64, u64)) -> u64| -> Vec<(SystemTime, u64)> {
-                history.iter().map(|p| (p.0, pick(p))).collect()
-            };
-            let span = state.delay * u32::try_from(state.history_len()).unwrap_or(u32::MAX);
-            let name = ListenerName::from(addr);
-            let (e_addr, h_addr) = (escape_url(&name), escape_html(&name.to_text()));
-            let (active, queued) = history.last().map_or((0, 0), |&(_, a, q)| (a, q));
-            let body = format!(
-                "<html><head><title>{host} - {h_addr}</title>\
-                 <meta http-equiv='refresh' content='{refresh}'></head><body>\
-                 <h3>{h_addr}</h3><p>Updated at {updated}: {active} active, {queued} queued; \
-                 {points} samples, one every {delay:?}.</p>{active_svg}<br/>{queued_svg}\
-                 <p><a href='../active/{e_addr}.html'>active histogram</a> \
-                 <a href='../queued/{e_addr}.html'>queued histogram</a> \
-                 <a href='../tail/{e_addr}.txt'>tail</a> <a href='../'>all listeners</a></p>\
-                 </body></html>",
-                host = escape_html(&watcher.hostname),
-                refresh = state.delay.as_secs().max(1),
-                updated = iso8601(updated),
-                points = history.len(),
-                delay = state.delay,
-                active_svg = chart::svg("active", &series(|p| p.1), span),
-                queued_svg = chart::svg("queued", &series(|p| p.2), span),
-            );
-            ([(header::CONTENT_TYPE, header_value("text/html")), (header::EXPIRES, expires)], body)
-                .into_response()
-        }
-        Ext::Txt => (StatusCode::NOT_FOUND, "Not Found\n").into_response(),
-        Ext::Json => {
-            let points: Vec<_> =
-                history.iter().map(|&(t, a, q)| json!([iso8601(t), a, q])).collect();
-            let mut body = serde_json::Map::new();
-            insert_json_name(&mut body, "address", &ListenerName::from(addr));
-            body.insert("delay_seconds".into(), json!(state.delay.as_secs_f64()));
-            body.insert("columns".into(), json!(["time", "active", "queued"]));
-            body.insert("points".into(), json!(points));
-            let body = serde_json::Value::Object(body);
-            let content_type = header_value("application/json");
-            ([(header::CONTENT_TYPE, content_type), (header::EXPIRES, expires)], json_line(&body))
-                .into_response()
-        }
-    }
 }
 
 /// One gauge of the metrics page: from the current sample and the address's state.

@@ -1,47 +1,9 @@
 //! The index's query string: `?window=1m|10m|1h&sort=KEY&q=FILTER`, read leniently (anything
 //! unknown is the default), so links and the scriptless form work alike.
 
-use std::time::Duration;
-
 use percent_encoding::percent_decode_str;
 
-/// How far back the sparklines and peaks look.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) enum Window {
-    Minute,
-    TenMinutes,
-    Hour,
-}
-
-impl Window {
-    pub(super) const ALL: [Window; 3] = [Window::Minute, Window::TenMinutes, Window::Hour];
-
-    /// As in the query string.
-    pub(super) fn key(self) -> &'static str {
-        match self {
-            Window::Minute => "1m",
-            Window::TenMinutes => "10m",
-            Window::Hour => "1h",
-        }
-    }
-
-    /// For people.
-    pub(super) fn label(self) -> &'static str {
-        match self {
-            Window::Minute => "1 min",
-            Window::TenMinutes => "10 min",
-            Window::Hour => "1 h",
-        }
-    }
-
-    pub(super) fn duration(self) -> Duration {
-        Duration::from_secs(match self {
-            Window::Minute => 60,
-            Window::TenMinutes => 600,
-            Window::Hour => 3600,
-        })
-    }
-}
+pub(super) use crate::watcher::window::Window;
 
 /// A parsed query.
 #[derive(Debug, Clone, PartialEq, Eq)]
