@@ -25,14 +25,23 @@ use util::fixture::{Fixture, fixture};
 /// in labels, where `\` is doubled) and its sample times.
 fn filter(fx: &Fixture) -> Filter {
     let dir = fx.unix.parent().and_then(|p| p.parent()).unwrap().display().to_string();
-    Filter::new()
+    let filter = Filter::new()
         .replace(format!(":{}", fx.tcp.port()), ":PORT")
         .replace(format!("%3A{}", fx.tcp.port()), "%3APORT")
         .replace(&dir, "DIR")
         .between("\nraindrops_sample_time_seconds ", "\n", "TIME")
         .between("_at\":\"", "\"", "TIME")
         .between("\"last_reset\":\"", "\"", "TIME")
-        .between("[[\"", "\"", "TIME")
+        .between("[[\"", "\"", "TIME");
+    // The queued connections' ages depend on when the sample was taken: their values go, the
+    // lines (and the count, 2) stay.
+    let wait = "raindrops_listener_queue_wait_seconds";
+    let tcp = "{addr=\"127.0.0.1:PORT\"";
+    let bounds = (0..21).map(|k| ((1u64 << k) - 1) as f64 / 1000.0).map(|le| le.to_string());
+    bounds
+        .fold(filter, |f, le| f.between(format!("{wait}_bucket{tcp},le=\"{le}\"}} "), "\n", "N"))
+        .between(format!("{wait}_sum{tcp}}} "), "\n", "AGES")
+        .between(format!("raindrops_listener_queue_oldest_seconds{tcp}}} "), "\n", "AGE")
 }
 
 /// A reply as its golden file holds it: status line, header lines (dates masked), a blank

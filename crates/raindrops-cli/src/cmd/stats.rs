@@ -27,11 +27,9 @@ use anyhow::Context;
 use raindrops::{
     Aggregate, ListenStats, ListenerAddr, ListenerName, QueueWait, RubyFloat, SockDiag,
 };
-use raindrops_http::exposition::families::{
-    LISTENER_ACTIVE, LISTENER_QUEUE_OLDEST_SECONDS, LISTENER_QUEUE_WAIT_SECONDS, LISTENER_QUEUED,
-};
+use raindrops_http::exposition::families::{LISTENER_ACTIVE, LISTENER_QUEUED};
 use raindrops_http::exposition::time::iso8601;
-use raindrops_http::exposition::writer::{Dialect, Exposition, Family, Labels, number};
+use raindrops_http::exposition::writer::{Dialect, Exposition, Family, Labels};
 use raindrops_http::exposition::{insert_json_name, json_line};
 use signal_hook::consts::{SIGINT, SIGUSR1, SIGUSR2};
 
@@ -338,18 +336,10 @@ fn text_row(ts: &str, addr: &str, cols: &[&str], len: usize) -> String {
 /// The `--wait` families: the oldest age of each listener where something waits, and the
 /// ages' histogram of each TCP listener (Unix listeners have none).
 fn write_waits(exposition: &mut Exposition, rows: &[&Row]) {
-    exposition.family(&LISTENER_QUEUE_OLDEST_SECONDS);
-    for r in rows {
-        if let Some(ms) = r.wait.as_ref().and_then(QueueWait::oldest_ms) {
-            exposition.sample(&Labels::addr(&r.addr), number(f64::from(ms) / 1000.0));
-        }
-    }
-    exposition.family(&LISTENER_QUEUE_WAIT_SECONDS);
-    for r in rows {
-        if let Some(wait) = &r.wait {
-            exposition.histogram_ms_as_seconds(&Labels::addr(&r.addr), &wait.to_aggregate());
-        }
-    }
+    raindrops_http::exposition::queue_waits::write(
+        exposition,
+        rows.iter().map(|r| (&r.addr, r.wait.as_ref())),
+    );
 }
 
 /// `W: ADDR not found` / `W: Did you mean 0.0.0.0:PORT?` for a loopback address with no

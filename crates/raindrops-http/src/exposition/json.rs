@@ -233,7 +233,12 @@ mod tests {
             calling: 2,
             writing: 1,
             requests: None,
-            listeners: vec![ListenerSample { addr: "[::1]:80".into(), active: 3, queued: 4 }],
+            listeners: vec![ListenerSample {
+                addr: "[::1]:80".into(),
+                active: 3,
+                queued: 4,
+                wait: None,
+            }],
             counters: vec![super::super::LabeledCounter {
                 name: "recycles".into(),
                 help: "Workers recycled.".into(),
@@ -251,9 +256,13 @@ mod tests {
                 "recycles": {"memory": 2, "budget": 0},
             })
         );
-        let bytes =
-            ListenerSample { addr: b"/tmp/\xde\xad\xbe\xef".to_vec().into(), active: 0, queued: 1 };
-        let plain = ListenerSample { addr: "/tmp/a\n\\".into(), active: 0, queued: 0 };
+        let bytes = ListenerSample {
+            addr: b"/tmp/\xde\xad\xbe\xef".to_vec().into(),
+            active: 0,
+            queued: 1,
+            wait: None,
+        };
+        let plain = ListenerSample { addr: "/tmp/a\n\\".into(), active: 0, queued: 0, wait: None };
         let snapshot = Snapshot { listeners: vec![bytes, plain], ..Snapshot::default() };
         let text = super::render(&snapshot);
         assert!(

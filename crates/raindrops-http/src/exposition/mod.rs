@@ -15,7 +15,7 @@ let snapshot = Snapshot {
     calling: 1,
     writing: 0,
     requests: Some(10),
-    listeners: vec![ListenerSample { addr: "127.0.0.1:8080".into(), active: 2, queued: 0 }],
+    listeners: vec![ListenerSample { addr: "127.0.0.1:8080".into(), active: 2, queued: 0, wait: None }],
     ..Snapshot::default()
 };
 assert_eq!(
@@ -30,6 +30,7 @@ mod json;
 pub use json::{PrettyObject, insert_json_name, json_line};
 pub mod families;
 mod openmetrics;
+pub mod queue_waits;
 mod snapshot;
 mod text;
 pub mod time;

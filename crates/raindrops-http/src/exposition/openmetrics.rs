@@ -59,7 +59,12 @@ mod tests {
             calling: 1,
             writing: 2,
             requests: Some(7),
-            listeners: vec![ListenerSample { addr: "/tmp/a\"b".into(), active: 3, queued: 4 }],
+            listeners: vec![ListenerSample {
+                addr: "/tmp/a\"b".into(),
+                active: 3,
+                queued: 4,
+                wait: None,
+            }],
             counters: vec![super::super::LabeledCounter {
                 name: "recycles".into(),
                 help: "Workers recycled.".into(),

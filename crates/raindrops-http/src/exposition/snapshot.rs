@@ -67,4 +67,8 @@ pub struct ListenerSample {
     pub active: u64,
     /// Connections waiting for `accept()`.
     pub queued: u64,
+    /// How long the queued connections have waited, when the source measures it (the kernel's,
+    /// for TCP listeners: see [`raindrops::QueueWait`]); `None` for Unix listeners, which have
+    /// no such clock, and for sources that do not measure it. Shown by the Watcher.
+    pub wait: Option<raindrops::QueueWait>,
 }

@@ -28,8 +28,8 @@ mod tests {
             writing: 0,
             requests: Some(3),
             listeners: vec![
-                ListenerSample { addr: "127.0.0.1:8080".into(), active: 1, queued: 0 },
-                ListenerSample { addr: "/run/app.sock".into(), active: 0, queued: 0 },
+                ListenerSample { addr: "127.0.0.1:8080".into(), active: 1, queued: 0, wait: None },
+                ListenerSample { addr: "/run/app.sock".into(), active: 0, queued: 0, wait: None },
             ],
             // Not part of raindrops' format: never printed.
             counters: vec![super::super::LabeledCounter {
@@ -43,8 +43,12 @@ mod tests {
                 waits.snapshot()
             }),
         };
-        let forged =
-            ListenerSample { addr: "/tmp/x active: 9\n\x1b[31m".into(), active: 0, queued: 0 };
+        let forged = ListenerSample {
+            addr: "/tmp/x active: 9\n\x1b[31m".into(),
+            active: 0,
+            queued: 0,
+            wait: None,
+        };
         let text = super::render(&Snapshot { listeners: vec![forged], ..Snapshot::default() });
         assert_eq!(
             text,

@@ -19,7 +19,8 @@ enum Which {
 }
 
 /// Listener numbers from the kernel, over one reused netlink socket: works for the listeners
-/// of any process, in any language.
+/// of any process, in any language. Each TCP listener's sample also carries the ages of its
+/// queued connections from the same dump ([`ListenerSample::wait`]).
 ///
 /// ```no_run
 /// use raindrops_http::listeners::{KernelListeners, Listeners};
@@ -72,25 +73,27 @@ impl KernelListeners {
 
     fn query(&self) -> Result<Vec<ListenerSample>, ListenError> {
         let mut diag = self.diag.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let sample = |addr: ListenerName, stats: raindrops::ListenStats| ListenerSample {
+        let sample = |addr: ListenerName, stats: raindrops::ListenStats, wait| ListenerSample {
             addr,
             active: u64::from(stats.active),
             queued: u64::from(stats.queued),
+            wait,
         };
         match &self.which {
             Which::Addrs(addrs) => {
-                let stats = diag.stats(addrs)?;
-                Ok(addrs.iter().zip(stats).map(|(a, s)| sample(a.name(), s)).collect())
+                let stats = diag.waits(addrs)?;
+                Ok(addrs.iter().zip(stats).map(|(a, (s, w))| sample(a.name(), s, w)).collect())
             }
             Which::All { unix } => {
-                let mut tcp = diag.tcp_all()?;
-                tcp.sort_by_key(|(addr, _)| *addr);
-                let mut out: Vec<_> =
-                    tcp.into_iter().map(|(a, s)| sample(ListenerAddr::from(a).name(), s)).collect();
+                let tcp = diag.tcp_all_waits()?;
+                let mut out: Vec<_> = tcp
+                    .into_iter()
+                    .map(|(a, s, w)| sample(ListenerAddr::from(a).name(), s, Some(w)))
+                    .collect();
                 if *unix {
                     let mut unix = diag.unix_all()?;
                     unix.sort_by(|a, b| a.0.cmp(&b.0));
-                    out.extend(unix.into_iter().map(|(p, s)| sample(p.into(), s)));
+                    out.extend(unix.into_iter().map(|(p, s)| sample(p.into(), s, None)));
                 }
                 Ok(out)
             }

@@ -161,6 +161,7 @@ impl Listeners for OwnedListeners {
                     addr: o.addr.name(),
                     active: self.counts.active(o.column),
                     queued: o.queue.queued()?,
+                    wait: None,
                 })
             })
             .collect()

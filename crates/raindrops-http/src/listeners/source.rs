@@ -17,7 +17,7 @@ use crate::exposition::ListenerSample;
 /// struct Fixed;
 /// impl Listeners for Fixed {
 ///     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> {
-///         Ok(vec![ListenerSample { addr: "127.0.0.1:80".into(), active: 1, queued: 0 }])
+///         Ok(vec![ListenerSample { addr: "127.0.0.1:80".into(), active: 1, queued: 0, wait: None }])
 ///     }
 /// }
 /// let _layer = RaindropsLayer::new(HttpStats::per_cpu()?).listeners(Fixed);

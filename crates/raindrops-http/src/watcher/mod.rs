@@ -43,7 +43,7 @@ use raindrops_http::watcher::Watcher;
 struct Fixed;
 impl Listeners for Fixed {
     fn sample(&self) -> std::io::Result<Vec<ListenerSample>> {
-        Ok(vec![ListenerSample { addr: "127.0.0.1:8080".into(), active: 1, queued: 0 }])
+        Ok(vec![ListenerSample { addr: "127.0.0.1:8080".into(), active: 1, queued: 0, wait: None }])
     }
 }
 

@@ -267,6 +267,10 @@ pub(super) async fn metrics(
             }
         }
     }
+    crate::exposition::queue_waits::write(
+        &mut out,
+        sample.listeners.iter().map(|l| (&l.addr, l.wait.as_ref())),
+    );
     for (which, family) in
         [(Which::Active, &LISTENER_ACTIVE_SAMPLES), (Which::Queued, &LISTENER_QUEUED_SAMPLES)]
     {

@@ -176,7 +176,12 @@ mod tests {
     fn sample(secs: u64, addrs: &[String]) -> Sample {
         let listeners = addrs
             .iter()
-            .map(|addr| ListenerSample { addr: addr.as_str().into(), active: 1, queued: 2 })
+            .map(|addr| ListenerSample {
+                addr: addr.as_str().into(),
+                active: 1,
+                queued: 2,
+                wait: None,
+            })
             .collect();
         Sample { time: at(secs), listeners, error: None }
     }
