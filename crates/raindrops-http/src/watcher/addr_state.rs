@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use raindrops::Aggregate;
 
+use super::rollup::Rollups;
 use crate::exposition::ListenerSample;
 
 /// When a number last reached its maximum: the first time it rose to a new maximum, and the
@@ -54,6 +55,8 @@ pub(super) struct AddrState {
     pub(super) history: VecDeque<(SystemTime, u64, u64)>,
     /// The last sample that listed this address.
     pub(super) last_seen: SystemTime,
+    /// The most of each number per 10 s and per minute, for the index's sparklines.
+    pub(super) rollups: Rollups,
 }
 
 impl AddrState {
@@ -66,6 +69,7 @@ impl AddrState {
             // Grown as samples come: most addresses of a churning host live a sample or two.
             history: VecDeque::new(),
             last_seen: now,
+            rollups: Rollups::default(),
         }
     }
 
@@ -82,6 +86,7 @@ impl AddrState {
             self.history.pop_front();
         }
         self.history.push_back((now, listener.active, listener.queued));
+        self.rollups.record(now, listener.active, listener.queued);
         self.last_seen = now;
     }
 }

@@ -70,6 +70,7 @@ mod index;
 mod page_cache;
 mod pages;
 mod redirect;
+mod rollup;
 mod state;
 mod tracked;
 mod url;

@@ -4,6 +4,8 @@
 //! scripts off the page still refreshes itself (`<noscript>` meta refresh) and its sort
 //! links and filter form work on the server.
 
+#[cfg(test)]
+mod bench;
 mod columns;
 mod page;
 mod query;
@@ -30,8 +32,16 @@ use query::Query;
 /// The rows of `sample` that `query` shows, sorted as it asks.
 fn rows(watcher: &Watcher, sample: &Sample, query: &Query) -> Vec<Row> {
     let state = &watcher.state;
-    let span = spark::span(query.window.duration(), state.started, sample.time, state.delay);
     let addrs = state.addrs();
+    // The oldest point held of any listener shown: the sparklines span no more than that.
+    let oldest = sample
+        .listeners
+        .iter()
+        .filter_map(|l| addrs.get(&l.addr)?.history.front().map(|p| p.0))
+        .min()
+        .unwrap_or(sample.time);
+    let window = query.window.duration();
+    let span = spark::span(window, oldest, sample.time, state.delay);
     let mut rows: Vec<Row> = sample
         .listeners
         .iter()
@@ -40,9 +50,13 @@ fn rows(watcher: &Watcher, sample: &Sample, query: &Query) -> Vec<Row> {
             if !query.shows(&text) {
                 return None;
             }
-            let columns = addrs
-                .get(&listener.addr)
-                .map(|state| spark::columns(&state.history, sample.time, span));
+            // Rolled up when the window is whole (10 min, 1 h); else from the history.
+            let columns = addrs.get(&listener.addr).map(|state| {
+                let rolled = (span == window).then(|| state.rollups.columns(window, sample.time));
+                rolled
+                    .flatten()
+                    .unwrap_or_else(|| spark::columns(&state.history, sample.time, span))
+            });
             let columns = columns.unwrap_or([None; spark::BUCKETS]);
             let (peak_active, peak_queued) = spark::peaks(&columns);
             let max = peak_active.max(peak_queued);

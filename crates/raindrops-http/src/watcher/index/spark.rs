@@ -5,16 +5,11 @@ use std::collections::VecDeque;
 use std::fmt::Write;
 use std::time::{Duration, SystemTime};
 
-/// Columns of a sparkline, whatever the window.
-pub(super) const BUCKETS: usize = 60;
+pub(super) use crate::watcher::rollup::{BUCKETS, Columns};
 /// The viewBox height; values are drawn between [`TOP`] and [`BASE`].
 pub(super) const HEIGHT: u64 = 24;
 const TOP: u64 = 2;
 const BASE: u64 = HEIGHT - 2;
-
-/// The most active and queued of each column of `window` ending at `now`; `None` where no
-/// sample fell.
-pub(super) type Columns = [Option<(u64, u64)>; BUCKETS];
 
 /// Folds the points of `history` (oldest first) within `window` before `now` into columns.
 /// Walks only the points inside the window, newest first.
@@ -41,7 +36,7 @@ pub(super) fn columns(
 }
 
 /// The time the sparklines cover: `window`, or less while the Watcher (sampling every
-/// `delay` since `started`) holds less history.
+/// `delay`, its oldest point held taken at `started`) holds less history.
 pub(super) fn span(
     window: Duration,
     started: SystemTime,
