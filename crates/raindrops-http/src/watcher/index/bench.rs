@@ -21,6 +21,7 @@ impl Listeners for Thousand {
                 addr: format!("127.0.{}.{}:{}", i / 250, i % 250, 8000 + i).into(),
                 active: i % 17,
                 queued: u64::from(i % 9 == 0) * (i % 5),
+                wait: None,
             })
             .collect())
     }
