@@ -45,6 +45,16 @@ async fn metrics_show_the_oldest_wait_and_the_ages_and_drop_an_accepted_connecti
     assert_eq!(value(&page, &count), Some(2.0), "{page}");
     let sum = value(&page, &format!("raindrops_listener_queue_wait_seconds_sum{label}")).unwrap();
     assert!(sum >= age && sum <= 2.0 * (upper.as_secs_f64() + 0.01), "{page}");
+    // The index shows the oldest wait: a column, and its number in the JSON the page reads.
+    let index = util::get(http, "/index.json").await.body;
+    let index: serde_json::Value = serde_json::from_str(&index).unwrap();
+    let row = &index["listeners"][0];
+    let oldest_ms = row["oldest_ms"].as_u64().unwrap_or_else(|| panic!("{index}"));
+    assert!(oldest_ms >= 500, "{index}");
+    assert_eq!(row["oldest_wait"], format!("{oldest_ms} ms"), "{index}");
+    let page = util::get(http, "/?sort=oldest").await.body;
+    assert!(page.contains("data-key='oldest'"), "{page}");
+    assert!(page.contains("<span data-v='oldest_wait'>"), "{page}");
     // An accepted connection leaves the waiting set.
     let (_accepted, _) = listener.accept().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -26,6 +26,9 @@ pub(super) struct Row {
     /// The most of each within the window.
     pub(super) peak_active: u64,
     pub(super) peak_queued: u64,
+    /// How long the oldest queued connection has waited, in ms, at the sample: `None` when
+    /// nothing waits or nothing is measured (Unix listeners).
+    pub(super) oldest_ms: Option<u32>,
     /// Sparkline path data ([`spark::line`], [`spark::area`]).
     pub(super) spark_active: String,
     pub(super) spark_queued: String,
@@ -39,6 +42,7 @@ impl Row {
             "queued" => self.queued,
             "peak_active" => self.peak_active,
             "peak_queued" => self.peak_queued,
+            "oldest_ms" => self.oldest_ms.map_or(0, u64::from),
             _ => 0,
         }
     }
@@ -109,6 +113,21 @@ pub(super) const COLUMNS: &[Column] = &[
         },
     },
     Column {
+        key: "oldest",
+        header: "oldest wait",
+        title: "how long the oldest connection in the queue has waited, now (blank when none \
+                waits, and for Unix listeners, which have no such clock)",
+        class: "n",
+        sort: &["oldest_ms", "queued"],
+        cell: |r, out| {
+            let _ = write!(
+                out,
+                "<td class='n'><span data-v='oldest_wait'>{}</span></td>",
+                wait_text(r.oldest_ms)
+            );
+        },
+    },
+    Column {
         key: "trend",
         header: "trend",
         title: "queued (red area) and active (blue line) over the window; follow it for the chart",
@@ -175,6 +194,11 @@ pub(super) const COLUMNS: &[Column] = &[
         },
     },
 ];
+
+/// An oldest wait as the index shows it: `1520 ms`, or blank for none.
+pub(super) fn wait_text(ms: Option<u32>) -> String {
+    ms.map(|ms| format!("{ms} ms")).unwrap_or_default()
+}
 
 /// The keys one may sort by: `pressure` (queued, then active: the default) and every
 /// column's but the unsortable ones.

@@ -13,7 +13,8 @@
   });
   var numbers = {
     pressure: ['queued', 'active'], queued: ['queued', 'active'],
-    active: ['active', 'queued'], peak: ['peak_queued', 'peak_active']
+    active: ['active', 'queued'], peak: ['peak_queued', 'peak_active'],
+    oldest: ['oldest_ms', 'queued']
   };
   var data = {};
   var timer;

@@ -68,6 +68,7 @@ fn rows(watcher: &Watcher, sample: &Sample, query: &Query) -> Vec<Row> {
                 queued: listener.queued,
                 peak_active: peak_active.max(listener.active),
                 peak_queued: peak_queued.max(listener.queued),
+                oldest_ms: listener.wait.as_ref().and_then(raindrops::QueueWait::oldest_ms),
                 spark_active: spark::line(&columns, max, |(a, _)| a),
                 spark_queued: spark::area(&spark::line(&columns, max, |(_, q)| q)),
                 text,
@@ -101,7 +102,8 @@ pub(super) async fn index(State(watcher): State<Watcher>, RawQuery(raw): RawQuer
 
 /// `GET /index.json`: `{"time", "delay_seconds", "window", "sort", "listeners": [...]}`, each
 /// listener with its `address` (escaped and flagged when not UTF-8), `url` (as in links) and
-/// every number and sparkline of its row.
+/// every number and sparkline of its row: `oldest_ms` is the oldest queued connection's wait
+/// (null when none waits, and for Unix listeners), `oldest_wait` the same as shown.
 pub(super) async fn index_json(
     State(watcher): State<Watcher>,
     RawQuery(raw): RawQuery,
@@ -119,6 +121,8 @@ pub(super) async fn index_json(
             out.insert("queued".into(), json!(row.queued));
             out.insert("peak_active".into(), json!(row.peak_active));
             out.insert("peak_queued".into(), json!(row.peak_queued));
+            out.insert("oldest_ms".into(), json!(row.oldest_ms));
+            out.insert("oldest_wait".into(), json!(columns::wait_text(row.oldest_ms)));
             out.insert("spark_active".into(), json!(row.spark_active));
             out.insert("spark_queued".into(), json!(row.spark_queued));
             serde_json::Value::Object(out)
