@@ -45,9 +45,11 @@
 //! The kernel's filter cannot tell a queued socket from an accepted one (nothing in the
 //! bytecode tests the inode), so the dump carries `tcp_info` for every connection on the
 //! listener's address: 408 reply bytes per socket instead of 124, and the kernel fills each
-//! `tcp_info`. Measured (`benches/listener_stats.rs`, release, 2 busy cores): 0.95× the stats
-//! query at 0 connections, 1.15× at 1,000 and 1.37× at 10,000 (3.8 ms against 5.2 ms), while
-//! `ss -tni` filtered to the port takes 16× as long as the wait query at 10,000.
+//! `tcp_info`. Measured (`benches/listener_stats.rs`, release, 2 cores shared with other
+//! builds, three runs): about 1.0× the stats query at 0 connections, 1.05–1.15× at 1,000 and
+//! 1.37–1.6× at 10,000 (e.g. 3.8 ms against 5.2 ms), where the same request written by hand
+//! with its reply only scanned costs 1.17–1.49×: the kernel's work, not the parsing. `ss -tni`
+//! filtered to the port takes 11–16× as long as the wait query at 10,000.
 //!
 //! Unix listeners have no such clock (`unix_diag` reports no per-connection times), so their
 //! wait is *none*, not zero: see [`SockDiag::waits`](super::SockDiag::waits).
