@@ -83,3 +83,40 @@ async fn rows_by_pressure_resorted_and_filtered_by_the_query() {
     );
     assert_eq!(json["window"], "10m");
 }
+
+/// `GET path` with `Accept-Encoding: gzip`; the head and the body, gunzipped.
+async fn get_gzip(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: test\r\nAccept-Encoding: gzip, br\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a head");
+    let head = String::from_utf8(response[..split].to_vec()).unwrap();
+    let mut body = String::new();
+    let gz = &response[split + 4..];
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz), &mut body).unwrap();
+    (head, body)
+}
+
+#[tokio::test]
+async fn gzipped_when_accepted() {
+    let fx = fixture();
+    let watcher = fx.watcher(Duration::from_secs(3600));
+    let addr = serve(&watcher).await;
+    let (tcp, _) = fx.escaped();
+    for path in ["/", "/index.json"] {
+        let (head, body) = get_gzip(addr, path).await;
+        let head = head.to_ascii_lowercase();
+        assert!(head.contains("content-encoding: gzip\r\n"), "{path}: {head}");
+        assert!(head.contains("vary: accept-encoding\r\n"), "{path}: {head}");
+        assert!(body.contains(&tcp), "{path}: {body}");
+    }
+    // Without asking: plain, as before.
+    let plain = util::get(addr, "/").await;
+    assert_eq!(plain.header("content-encoding"), None);
+    assert!(plain.body.contains(&tcp));
+}

@@ -58,9 +58,12 @@ fn index_with_1000_listeners_and_an_hour_of_history() {
         }
         let each = started.elapsed() / runs;
         println!("window {}: render {each:?} per sample, page {bytes} bytes", window.key());
+        let rows = rows(&watcher, &sample, &query);
+        let page = page::render(&watcher, &sample, &query, &rows);
+        let started = Instant::now();
+        let gz = super::gzip::compress(page.as_bytes());
+        println!("  gzip: {:?}, {} bytes", started.elapsed(), gz.len());
         if window == Window::TenMinutes {
-            let rows = rows(&watcher, &sample, &query);
-            let page = page::render(&watcher, &sample, &query, &rows);
             let path = std::env::temp_dir().join("raindrops-index-1000.html");
             std::fs::write(&path, page).unwrap();
             println!("written to {}", path.display());

@@ -7,6 +7,7 @@
 #[cfg(test)]
 mod bench;
 mod columns;
+mod gzip;
 mod page;
 mod query;
 mod spark;
@@ -14,7 +15,7 @@ mod spark;
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::json;
@@ -84,20 +85,27 @@ fn parse(query: Option<&str>) -> Query {
     Query::parse(query.unwrap_or(""), &columns::sort_keys())
 }
 
-pub(super) async fn index(State(watcher): State<Watcher>, RawQuery(raw): RawQuery) -> Response {
+pub(super) async fn index(
+    State(watcher): State<Watcher>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let sample = watcher.state.latest.borrow().clone();
     let query = parse(raw.as_deref());
-    let render =
-        || Bytes::from(page::render(&watcher, &sample, &query, &rows(&watcher, &sample, &query)));
+    let gzip = gzip::accepted(&headers);
+    let render = || {
+        let page = page::render(&watcher, &sample, &query, &rows(&watcher, &sample, &query));
+        if gzip { gzip::compress(page.as_bytes()) } else { Bytes::from(page) }
+    };
     // The page changes once per sample: render each view once, serve copies.
     let page = if query.filter.is_empty() {
-        let key = format!("{}/{}", query.window.key(), query.sort);
+        let key = format!("{}/{}/{gzip}", query.window.key(), query.sort);
         let mut cache = watcher.index.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         cache.get_or_render(sample.time, &key, render)
     } else {
         render()
     };
-    respond(&watcher, &sample, "text/html", page)
+    respond(&watcher, &sample, "text/html", page, gzip)
 }
 
 /// `GET /index.json`: `{"time", "delay_seconds", "window", "sort", "listeners": [...]}`, each
@@ -107,6 +115,7 @@ pub(super) async fn index(State(watcher): State<Watcher>, RawQuery(raw): RawQuer
 pub(super) async fn index_json(
     State(watcher): State<Watcher>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
 ) -> Response {
     let sample = watcher.state.latest.borrow().clone();
     let query = parse(raw.as_deref());
@@ -136,12 +145,23 @@ pub(super) async fn index_json(
         "error": sample.error,
         "listeners": listeners,
     });
-    respond(&watcher, &sample, "application/json", Bytes::from(json_line(&body)))
+    let body = json_line(&body);
+    let gzip = gzip::accepted(&headers);
+    let body = if gzip { gzip::compress(body.as_bytes()) } else { Bytes::from(body) };
+    respond(&watcher, &sample, "application/json", body, gzip)
 }
 
-fn respond(watcher: &Watcher, sample: &Arc<Sample>, content_type: &str, body: Bytes) -> Response {
+/// The response: `body` (gzipped if `gzip`, then said so, and that it varies by
+/// `Accept-Encoding`), fresh until the next sample.
+fn respond(
+    watcher: &Watcher,
+    sample: &Arc<Sample>,
+    content_type: &str,
+    body: Bytes,
+    gzip: bool,
+) -> Response {
     let expires = sample.time + watcher.state.delay;
-    (
+    let mut response = (
         [
             (header::CONTENT_TYPE, header_value(content_type)),
             (header::LAST_MODIFIED, header_value(&http_date(sample.time))),
@@ -149,5 +169,11 @@ fn respond(watcher: &Watcher, sample: &Arc<Sample>, content_type: &str, body: By
         ],
         body,
     )
-        .into_response()
+        .into_response();
+    if gzip {
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_ENCODING, header_value("gzip"));
+        headers.insert(header::VARY, header_value("Accept-Encoding"));
+    }
+    response
 }
