@@ -9,10 +9,7 @@ Routes (every `ADDR` percent-encoded from the listener's exact bytes, e.g. `127.
 | route | what |
 |---|---|
 | `GET /?window=1m\|10m\|1h&sort=KEY&q=TEXT` | HTML index as a dashboard: a row per listener, the busiest first (queued, then active), sparklines and peaks over the window, a mark on a non-empty queue, a filter; updates itself in place (inline script reading `/index.json`), or refreshes without scripts |
-| `GET /index.json` | the index's rows as data (same query) |
-
-The index and `/index.json` are gzipped when the client accepts it (`Content-Encoding: gzip`,
-`Vary: Accept-Encoding`).
+| `GET /index.json` | the index's rows as data (same query; gzipped, as the index, when the client accepts it) |
 | `GET /active/ADDR.txt`, `/queued/ADDR.txt` | the histogram since the last reset (the `aggregate` gem's text) with `X-Count`, `X-Min`, ... headers |
 | `GET /active/ADDR.html`, `/queued/ADDR.html` | the same as a page |
 | `GET /active/ADDR.json`, `/queued/ADDR.json` | the same as JSON |
