@@ -55,6 +55,20 @@ async fn metrics_show_the_oldest_wait_and_the_ages_and_drop_an_accepted_connecti
     let page = util::get(http, "/?sort=oldest").await.body;
     assert!(page.contains("data-key='oldest'"), "{page}");
     assert!(page.contains("<span data-v='oldest_wait'>"), "{page}");
+    // /wait/ADDR: the oldest wait at each sample since the last reset, with Ruby's headers.
+    let reply = util::get(http, &format!("/wait/{addr}.json")).await;
+    let wait: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert!(wait["count"].as_u64().is_some_and(|n| n >= 1), "{wait}");
+    assert!(wait["max"].as_i64().is_some_and(|ms| ms >= 500), "{wait}");
+    assert!(wait["current"].as_u64().is_some_and(|ms| ms >= 500), "{wait}");
+    let text = util::get(http, &format!("/wait/{addr}.txt")).await;
+    assert_eq!(text.status, 200);
+    for name in ["x-count", "x-min", "x-max", "x-current", "x-last-reset", "x-first-peak-at"] {
+        assert!(text.header(name).is_some(), "{name} missing: {}", text.head);
+    }
+    assert!(text.header("x-max").unwrap().parse::<u64>().unwrap() >= 500, "{}", text.head);
+    let html = util::get(http, &format!("/wait/{addr}.html")).await;
+    assert!(html.body.contains("<td>Max</td>"), "{}", html.body);
     // An accepted connection leaves the waiting set.
     let (_accepted, _) = listener.accept().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -50,6 +50,9 @@ impl Series {
 pub(super) struct AddrState {
     pub(super) active: Series,
     pub(super) queued: Series,
+    /// The oldest queued connection's wait in ms at each sample that measured it (0 when
+    /// nothing waited; none for Unix listeners).
+    pub(super) wait: Series,
     pub(super) reset_at: SystemTime,
     /// `(time, active, queued)`, oldest first, at most [`State::history_len`](super::state::State::history_len) points.
     pub(super) history: VecDeque<(SystemTime, u64, u64)>,
@@ -65,6 +68,7 @@ impl AddrState {
         AddrState {
             active: Series::new(started),
             queued: Series::new(started),
+            wait: Series::new(started),
             reset_at: started,
             // Grown as samples come: most addresses of a churning host live a sample or two.
             history: VecDeque::new(),
@@ -82,6 +86,9 @@ impl AddrState {
     ) {
         self.active.record(listener.active, now);
         self.queued.record(listener.queued, now);
+        if let Some(wait) = &listener.wait {
+            self.wait.record(wait.oldest_ms().map_or(0, u64::from), now);
+        }
         if self.history.len() >= history_len {
             self.history.pop_front();
         }

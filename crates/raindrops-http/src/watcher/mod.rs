@@ -13,6 +13,7 @@ Routes (every `ADDR` percent-encoded from the listener's exact bytes, e.g. `127.
 | `GET /active/ADDR.txt`, `/queued/ADDR.txt` | the histogram since the last reset (the `aggregate` gem's text) with `X-Count`, `X-Min`, ... headers |
 | `GET /active/ADDR.html`, `/queued/ADDR.html` | the same as a page |
 | `GET /active/ADDR.json`, `/queued/ADDR.json` | the same as JSON |
+| `GET /wait/ADDR.txt`, `.html`, `.json` | the same for the oldest queued connection's wait in ms, as sampled (0 when none waited; see [`raindrops::QueueWait`]); `X-Current` is the latest; nothing is recorded for Unix listeners |
 | `POST /reset/ADDR` | forgets that address's aggregates and peaks; 302 back to the Referer's path if it is a page of this host, else to `/` |
 | `GET /tail/ADDR.txt?active_min=N&queued_min=N` | one line per sample reaching the minimums, streamed |
 | `GET /tail/ADDR.json?active_min=N&queued_min=N` | the same as one JSON object per line (`application/x-ndjson`) |
@@ -145,6 +146,7 @@ impl Watcher {
             .route("/index.json", get(index::index_json))
             .route("/active/{*file}", get(pages::active))
             .route("/queued/{*file}", get(pages::queued))
+            .route("/wait/{*file}", get(pages::wait))
             .route("/tail/{*file}", get(pages::tail))
             .route("/chart/{*file}", get(chart_page::chart))
             .route("/reset/{*addr}", post(pages::reset))

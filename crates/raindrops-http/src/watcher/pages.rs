@@ -7,7 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use raindrops::{ListenerName, RubyFloat};
+use raindrops::{ListenerName, QueueWait, RubyFloat};
 use serde_json::json;
 
 use super::addr_state::{AddrState, Series};
@@ -29,6 +29,8 @@ use crate::x_headers::{Style, x_headers};
 enum Which {
     Active,
     Queued,
+    /// The oldest queued connection's wait, in ms.
+    Wait,
 }
 
 /// Escapes `text` for HTML text and attribute values.
@@ -59,6 +61,10 @@ pub(super) async fn queued(State(watcher): State<Watcher>, RawFile(file): RawFil
     histogram(&watcher, Which::Queued, &file)
 }
 
+pub(super) async fn wait(State(watcher): State<Watcher>, RawFile(file): RawFile) -> Response {
+    histogram(&watcher, Which::Wait, &file)
+}
+
 /// A histogram's data, copied out of the lock.
 struct Histogram {
     updated: SystemTime,
@@ -73,10 +79,14 @@ fn histogram_of(watcher: &Watcher, which: Which, addr: &[u8]) -> Histogram {
     let current = sample.listeners.iter().find(|l| l.addr == *addr);
     let addrs = state.addrs();
     match (addrs.get(addr), current) {
-        (Some(AddrState { active, queued, reset_at, .. }), Some(current)) => {
+        (Some(AddrState { active, queued, wait, reset_at, .. }), Some(current)) => {
             let (series, current) = match which {
                 Which::Active => (active.clone(), current.active),
                 Which::Queued => (queued.clone(), current.queued),
+                Which::Wait => (
+                    wait.clone(),
+                    current.wait.as_ref().and_then(QueueWait::oldest_ms).map_or(0, u64::from),
+                ),
             };
             Histogram { updated: sample.time, reset_at: *reset_at, series, current }
         }
@@ -280,6 +290,7 @@ pub(super) async fn metrics(
                 let series = match which {
                     Which::Active => &state.active,
                     Which::Queued => &state.queued,
+                    Which::Wait => &state.wait,
                 };
                 out.histogram(&Labels::addr(&listener.addr), &series.aggregate);
             }
