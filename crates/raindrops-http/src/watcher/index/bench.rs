@@ -1,6 +1,7 @@
 //! The index's speed with 1,000 listeners and an hour of history (the figures):
 //! server render time per sample, page weight; the page is written out for a browser to time.
-//! Not run by default: `cargo test --release -p raindrops-http --lib index::bench -- --ignored
+//! Not run by default: `scripts/watcher-index-speed.sh` runs it (with Chromium's first paint),
+//! or `cargo test --release -p raindrops-http --lib index::bench -- --ignored
 //! --nocapture`.
 
 use std::time::{Duration, Instant, SystemTime};
