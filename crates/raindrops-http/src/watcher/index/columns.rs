@@ -153,12 +153,12 @@ pub(super) const COLUMNS: &[Column] = &[
         key: "peak",
         header: "peak",
         title: "the most queued / active within the window",
-        class: "n",
+        class: "n wide",
         sort: &["peak_queued", "peak_active"],
         cell: |r, out| {
             let _ = write!(
                 out,
-                "<td class='n' title='most queued / active within the window'>\
+                "<td class='n wide' title='most queued / active within the window'>\
                  <span data-v='peak_queued'>{}</span> / <span data-v='peak_active'>{}</span></td>",
                 r.peak_queued, r.peak_active
             );
