@@ -3,7 +3,7 @@
 //! through its HTTP API, as Grafana would ask it.
 #![cfg(target_os = "linux")]
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -117,7 +117,11 @@ fn the_dashboard_has_an_instance_variable_and_names_only_exported_metrics() {
 fn every_panel_returns_series_from_a_real_prometheus() {
     let program = require_external!(PROMETHEUS);
     let serve = Serve::start_with(2, &[]);
-    let watch = Watch::start(&["--delay", "200ms", &serve.addr.to_string()]);
+    // And a listener nobody accepts on, with a connection waiting: the queue panels have one.
+    let backlog = TcpListener::bind("127.0.0.1:0").unwrap();
+    let _waiting = TcpStream::connect(backlog.local_addr().unwrap()).unwrap();
+    let watched = [serve.addr.to_string(), backlog.local_addr().unwrap().to_string()];
+    let watch = Watch::start(&["--delay", "200ms", &watched[0], &watched[1]]);
     // Requests, so the serve's counters move.
     for _ in 0..3 {
         assert_eq!(get(serve.addr, "/").unwrap().0, 200);
