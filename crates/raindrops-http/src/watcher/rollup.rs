@@ -1,6 +1,6 @@
 //! [`Rollups`]: per address, the most active and queued in each of the last [`BUCKETS`]
-//! time buckets of 10 s and of 1 min (epoch-aligned), kept as samples are recorded, so the
-//! index draws 10-minute and hour-long sparklines of a thousand listeners without reading
+//! time buckets of 1 s, 10 s and 1 min (epoch-aligned), kept as samples are recorded, so the
+//! index draws the sparklines of a thousand listeners (1 min, 10 min, 1 h) without reading
 //! their whole history (an hour of it is 3,600 points each).
 
 use std::collections::VecDeque;
@@ -50,6 +50,7 @@ impl Rollup {
 /// The rollups of one address.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Rollups {
+    minute: Rollup,
     ten_minutes: Rollup,
     hour: Rollup,
 }
@@ -60,18 +61,22 @@ fn millis(t: SystemTime) -> u64 {
 }
 
 impl Rollups {
+    const MINUTE: u64 = 60_000 / BUCKETS as u64;
     const TEN_MINUTES: u64 = 600_000 / BUCKETS as u64;
     const HOUR: u64 = 3_600_000 / BUCKETS as u64;
 
     pub(super) fn record(&mut self, now: SystemTime, active: u64, queued: u64) {
         let now = millis(now);
+        self.minute.record(Self::MINUTE, now, active, queued);
         self.ten_minutes.record(Self::TEN_MINUTES, now, active, queued);
         self.hour.record(Self::HOUR, now, active, queued);
     }
 
-    /// The columns of the `window` ending at `now`, if it is one rolled up (10 min, 1 h).
+    /// The columns of the `window` ending at `now`, if it is one rolled up (1 min, 10 min,
+    /// 1 h).
     pub(super) fn columns(&self, window: Duration, now: SystemTime) -> Option<Columns> {
         match window.as_secs() {
+            60 => Some(self.minute.columns(Self::MINUTE, millis(now))),
             600 => Some(self.ten_minutes.columns(Self::TEN_MINUTES, millis(now))),
             3600 => Some(self.hour.columns(Self::HOUR, millis(now))),
             _ => None,
@@ -98,7 +103,9 @@ mod tests {
         let ten = rollups.columns(Duration::from_secs(600), now).unwrap();
         assert_eq!(ten[59], Some((59, 0)));
         assert_eq!(ten.iter().filter(|c| c.is_some_and(|(_, q)| q == 1)).count(), 1);
-        assert!(rollups.columns(Duration::from_secs(60), now).is_none());
+        let minute = rollups.columns(Duration::from_secs(60), now).unwrap();
+        assert_eq!(minute.map(|c| c.map(|(a, _)| a)), std::array::from_fn(|i| Some(i as u64)));
+        assert!(rollups.columns(Duration::from_secs(30), now).is_none());
         // Nothing older than the window.
         let later = now + Duration::from_secs(3600);
         assert!(

@@ -51,7 +51,7 @@ fn rows(watcher: &Watcher, sample: &Sample, query: &Query) -> Vec<Row> {
             if !query.shows(&text) {
                 return None;
             }
-            // Rolled up when the window is whole (10 min, 1 h); else from the history.
+            // Rolled up when the window is whole; else (a young Watcher) from the history.
             let columns = addrs.get(&listener.addr).map(|state| {
                 let rolled = (span == window).then(|| state.rollups.columns(window, sample.time));
                 rolled

@@ -57,7 +57,7 @@ pub(super) fn peaks(columns: &Columns) -> (u64, u64) {
 /// height are one segment, so a quiet listener's line is a few bytes (`M0 22H60`).
 pub(super) fn line(columns: &Columns, max: u64, pick: fn((u64, u64)) -> u64) -> String {
     let y = |v: u64| BASE - v.min(max) * (BASE - TOP) / max.max(1);
-    let mut out = String::new();
+    let mut out = String::with_capacity(16);
     let mut current = None;
     let mut last = 0;
     for (i, column) in columns.iter().enumerate() {
@@ -65,10 +65,16 @@ pub(super) fn line(columns: &Columns, max: u64, pick: fn((u64, u64)) -> u64) -> 
         let height = y(pick(values));
         match current {
             None => {
-                let _ = write!(out, "M{i} {height}");
+                out.push('M');
+                push_small(&mut out, i as u64);
+                out.push(' ');
+                push_small(&mut out, height);
             }
             Some(previous) if previous != height => {
-                let _ = write!(out, "H{i}V{height}");
+                out.push('H');
+                push_small(&mut out, i as u64);
+                out.push('V');
+                push_small(&mut out, height);
             }
             Some(_) => {}
         }
@@ -76,9 +82,23 @@ pub(super) fn line(columns: &Columns, max: u64, pick: fn((u64, u64)) -> u64) -> 
         last = i;
     }
     if current.is_some() {
-        let _ = write!(out, "H{}", last + 1);
+        out.push('H');
+        push_small(&mut out, last as u64 + 1);
     }
     out
+}
+
+/// Appends `n` (a column or a height: under 100) in decimal, without the formatting machinery
+/// (a thousand rows' paths are tens of thousands of numbers per sample).
+fn push_small(out: &mut String, n: u64) {
+    if n >= 100 {
+        let _ = write!(out, "{n}");
+        return;
+    }
+    if n >= 10 {
+        out.push(char::from(b'0' + (n / 10) as u8));
+    }
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// [`line`] closed down to the baseline, to fill as an area.
