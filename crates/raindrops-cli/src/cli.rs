@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use nix::sys::signal::Signal;
 use raindrops::memory::MemoryMetric;
 pub(crate) use raindrops_http::exposition::Format;
 
@@ -47,6 +48,11 @@ pub(crate) enum Command {
     Completions(CompletionsArgs),
     /// Print the man page, raindrops(1), in roff: `raindrops man | man -l -`.
     Man(ManArgs),
+    /// Recycle the workers of a running unicorn, puma or gunicorn master from outside (stalin
+    /// without a gem): read through /proc every interval, signalled through pidfds with the
+    /// server's own graceful signal, escalating to its abrupt one and SIGKILL. Exits 0 when
+    /// the master exits.
+    Recycle(RecycleArgs),
 }
 
 /// `--format` of `dump` and `stats`: the library's [`Format`], spelled `text`, `json` or
@@ -301,6 +307,70 @@ pub(crate) fn parse_lifetime(text: &str) -> Result<Lifetime, String> {
     let (base, max) = range.into_inner();
     let jitter = if text.contains("..") { max - base } else { base / 10 };
     Ok(Lifetime { base, jitter })
+}
+
+/// Arguments of `raindrops recycle`.
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["master", "pidfile"]))]
+pub(crate) struct RecycleArgs {
+    /// The master's pid: its children are the workers.
+    #[arg(long, value_name = "PID", value_parser = clap::value_parser!(u32).range(2..))]
+    pub(crate) master: Option<u32>,
+    /// A file holding the master's pid (unicorn's `pid`, puma's `--pidfile`, gunicorn's `-p`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) pidfile: Option<PathBuf>,
+    /// The server's signals: unicorn (QUIT graceful, TERM immediate), puma (cluster worker:
+    /// TERM graceful, none immediate), gunicorn (TERM graceful, QUIT immediate). Default
+    /// unicorn, unless `--graceful` is given.
+    #[arg(long, value_enum, conflicts_with = "graceful")]
+    pub(crate) preset: Option<crate::cmd::recycle::Preset>,
+    /// The graceful signal (`QUIT`, `SIGTERM`, ...), sent up to 10 times a second apart.
+    #[arg(long, value_name = "SIG", value_parser = parse_signal)]
+    pub(crate) graceful: Option<Signal>,
+    /// The abrupt signal sent up to 5 times after the graceful ones, before SIGKILL.
+    #[arg(long, value_name = "SIG", value_parser = parse_signal, requires = "graceful")]
+    pub(crate) abrupt: Option<Signal>,
+    /// Recycle a worker whose memory (`--memory-metric`) exceeds a limit drawn once per
+    /// worker in MIN..MAX: `300M..400M`, `1G` (both ends), plain bytes.
+    #[arg(long, value_name = "MIN..MAX", value_parser = units::parse_size_range)]
+    pub(crate) max_memory: Option<RangeInclusive<u64>>,
+    /// What `--max-memory` and `--memory-budget` measure: USS by default (RSS counts the
+    /// pages a worker shares with its master in every worker).
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) memory_metric: Metric,
+    /// A memory budget for all workers together: over it, the largest worker is recycled.
+    #[arg(long, value_name = "BYTES", value_parser = units::parse_positive_size)]
+    pub(crate) memory_budget: Option<u64>,
+    /// Recycle a worker older than D plus a jitter drawn per worker in 0..D/10 (or MIN..MAX).
+    #[arg(long, value_name = "D", value_parser = parse_lifetime)]
+    pub(crate) max_lifetime: Option<Lifetime>,
+    /// Recycle each worker once it is D old plus a jitter drawn per worker in 0..D/10 (or
+    /// MIN..MAX), one at a time.
+    #[arg(long, value_name = "D", value_parser = parse_lifetime)]
+    pub(crate) rolling_restart: Option<Lifetime>,
+    /// At most K workers recycling: the next waits until the master has started a
+    /// replacement and the recycled worker is gone.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) max_restarting: u16,
+    /// Time between two reads of the workers: `1s`, `200ms`.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub(crate) interval: Duration,
+    /// Log each decision and signal nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// A signal by name: `QUIT`, `SIGQUIT`, `quit`.
+fn parse_signal(text: &str) -> Result<Signal, String> {
+    let upper = text.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    match name.parse::<Signal>() {
+        Ok(Signal::SIGKILL | Signal::SIGSTOP) => {
+            Err(format!("{text:?}: SIGKILL and SIGSTOP cannot be a worker's stop signal"))
+        }
+        Ok(signal) => Ok(signal),
+        Err(_) => Err(format!("{text:?} is not a signal name (QUIT, TERM, INT, ...)")),
+    }
 }
 
 /// Arguments of `raindrops top`.

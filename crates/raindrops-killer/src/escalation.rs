@@ -113,12 +113,42 @@ impl Escalator {
     /// # Ok::<(), nix::Error>(())
     /// ```
     pub fn step(&mut self) -> nix::Result<Step> {
+        self.step_with(|pid, signal| match i32::try_from(pid) {
+            Ok(raw) => kill(Pid::from_raw(raw), signal),
+            Err(_) => Err(Errno::ESRCH),
+        })
+    }
+
+    /// [`step`](Self::step) with the signal sent by `send(pid, signal)` instead of `kill`: a
+    /// watcher outside the process tree sends it through a pidfd, so that a pid reused by
+    /// another process is never signalled. `send` returning `ESRCH` ends the escalation.
+    ///
+    /// # Errors
+    ///
+    /// What `send` returns, but `ESRCH` (the process is gone).
+    ///
+    /// ```
+    /// use nix::errno::Errno;
+    /// use nix::sys::signal::Signal::{SIGQUIT, SIGTERM};
+    /// use raindrops_killer::{Escalation, Escalator, Reason, Step, Trigger};
+    ///
+    /// let trigger = Trigger { pid: 42, reason: Reason::Requested };
+    /// let mut escalator = Escalator::new(Escalation::new(SIGQUIT, Some(SIGTERM)), trigger);
+    /// let mut sent = Vec::new();
+    /// assert_eq!(escalator.step_with(|_, s| Ok(sent.push(s)))?, Step::Sent(SIGQUIT));
+    /// assert_eq!(escalator.step_with(|_, _| Err(Errno::ESRCH))?, Step::Gone);
+    /// assert_eq!(sent, [SIGQUIT]);
+    /// # Ok::<(), nix::Error>(())
+    /// ```
+    pub fn step_with(
+        &mut self,
+        send: impl FnOnce(u32, Signal) -> nix::Result<()>,
+    ) -> nix::Result<Step> {
         let Some(signal) = self.escalation.steps().nth(self.step) else {
             return Ok(Step::Done);
         };
         self.step += 1;
         let Trigger { pid, reason } = self.trigger;
-        let Ok(raw) = i32::try_from(pid) else { return Ok(Step::Gone) };
         tracing::warn!(
             pid,
             reason = reason.label(),
@@ -128,7 +158,7 @@ impl Escalator {
             step = self.step,
             "recycling: sending {signal} ({reason})"
         );
-        match kill(Pid::from_raw(raw), signal) {
+        match send(pid, signal) {
             Ok(()) => Ok(Step::Sent(signal)),
             Err(Errno::ESRCH) => Ok(Step::Gone),
             Err(err) => Err(err),

@@ -23,6 +23,20 @@ pub struct WorkerInfo {
 }
 
 impl WorkerInfo {
+    /// A worker in `row` with pid `pid`, `age` old, serving and not due for replacement: for
+    /// a watcher outside the master (`raindrops recycle`) handing workers it found in `/proc`
+    /// to the hooks written for the master (the killer crate's budget and rolling restart).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut worker = raindrops_prefork::WorkerInfo::new(0, 4321, Duration::from_secs(5));
+    /// worker.replacing = true;
+    /// assert!(worker.serving && worker.replacing);
+    /// ```
+    pub fn new(row: usize, pid: u32, age: Duration) -> Self {
+        WorkerInfo { row, pid, age, serving: true, replacing: false }
+    }
+
     /// A request to replace this worker, for `reason` (which the master logs).
     ///
     /// ```

@@ -58,8 +58,18 @@ pub const RUBY_LISTENER_STATS: Requirement = Requirement::file(
     "ruby-raindrops",
 );
 
+/// unicorn, the prefork Rack server `raindrops recycle` is first written for.
+pub const UNICORN: Requirement = Requirement::program("unicorn", "unicorn");
+/// puma, a Rack server whose cluster mode forks workers.
+pub const PUMA: Requirement = Requirement::program("puma", "puma");
+/// gunicorn, Python's prefork WSGI server.
+pub const GUNICORN: Requirement = Requirement::program("gunicorn", "gunicorn");
+
 /// Every requirement above: what `.ci/run` must install.
 pub const ALL: &[Requirement] = &[
+    UNICORN,
+    PUMA,
+    GUNICORN,
     CHROMIUM,
     PROMETHEUS,
     PROMTOOL,

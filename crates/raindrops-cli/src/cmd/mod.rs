@@ -3,6 +3,7 @@
 mod completions;
 mod dump;
 mod man;
+pub(crate) mod recycle;
 mod serve;
 mod stats;
 mod top;
@@ -27,6 +28,7 @@ impl Run for Command {
             Command::Top(args) => args.run(),
             Command::Completions(args) => args.run(),
             Command::Man(args) => args.run(),
+            Command::Recycle(args) => args.run(),
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::util::BIN;
 
 /// An HTTP/1.1 client on one keep-alive connection, reconnecting only when the server said
 /// `Connection: close`: a connection closed under a request is an error, as for a browser.
-struct KeepAlive {
+pub(crate) struct KeepAlive {
     addr: SocketAddr,
     conn: Option<BufReader<TcpStream>>,
     /// Connections opened, by every client sharing it.
@@ -24,12 +24,12 @@ struct KeepAlive {
 }
 
 impl KeepAlive {
-    fn new(addr: SocketAddr, connections: Arc<AtomicUsize>) -> Self {
+    pub(crate) fn new(addr: SocketAddr, connections: Arc<AtomicUsize>) -> Self {
         KeepAlive { addr, conn: None, connections }
     }
 
     /// GET `path`: the status, or what went wrong.
-    fn get(&mut self, path: &str) -> Result<u16, String> {
+    pub(crate) fn get(&mut self, path: &str) -> Result<u16, String> {
         let result = self.exchange(path);
         if result.is_err() {
             self.conn = None;

@@ -201,13 +201,19 @@ impl Load {
     /// Stops the clients and asserts that no request failed; the number that succeeded.
     #[track_caller]
     pub(crate) fn finish(self) -> usize {
+        let (ok, failed) = self.finish_counting();
+        assert!(failed.is_empty(), "{} failed: {:?}", failed.len(), &failed[..failed.len().min(5)]);
+        ok
+    }
+
+    /// Stops the clients: the number of requests that succeeded, and each failure.
+    pub(crate) fn finish_counting(self) -> (usize, Vec<String>) {
         self.stop.store(true, Ordering::Relaxed);
         for thread in self.threads {
             thread.join().unwrap();
         }
-        let failed = self.failed.lock().unwrap();
-        assert!(failed.is_empty(), "{} failed: {:?}", failed.len(), &failed[..failed.len().min(5)]);
-        self.ok.load(Ordering::Relaxed)
+        let failed = std::mem::take(&mut *self.failed.lock().unwrap());
+        (self.ok.load(Ordering::Relaxed), failed)
     }
 }
 

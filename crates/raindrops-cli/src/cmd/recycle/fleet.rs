@@ -1,0 +1,277 @@
+//! The master's workers as `recycle` follows them: each one's drawn limits, its memory, and
+//! the escalation of those being recycled.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use raindrops::memory::{MemoryMetric, MemoryProbe};
+use raindrops_killer::{Escalation, Escalator, Limits, Policy, Reason, Step, Trigger};
+
+use super::pidfd::Pidfd;
+
+/// Why a worker is recycled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// Over its own memory or lifetime limit.
+    Limit(Reason),
+    /// The largest worker while the workers together exceed the memory budget.
+    Budget(String),
+    /// Its turn in a rolling restart.
+    Rolling(String),
+}
+
+impl Cause {
+    /// A short name for logs and metrics: `memory`, `lifetime`, `budget`, `rolling`.
+    pub(crate) fn label(&self) -> &'static str {
+        match self {
+            Cause::Limit(reason) => reason.label(),
+            Cause::Budget(_) => "budget",
+            Cause::Rolling(_) => "rolling",
+        }
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cause::Limit(reason) => write!(f, "{reason}"),
+            Cause::Budget(text) | Cause::Rolling(text) => f.write_str(text),
+        }
+    }
+}
+
+/// One worker of the master.
+#[derive(Debug)]
+pub(crate) struct Worker {
+    /// When it started, in ticks after boot: with the pid, its identity.
+    pub(crate) start: u64,
+    /// Its limits, drawn once when it was first seen.
+    pub(crate) limits: Limits,
+    /// Its memory at the last read (`None` before the first or once it cannot be read).
+    pub(crate) memory: Option<u64>,
+    /// Its age at the last read.
+    pub(crate) age: Duration,
+    probe: Option<MemoryProbe>,
+    /// The escalation under way, once it is being recycled.
+    recycling: Option<Recycling>,
+    /// A dry run already logged what it would do.
+    announced: bool,
+}
+
+/// A worker being recycled: the pidfd it is signalled through and the escalation's next step.
+#[derive(Debug)]
+struct Recycling {
+    pidfd: Pidfd,
+    escalator: Escalator,
+    next: Instant,
+    /// Every signal was sent (SIGKILL last): nothing more to do but wait for the reaping.
+    done: bool,
+}
+
+/// The workers, by pid.
+#[derive(Debug)]
+pub(crate) struct Fleet {
+    master: u32,
+    policy: Policy,
+    metric: Option<MemoryMetric>,
+    escalation: Escalation,
+    pub(crate) workers: BTreeMap<u32, Worker>,
+    /// While recycling: the number of workers when the first recycle started, and when the
+    /// count last matched it (a replacement the master never starts is given up after a while).
+    baseline: Option<(usize, Instant)>,
+}
+
+/// How long `recycle` waits for the master to replace a recycled worker before it stops
+/// counting the missing worker as one being recycled (a master told to run fewer workers).
+const REPLACEMENT_WAIT: Duration = Duration::from_secs(60);
+
+impl Fleet {
+    /// Follows the children of `master`, drawing each one's limits from `policy` and
+    /// measuring `metric` (if any limit needs memory).
+    pub(crate) fn new(
+        master: u32,
+        policy: Policy,
+        metric: Option<MemoryMetric>,
+        escalation: Escalation,
+    ) -> Fleet {
+        Fleet { master, policy, metric, escalation, workers: BTreeMap::new(), baseline: None }
+    }
+
+    /// Takes in the children just listed: new ones get their limits drawn, gone ones are
+    /// forgotten (a gone worker being recycled is done), and measures each.
+    pub(crate) fn update(&mut self, children: &[(u32, u64)], uptime: Duration) {
+        self.workers.retain(|pid, w| children.contains(&(*pid, w.start)));
+        for &(pid, start) in children {
+            if !self.workers.contains_key(&pid) {
+                let limits = self.policy.draw().unwrap_or_default();
+                let probe = self.metric.and_then(|metric| MemoryProbe::new(pid, metric).ok());
+                tracing::info!(
+                    pid,
+                    limit = limits.memory.map(|(_, l)| l),
+                    "recycle: new worker {pid}"
+                );
+                let worker = Worker {
+                    start,
+                    limits,
+                    memory: None,
+                    age: Duration::ZERO,
+                    probe,
+                    recycling: None,
+                    announced: false,
+                };
+                self.workers.insert(pid, worker);
+            }
+        }
+        for worker in self.workers.values_mut() {
+            worker.memory = worker.probe.as_ref().and_then(|probe| probe.read().ok());
+            worker.age = super::procfs::age(worker.start, uptime);
+        }
+    }
+
+    /// Workers being recycled, counting one whose replacement the master has not started yet.
+    pub(crate) fn in_flight(&mut self, now: Instant) -> usize {
+        let recycling = self.workers.values().filter(|w| w.recycling.is_some()).count();
+        let count = self.workers.len();
+        let missing = match &mut self.baseline {
+            Some((expected, since)) if count >= *expected => {
+                *since = now;
+                0
+            }
+            Some((expected, since)) if now.duration_since(*since) < REPLACEMENT_WAIT => {
+                *expected - count
+            }
+            Some((expected, _)) => {
+                tracing::warn!(
+                    expected = *expected,
+                    count,
+                    "recycle: the master did not replace a recycled worker; not waiting for it any more"
+                );
+                self.baseline = None;
+                0
+            }
+            None => 0,
+        };
+        if recycling + missing == 0 {
+            self.baseline = None;
+        }
+        recycling + missing
+    }
+
+    /// Each worker over its own limits, largest excess first.
+    pub(crate) fn over_limits(&self) -> Vec<(u32, Cause)> {
+        let mut over: Vec<(u32, u64, Cause)> = Vec::new();
+        for (&pid, w) in self.workers.iter().filter(|(_, w)| w.serving()) {
+            if let (Some((metric, limit)), Some(measured)) = (w.limits.memory, w.memory)
+                && measured > limit
+            {
+                let reason = Reason::Memory { metric, measured, limit };
+                over.push((pid, measured - limit, Cause::Limit(reason)));
+            } else if let Some(limit) = w.limits.lifetime.filter(|limit| w.age >= *limit) {
+                let reason = Reason::Lifetime { age: w.age, limit };
+                over.push((pid, 0, Cause::Limit(reason)));
+            }
+        }
+        over.sort_by_key(|(_, excess, _)| std::cmp::Reverse(*excess));
+        over.into_iter().map(|(pid, _, cause)| (pid, cause)).collect()
+    }
+
+    /// The workers as raindrops-prefork's master sees its own, for the killer crate's
+    /// [`MemoryBudget`](raindrops_killer::prefork::MemoryBudget) and
+    /// [`RollingRestart`](raindrops_killer::prefork::RollingRestart): `replacing` when no
+    /// more may start now.
+    pub(crate) fn infos(&self, replacing: bool) -> Vec<raindrops_prefork::WorkerInfo> {
+        let info = |(row, (&pid, w)): (usize, (&u32, &Worker))| {
+            let mut info = raindrops_prefork::WorkerInfo::new(row, pid, w.age);
+            info.serving = w.serving();
+            info.replacing = replacing;
+            info
+        };
+        self.workers.iter().enumerate().map(info).collect()
+    }
+
+    /// Starts recycling `pid` (the graceful signal now); with `dry_run`, only logs it once.
+    /// Returns whether it started.
+    pub(crate) fn recycle(
+        &mut self,
+        pid: u32,
+        cause: &Cause,
+        in_flight: usize,
+        dry_run: bool,
+    ) -> bool {
+        let count = self.workers.len();
+        let master = self.master;
+        let Some(worker) = self.workers.get_mut(&pid).filter(|w| w.serving()) else {
+            return false;
+        };
+        let label = cause.label();
+        if dry_run {
+            if !std::mem::replace(&mut worker.announced, true) {
+                tracing::warn!(
+                    pid,
+                    reason = label,
+                    "recycle: dry run: would recycle worker {pid}: {cause}"
+                );
+            }
+            return false;
+        }
+        let pidfd = match Pidfd::open_child(pid, worker.start, master) {
+            Ok(Some(pidfd)) => pidfd,
+            Ok(None) => {
+                tracing::info!(
+                    pid,
+                    "recycle: worker {pid} is gone or no longer the master's child"
+                );
+                return false;
+            }
+            Err(err) => {
+                tracing::error!(pid, %err, "recycle: cannot open a pidfd for worker {pid}");
+                return false;
+            }
+        };
+        let reason = match cause {
+            Cause::Limit(reason) => *reason,
+            Cause::Budget(_) | Cause::Rolling(_) => Reason::Requested,
+        };
+        tracing::warn!(
+            pid,
+            reason = label,
+            in_flight = in_flight + 1,
+            "recycle: recycling worker {pid}: {cause}"
+        );
+        let escalator = Escalator::new(self.escalation, Trigger { pid, reason });
+        let now = Instant::now();
+        worker.recycling = Some(Recycling { pidfd, escalator, next: now, done: false });
+        self.baseline.get_or_insert((count, now));
+        true
+    }
+
+    /// Sends the next signal to each worker being recycled whose step is due. Returns the
+    /// signals sent, for the metrics.
+    pub(crate) fn escalate(&mut self, now: Instant) -> Vec<nix::sys::signal::Signal> {
+        let mut sent = Vec::new();
+        for recycling in self.workers.values_mut().filter_map(|w| w.recycling.as_mut()) {
+            if recycling.done || now < recycling.next {
+                continue;
+            }
+            recycling.next = now + self.escalation.interval;
+            let pidfd = &recycling.pidfd;
+            match recycling.escalator.step_with(|_, signal| pidfd.send(signal)) {
+                Ok(Step::Sent(signal)) => sent.push(signal),
+                Ok(Step::Gone | Step::Done) => recycling.done = true,
+                Err(err) => {
+                    let pid = recycling.escalator.trigger().pid;
+                    tracing::error!(pid, %err, "recycle: cannot signal worker {pid}");
+                    recycling.done = true;
+                }
+            }
+        }
+        sent
+    }
+}
+
+impl Worker {
+    /// Serving: not being recycled.
+    pub(crate) fn serving(&self) -> bool {
+        self.recycling.is_none()
+    }
+}

@@ -1,0 +1,126 @@
+//! `raindrops recycle`: stalin for unicorn, puma and gunicorn, from outside the app.
+//!
+//! Every `--interval` the master's children are listed from `/proc` ([`procfs`]) and measured
+//! with `raindrops::memory` ([`fleet`]); a worker over its limit (drawn once per worker, as
+//! stalin does), the largest one over the budget, or the next one due in a rolling restart is
+//! sent the server's graceful signal ([`preset`]) through a pidfd ([`pidfd`]), escalated by the
+//! killer crate's `Escalator`, at most `--max-restarting` at a time.
+
+mod fleet;
+mod pidfd;
+mod preset;
+mod procfs;
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use nix::sys::signal::kill;
+use raindrops::memory::MemoryMetric;
+use raindrops_killer::Policy;
+use raindrops_killer::prefork::{MemoryBudget, RollingRestart};
+
+use self::fleet::{Cause, Fleet};
+pub(crate) use self::preset::Preset;
+use super::Run;
+use crate::cli::RecycleArgs;
+use crate::exit::{Code, UsageError};
+
+impl Run for RecycleArgs {
+    fn run(&self) -> anyhow::Result<Code> {
+        raindrops_prefork::log::init();
+        if self.max_memory.is_none()
+            && self.memory_budget.is_none()
+            && self.max_lifetime.is_none()
+            && self.rolling_restart.is_none()
+        {
+            return Err(UsageError(
+                "nothing to recycle for: give --max-memory, --memory-budget, --max-lifetime or --rolling-restart".into(),
+            )
+            .into());
+        }
+        let master = match (self.master, &self.pidfile) {
+            (Some(pid), _) => pid,
+            (None, Some(file)) => read_pidfile(file)?,
+            (None, None) => {
+                return Err(UsageError("give --master PID or --pidfile FILE".into()).into());
+            }
+        };
+        let Some(stat) = procfs::stat(master)? else {
+            anyhow::bail!("master {master} not found (no /proc/{master})");
+        };
+        let raw = nix::unistd::Pid::from_raw(i32::try_from(master).context("--master")?);
+        if let Err(err) = kill(raw, None) {
+            anyhow::bail!("master {master} is not ours to signal: {err}");
+        }
+        self.watch(master, stat.start)
+    }
+}
+
+impl RecycleArgs {
+    /// The loop: read, decide, signal, until the master exits.
+    fn watch(&self, master: u32, master_start: u64) -> anyhow::Result<Code> {
+        let metric = MemoryMetric::from(self.memory_metric);
+        let mut policy = Policy::new();
+        if let Some(range) = &self.max_memory {
+            policy = policy.max_memory(metric, range.clone());
+        }
+        if let Some(lifetime) = self.max_lifetime {
+            policy = policy.max_lifetime(lifetime.base, lifetime.jitter);
+        }
+        let needs_memory = self.max_memory.is_some() || self.memory_budget.is_some();
+        let escalation = preset::escalation(self.preset, self.graceful, self.abrupt);
+        let mut fleet = Fleet::new(master, policy, needs_memory.then_some(metric), escalation);
+        let budget = self.memory_budget.map(|bytes| MemoryBudget::new(metric, bytes));
+        let mut rolling = self.rolling_restart.map(|l| RollingRestart::new(l.base, l.jitter));
+        let most = usize::from(self.max_restarting);
+        tracing::info!(
+            master,
+            graceful = escalation.graceful.as_str(),
+            dry_run = self.dry_run,
+            "recycle: watching the workers of master {master}"
+        );
+        let mut next = Instant::now();
+        loop {
+            if procfs::stat(master)?.is_none_or(|s| s.start != master_start) {
+                tracing::info!(master, "recycle: master {master} exited; stopping");
+                eprintln!("raindrops: master {master} exited");
+                return Ok(Code::Success);
+            }
+            let children = procfs::children(master)?;
+            fleet.update(&children, procfs::uptime()?);
+            let now = Instant::now();
+            let mut in_flight = fleet.in_flight(now);
+            let mut due = fleet.over_limits();
+            if let Some(budget) = &budget {
+                let over = budget.check(&fleet.infos(in_flight >= most));
+                due.extend(over.into_iter().map(|r| (r.pid, Cause::Budget(r.reason))));
+            }
+            if let Some(rolling) = &mut rolling {
+                let turn = rolling.check(&fleet.infos(in_flight > 0));
+                due.extend(turn.into_iter().map(|r| (r.pid, Cause::Rolling(r.reason))));
+            }
+            for (pid, cause) in due {
+                if in_flight < most && fleet.recycle(pid, &cause, in_flight, self.dry_run) {
+                    in_flight += 1;
+                }
+            }
+            fleet.escalate(now);
+            next += self.interval;
+            let now = Instant::now();
+            if next < now {
+                next = now;
+            }
+            std::thread::sleep(next - now);
+        }
+    }
+}
+
+/// The master's pid from a pid file (`1234\n`).
+fn read_pidfile(file: &Path) -> anyhow::Result<u32> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("--pidfile {}", file.display()))?;
+    text.trim()
+        .parse()
+        .with_context(|| format!("--pidfile {}: {:?} is not a pid", file.display(), text.trim()))
+}

@@ -1,0 +1,357 @@
+//! Issue 17: `raindrops recycle`, watching a master it did not start, through /proc.
+#![cfg(target_os = "linux")]
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use raindrops_test_support::external::{GUNICORN, PUMA, UNICORN};
+use raindrops_test_support::require_external;
+
+use crate::recycle::KeepAlive;
+use crate::serve::{Load, get};
+use crate::util::BIN;
+
+/// How long a recycling run may take on a busy machine.
+const LONG: Duration = Duration::from_secs(120);
+
+/// A running `raindrops recycle`, its stderr collected line by line.
+struct Sidecar {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Sidecar {
+    fn start(args: &[&str]) -> Sidecar {
+        let mut child = Command::new(BIN)
+            .arg("recycle")
+            .args(args)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("raindrops recycle");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (stderr, lines) = (child.stderr.take().unwrap(), Arc::clone(&log));
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        Sidecar { child, log }
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Lines matching `keep`, waiting until there are at least `count` of them.
+    #[track_caller]
+    fn wait_lines(
+        &self,
+        count: usize,
+        within: Duration,
+        keep: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
+        let start = Instant::now();
+        loop {
+            let lines: Vec<String> = self.log().into_iter().filter(|l| keep(l)).collect();
+            if lines.len() >= count {
+                return lines;
+            }
+            assert!(
+                start.elapsed() < within,
+                "{} of {count} lines: {:#?}",
+                lines.len(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for the exit: its status code.
+    #[track_caller]
+    fn wait_exit(&mut self) -> Option<i32> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(start.elapsed() < LONG, "still running: {:#?}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Sidecar {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The most workers recycling at once, from the `in_flight=N` of each decision line.
+fn most_in_flight(log: &[String]) -> usize {
+    log.iter()
+        .filter_map(|l| l.split(" in_flight=").nth(1)?.split(' ').next()?.parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+/// The pid a decision line names: `recycle: recycling worker PID: ...`.
+fn recycled_pid(line: &str) -> u32 {
+    let rest = line.split("recycling worker ").nth(1).unwrap_or_else(|| panic!("{line}"));
+    rest.split(':').next().unwrap().parse().unwrap()
+}
+
+/// The children of `pid`, from /proc.
+fn children(pid: u32) -> Vec<u32> {
+    let mut all = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
+        let text = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        all.extend(text.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+    }
+    all
+}
+
+/// A prefork server we start: its master and where it listens.
+struct Server {
+    master: Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Runs `program args` in a directory holding `files`, listening on `addr` (which `args`
+    /// name), and waits for 2 workers answering.
+    fn start(program: &Path, args: &[&str], files: &[(&str, &str)], addr: SocketAddr) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let master = Command::new(program)
+            .args(args)
+            .current_dir(dir.path())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let server = Server { master, addr, _dir: dir };
+        let start = Instant::now();
+        while children(server.pid()).len() != 2 || get(addr, "/").map(|r| r.0).ok() != Some(200) {
+            let log = std::fs::read_to_string(server._dir.path().join("server.log"));
+            assert!(start.elapsed() < LONG, "{program:?} never served: {log:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
+    fn pid(&self) -> u32 {
+        self.master.id()
+    }
+
+    /// Waits until the master has `count` workers again.
+    #[track_caller]
+    fn wait_workers(&self, count: usize) {
+        let start = Instant::now();
+        while children(self.pid()).len() != count {
+            assert!(start.elapsed() < LONG, "workers: {:?}", children(self.pid()));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.master.kill();
+        let _ = self.master.wait();
+        // The workers of a killed master exit on their own (unicorn's and gunicorn's watch the
+        // master); a test process never kills them by name.
+    }
+}
+
+/// A free loopback port, for servers that take an address but no descriptor.
+fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+/// The Rack app for unicorn and puma: `/leak` keeps 8 MiB for the worker's life.
+const RACK_APP: &str = r#"KEEP = []
+run lambda { |env|
+  KEEP << ("x" * (8 << 20)) if env["PATH_INFO"] == "/leak"
+  [200, { "content-type" => "text/plain", "content-length" => "3" }, ["ok\n"]]
+}
+"#;
+
+/// The WSGI app for gunicorn, the same as [`RACK_APP`].
+const WSGI_APP: &str = r#"KEEP = []
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/leak":
+        KEEP.append(bytearray(8 << 20))
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
+    return [b"ok\n"]
+"#;
+
+/// What a recycling run under load saw.
+struct Run {
+    ok: usize,
+    failed: Vec<String>,
+    recycles: usize,
+}
+
+/// Recycles `server`'s workers (limits drawn in 40M..60M of USS, K = 1) under 4 keep-alive
+/// clients, half of whose requests leak, until 5 recycles: checks K, the master and the
+/// workers' count.
+fn recycle_under_load(server: &Server, preset: &str, expect_every_200: bool) -> Run {
+    let master = server.pid().to_string();
+    let sidecar = Sidecar::start(&[
+        "--master",
+        &master,
+        "--preset",
+        preset,
+        "--max-memory",
+        "40M..60M",
+        "--max-restarting",
+        "1",
+        "--interval",
+        "200ms",
+    ]);
+    sidecar.wait_lines(2, LONG, |l| l.contains("recycle: new worker "));
+    let addr = server.addr;
+    let connections = Arc::new(AtomicUsize::new(0));
+    let load = Load::start(4, 20_000, LONG, || {
+        let mut client = KeepAlive::new(addr, Arc::clone(&connections));
+        move |i| match client.get(if i % 2 == 0 { "/leak" } else { "/" }) {
+            Ok(200) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    let recycled = sidecar.wait_lines(5, LONG, |l| l.contains("recycle: recycling worker "));
+    let (ok, failed) =
+        if expect_every_200 { (load.finish(), Vec::new()) } else { load.finish_counting() };
+    let log = sidecar.log();
+    assert!(most_in_flight(&log) <= 1, "more than K=1 recycling at once: {log:#?}");
+    // Only the master's children were signalled, never the master.
+    for line in &recycled {
+        assert_ne!(recycled_pid(line), server.pid(), "{line}");
+    }
+    assert!(log.iter().any(|l| l.contains("signal=\"SIG")), "{log:#?}");
+    server.wait_workers(2);
+    let recycles =
+        sidecar.log().iter().filter(|l| l.contains("recycle: recycling worker ")).count();
+    Run { ok, failed, recycles }
+}
+
+#[test]
+fn unicorn_workers_are_recycled_under_load_and_no_request_fails() {
+    let unicorn = require_external!(UNICORN);
+    let addr = free_addr();
+    let conf = format!("worker_processes 2\nlisten \"{addr}\"\ntimeout 60\n");
+    let files = [("config.ru", RACK_APP), ("unicorn.conf", conf.as_str())];
+    let server = Server::start(&unicorn, &["-c", "unicorn.conf", "config.ru"], &files, addr);
+    let master = server.pid();
+    let run = recycle_under_load(&server, "unicorn", true);
+    assert!(run.recycles >= 5);
+    assert_eq!(server.pid(), master);
+    eprintln!("unicorn: {} requests, 0 failed, {} recycles", run.ok, run.recycles);
+}
+
+#[test]
+fn gunicorn_workers_are_recycled_under_load_and_no_request_fails() {
+    let gunicorn = require_external!(GUNICORN);
+    let addr = free_addr();
+    let bind = addr.to_string();
+    let args = ["-w", "2", "-b", &bind, "--graceful-timeout", "30", "app:app"];
+    let server = Server::start(&gunicorn, &args, &[("app.py", WSGI_APP)], addr);
+    let run = recycle_under_load(&server, "gunicorn", true);
+    assert!(run.recycles >= 5);
+    eprintln!("gunicorn: {} requests, 0 failed, {} recycles", run.ok, run.recycles);
+}
+
+#[test]
+fn puma_cluster_workers_are_recycled_under_load() {
+    let puma = require_external!(PUMA);
+    let addr = free_addr();
+    let bind = format!("tcp://{addr}");
+    let args = ["-w", "2", "-t", "1:1", "-b", &bind, "config.ru"];
+    let server = Server::start(&puma, &args, &[("config.ru", RACK_APP)], addr);
+    let run = recycle_under_load(&server, "puma", false);
+    assert!(run.recycles >= 5);
+    // Reported, not asserted: puma closes keep-alive connections of a stopping worker.
+    eprintln!(
+        "puma: {} requests, {} failed ({:?}), {} recycles",
+        run.ok,
+        run.failed.len(),
+        &run.failed[..run.failed.len().min(3)],
+        run.recycles
+    );
+}
+
+/// A shell master whose one worker ignores SIGQUIT: the escalation goes QUIT ×10, then TERM,
+/// which ends it; then the master exits, and so does `recycle`, with 0.
+#[test]
+fn a_worker_ignoring_the_graceful_signal_gets_the_escalation_in_order() {
+    let mut master =
+        Command::new("sh").args(["-c", "(trap '' QUIT; exec sleep 300) & wait"]).spawn().unwrap();
+    let pid = master.id().to_string();
+    let mut sidecar =
+        Sidecar::start(&["--master", &pid, "--max-lifetime", "1ms..1ms", "--interval", "100ms"]);
+    let sent = sidecar.wait_lines(11, LONG, |l| l.contains("recycling: sending "));
+    let signals: Vec<&str> = sent
+        .iter()
+        .map(|l| l.split("signal=\"").nth(1).unwrap().split('"').next().unwrap())
+        .collect();
+    assert_eq!(signals[..10], ["SIGQUIT"; 10]);
+    assert_eq!(signals[10], "SIGTERM");
+    assert!(master.wait().unwrap().success());
+    assert_eq!(sidecar.wait_exit(), Some(0));
+    assert!(sidecar.log().iter().any(|l| l.contains(&format!("master {pid} exited"))));
+}
+
+/// Over the budget, the largest worker is picked: a shell holding 40 MB, not the idle one.
+#[test]
+fn budget_mode_recycles_the_largest_worker() {
+    let big = r#"x=$(head -c 40000000 /dev/zero | tr "\0" a); while :; do sleep 1; done"#;
+    let script = format!("sleep 300 & sh -c '{big}' & wait");
+    let master = Command::new("sh").args(["-c", &script]).spawn().unwrap();
+    let _master = KillOnDrop(master);
+    let pid = _master.0.id();
+    let start = Instant::now();
+    while children(pid).len() != 2 {
+        assert!(start.elapsed() < LONG);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let sidecar = Sidecar::start(&[
+        "--master",
+        &pid.to_string(),
+        "--memory-budget",
+        "20M",
+        "--interval",
+        "100ms",
+    ]);
+    let line = sidecar.wait_lines(1, LONG, |l| l.contains("recycle: recycling worker "))[0].clone();
+    assert!(line.contains("budget (workers' uss"), "{line}");
+    let picked = recycled_pid(&line);
+    let comm = std::fs::read_to_string(format!("/proc/{picked}/cmdline")).unwrap_or_default();
+    assert!(
+        comm.starts_with("sh\0-c\0x="),
+        "picked {picked} ({comm:?}), not the shell holding 40 MB: {line}"
+    );
+}
+
+/// Kills (SIGKILL) a shell we started and the children it started, by pid, when dropped.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for child in children(self.0.id()) {
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(child).unwrap());
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
