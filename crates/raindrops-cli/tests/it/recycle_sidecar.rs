@@ -23,6 +23,7 @@ const LONG: Duration = Duration::from_secs(120);
 struct Sidecar {
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Sidecar {
@@ -35,12 +36,21 @@ impl Sidecar {
             .expect("raindrops recycle");
         let log = Arc::new(Mutex::new(Vec::new()));
         let (stderr, lines) = (child.stderr.take().unwrap(), Arc::clone(&log));
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 lines.lock().unwrap().push(line);
             }
         });
-        Sidecar { child, log }
+        Sidecar { child, log, reader: Some(reader) }
+    }
+
+    /// Kills it and reads its stderr to the end.
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
     }
 
     fn log(&self) -> Vec<String> {
@@ -166,10 +176,15 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // TERM: each server's master stops and reaps its workers; SIGKILL if it takes too long.
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.pid()).unwrap());
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let start = Instant::now();
+        while self.master.try_wait().ok().flatten().is_none() && start.elapsed() < LONG {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.master.kill();
         let _ = self.master.wait();
-        // The workers of a killed master exit on their own (unicorn's and gunicorn's watch the
-        // master); a test process never kills them by name.
     }
 }
 
@@ -414,4 +429,39 @@ fn a_dry_run_signals_nothing() {
     }
     assert_eq!(children(pid), [worker]);
     assert!(!sidecar.log().iter().any(|l| l.contains("sending")), "{:#?}", sidecar.log());
+}
+
+/// A preloaded app: 100 MiB in the master, shared by fork. RSS counts it in every worker, so
+/// `--memory-metric rss` would recycle both; USS sees only the worker that leaked 8 MiB.
+#[test]
+fn on_a_preloaded_app_rss_would_recycle_every_worker_uss_only_the_leaker() {
+    let unicorn = require_external!(UNICORN);
+    let addr = free_addr();
+    let app = format!("BIG = \"y\" * (100 << 20)\n{RACK_APP}");
+    let conf = format!("worker_processes 2\nlisten \"{addr}\"\npreload_app true\n");
+    let files = [("config.ru", app.as_str()), ("unicorn.conf", conf.as_str())];
+    let server = Server::start(&unicorn, &["-c", "unicorn.conf", "config.ru"], &files, addr);
+    assert_eq!(get(addr, "/leak").unwrap().0, 200);
+    let master = server.pid().to_string();
+    let flagged = |metric: &str, limit: &str| {
+        let mut sidecar = Sidecar::start(&[
+            "--master",
+            &master,
+            "--memory-metric",
+            metric,
+            "--max-memory",
+            limit,
+            "--dry-run",
+            "--interval",
+            "100ms",
+        ]);
+        sidecar.wait_lines(1, LONG, |l| l.contains("would recycle worker"));
+        // Both workers are measured in the tick that flagged the first: stop it, read it all.
+        sidecar.stop();
+        sidecar.log().into_iter().filter(|l| l.contains("would recycle worker")).collect::<Vec<_>>()
+    };
+    let rss = flagged("rss", "60M..60M");
+    assert_eq!(rss.len(), 2, "RSS counts the shared 100 MiB in each: {rss:#?}");
+    let uss = flagged("uss", "8M..8M");
+    assert_eq!(uss.len(), 1, "USS flags only the leaker: {uss:#?}");
 }
