@@ -465,3 +465,29 @@ fn on_a_preloaded_app_rss_would_recycle_every_worker_uss_only_the_leaker() {
     let uss = flagged("uss", "8M..8M");
     assert_eq!(uss.len(), 1, "USS flags only the leaker: {uss:#?}");
 }
+
+/// `--rolling-restart`: each unicorn worker is recycled in turn once old enough, one at a time.
+#[test]
+fn a_rolling_restart_recycles_unicorn_workers_one_at_a_time() {
+    let unicorn = require_external!(UNICORN);
+    let addr = free_addr();
+    let conf = format!("worker_processes 2\nlisten \"{addr}\"\n");
+    let files = [("config.ru", RACK_APP), ("unicorn.conf", conf.as_str())];
+    let server = Server::start(&unicorn, &["-c", "unicorn.conf", "config.ru"], &files, addr);
+    let first = children(server.pid());
+    let master = server.pid().to_string();
+    let sidecar = Sidecar::start(&[
+        "--master",
+        &master,
+        "--rolling-restart",
+        "1s..1500ms",
+        "--interval",
+        "100ms",
+    ]);
+    let lines = sidecar.wait_lines(3, LONG, |l| l.contains("recycle: recycling worker "));
+    assert!(lines.iter().all(|l| l.contains("rolling restart (age ")), "{lines:#?}");
+    let pids: Vec<u32> = lines.iter().map(|l| recycled_pid(l)).collect();
+    assert!(first.iter().all(|p| pids.contains(p)), "{first:?} not all in {pids:?}");
+    assert!(most_in_flight(&sidecar.log()) <= 1, "{:#?}", sidecar.log());
+    server.wait_workers(2);
+}
