@@ -17,17 +17,17 @@ use crate::serve::{Load, get};
 use crate::util::BIN;
 
 /// How long a recycling run may take on a busy machine.
-const LONG: Duration = Duration::from_secs(120);
+pub(crate) const LONG: Duration = Duration::from_secs(120);
 
 /// A running `raindrops recycle`, its stderr collected line by line.
-struct Sidecar {
+pub(crate) struct Sidecar {
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Sidecar {
-    fn start(args: &[&str]) -> Sidecar {
+    pub(crate) fn start(args: &[&str]) -> Sidecar {
         let mut child = Command::new(BIN)
             .arg("recycle")
             .args(args)
@@ -53,13 +53,13 @@ impl Sidecar {
         }
     }
 
-    fn log(&self) -> Vec<String> {
+    pub(crate) fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
 
     /// Lines matching `keep`, waiting until there are at least `count` of them.
     #[track_caller]
-    fn wait_lines(
+    pub(crate) fn wait_lines(
         &self,
         count: usize,
         within: Duration,
@@ -117,7 +117,7 @@ fn recycled_pid(line: &str) -> u32 {
 }
 
 /// The children of `pid`, from /proc.
-fn children(pid: u32) -> Vec<u32> {
+pub(crate) fn children(pid: u32) -> Vec<u32> {
     let mut all = Vec::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
         let text = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
@@ -358,7 +358,7 @@ fn budget_mode_recycles_the_largest_worker() {
 }
 
 /// Kills (SIGKILL) a shell we started and the children it started, by pid, when dropped.
-struct KillOnDrop(Child);
+pub(crate) struct KillOnDrop(pub(crate) Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {

@@ -132,8 +132,37 @@ pub const WORKER_HEARTBEAT_AGE_SECONDS: Family<'static> = family(
     "Seconds since the worker's last heartbeat in its stats row.",
 );
 
+/// `raindrops recycle`: a worker's memory (labels `pid` and `metric`: `uss`, `pss`, `rss`).
+pub const RECYCLE_WORKER_MEMORY_BYTES: Family<'static> = family(
+    "raindrops_recycle_worker_memory_bytes",
+    Type::Gauge,
+    Some("bytes"),
+    "A worker's memory, by metric.",
+);
+/// `raindrops recycle`: a worker's memory limit, drawn once per worker (labels `pid`, `metric`).
+pub const RECYCLE_WORKER_LIMIT_BYTES: Family<'static> = family(
+    "raindrops_recycle_worker_limit_bytes",
+    Type::Gauge,
+    Some("bytes"),
+    "A worker's memory limit, drawn once per worker.",
+);
+/// `raindrops recycle`: a worker's age (label `pid`).
+pub const RECYCLE_WORKER_AGE_SECONDS: Family<'static> = family(
+    "raindrops_recycle_worker_age_seconds",
+    Type::Gauge,
+    Some("seconds"),
+    "Seconds since the worker started.",
+);
+/// `raindrops recycle`: escalation signals sent to workers being recycled (label `signal`).
+pub const RECYCLE_SIGNALS: Family<'static> = family(
+    "raindrops_recycle_signals",
+    Type::Counter,
+    None,
+    "Escalation signals sent to workers being recycled, by signal.",
+);
+
 /// Every family of the table.
-pub const ALL: [&Family<'static>; 17] = [
+pub const ALL: [&Family<'static>; 21] = [
     &CALLING,
     &WRITING,
     &REQUESTS,
@@ -151,6 +180,10 @@ pub const ALL: [&Family<'static>; 17] = [
     &ACCEPT_WAIT_SECONDS,
     &RECYCLES,
     &WORKER_HEARTBEAT_AGE_SECONDS,
+    &RECYCLE_WORKER_MEMORY_BYTES,
+    &RECYCLE_WORKER_LIMIT_BYTES,
+    &RECYCLE_WORKER_AGE_SECONDS,
+    &RECYCLE_SIGNALS,
 ];
 
 /// The family named `name` (a counter's without `_total`), if raindrops defines it.

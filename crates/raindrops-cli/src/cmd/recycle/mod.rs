@@ -7,6 +7,7 @@
 //! killer crate's `Escalator`, at most `--max-restarting` at a time.
 
 mod fleet;
+mod metrics;
 mod pidfd;
 mod preset;
 mod procfs;
@@ -21,6 +22,7 @@ use raindrops_killer::Policy;
 use raindrops_killer::prefork::{MemoryBudget, RollingRestart};
 
 use self::fleet::{Cause, Fleet};
+use self::metrics::Metrics;
 pub(crate) use self::preset::Preset;
 use super::Run;
 use crate::cli::RecycleArgs;
@@ -70,7 +72,9 @@ impl RecycleArgs {
         }
         let needs_memory = self.max_memory.is_some() || self.memory_budget.is_some();
         let escalation = preset::escalation(self.preset, self.graceful, self.abrupt);
-        let mut fleet = Fleet::new(master, policy, needs_memory.then_some(metric), escalation);
+        let measure = needs_memory || self.metrics_listen.is_some();
+        let mut fleet = Fleet::new(master, policy, measure.then_some(metric), escalation);
+        let mut metrics = self.metrics_listen.map(Metrics::serve).transpose()?;
         let budget = self.memory_budget.map(|bytes| MemoryBudget::new(metric, bytes));
         let mut rolling = self.rolling_restart.map(|l| RollingRestart::new(l.base, l.jitter));
         let most = usize::from(self.max_restarting);
@@ -103,9 +107,16 @@ impl RecycleArgs {
             for (pid, cause) in due {
                 if in_flight < most && fleet.recycle(pid, &cause, in_flight, self.dry_run) {
                     in_flight += 1;
+                    if let Some(metrics) = &mut metrics {
+                        metrics.recycled(cause.label());
+                    }
                 }
             }
-            fleet.escalate(now);
+            let sent = fleet.escalate(now);
+            if let Some(metrics) = &mut metrics {
+                metrics.signalled(&sent);
+                metrics.publish(&fleet, metric);
+            }
             next += self.interval;
             let now = Instant::now();
             if next < now {

@@ -1,0 +1,85 @@
+//! Issue 17, item 2: `raindrops recycle --metrics-listen ADDR` serves the workers it follows
+//! in OpenMetrics.
+#![cfg(target_os = "linux")]
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::recycle_sidecar::{KillOnDrop, LONG, Sidecar, children};
+use crate::serve::get;
+
+/// A shell master with 2 children, watched in a dry run with `--metrics-listen 127.0.0.1:0`:
+/// the printed address answers `/metrics` with each worker's memory (by metric), drawn limit
+/// and age, and the recycle and signal counter families; the text passes promtool and both
+/// prometheus_client parsers.
+#[test]
+fn metrics_listen_serves_each_workers_memory_limit_and_age() {
+    let master = Command::new("sh").args(["-c", "sleep 300 & sleep 300 & wait"]).spawn().unwrap();
+    let master = KillOnDrop(master);
+    let pid = master.0.id();
+    let start = Instant::now();
+    while children(pid).len() != 2 {
+        assert!(start.elapsed() < LONG, "the shell did not start 2 children");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let workers = children(pid);
+    let args = [
+        "--master",
+        &pid.to_string(),
+        "--max-memory",
+        "1G..2G",
+        "--interval",
+        "50ms",
+        "--dry-run",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ];
+    let sidecar = Sidecar::start(&args);
+    let line = sidecar.wait_lines(1, LONG, |l| l.contains("metrics on http://"))[0].clone();
+    let addr: SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.strip_suffix("/metrics"))
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let series =
+        |w: u32| format!("raindrops_recycle_worker_memory_bytes{{pid=\"{w}\",metric=\"uss\"}} ");
+    let start = Instant::now();
+    let text = loop {
+        let (status, text) = get(addr, "/metrics").expect("GET /metrics");
+        assert_eq!(status, 200, "{text}");
+        if workers.iter().all(|&w| text.contains(&series(w))) {
+            break text;
+        }
+        assert!(start.elapsed() < LONG, "no series for {workers:?}:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for family in [
+        "# TYPE raindrops_recycle_worker_memory_bytes gauge",
+        "# UNIT raindrops_recycle_worker_memory_bytes bytes",
+        "# TYPE raindrops_recycle_worker_limit_bytes gauge",
+        "# TYPE raindrops_recycle_worker_age_seconds gauge",
+        "# TYPE raindrops_recycles counter",
+        "# TYPE raindrops_recycle_signals counter",
+    ] {
+        assert!(text.contains(family), "{family}:\n{text}");
+    }
+    for w in &workers {
+        let limit = format!("raindrops_recycle_worker_limit_bytes{{pid=\"{w}\",metric=\"uss\"}} ");
+        let value: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&limit))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no limit for {w}:\n{text}"));
+        // G is 2^30 bytes.
+        let range = 1024.0_f64.powi(3)..=2.0 * 1024.0_f64.powi(3);
+        assert!(range.contains(&value), "limit {value} outside 1G..2G:\n{text}");
+        let age = format!("raindrops_recycle_worker_age_seconds{{pid=\"{w}\"}} ");
+        assert!(text.lines().any(|l| l.starts_with(&age)), "no age for {w}:\n{text}");
+    }
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    raindrops_test_support::golden::check_openmetrics(&text);
+    // A dry run signals nothing: both workers are still there.
+    assert_eq!(children(pid), workers);
+}
