@@ -36,25 +36,10 @@ fn metrics_listen_serves_each_workers_memory_limit_and_age() {
         "127.0.0.1:0",
     ];
     let sidecar = Sidecar::start(&args);
-    let line = sidecar.wait_lines(1, LONG, |l| l.contains("metrics on http://"))[0].clone();
-    let addr: SocketAddr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.strip_suffix("/metrics"))
-        .and_then(|addr| addr.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let addr = metrics_addr(&sidecar);
     let series =
         |w: u32| format!("raindrops_recycle_worker_memory_bytes{{pid=\"{w}\",metric=\"uss\"}} ");
-    let start = Instant::now();
-    let text = loop {
-        let (status, text) = get(addr, "/metrics").expect("GET /metrics");
-        assert_eq!(status, 200, "{text}");
-        if workers.iter().all(|&w| text.contains(&series(w))) {
-            break text;
-        }
-        assert!(start.elapsed() < LONG, "no series for {workers:?}:\n{text}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let text = scrape_until(addr, |text| workers.iter().all(|&w| text.contains(&series(w))));
     for family in [
         "# TYPE raindrops_recycle_worker_memory_bytes gauge",
         "# UNIT raindrops_recycle_worker_memory_bytes bytes",
@@ -82,4 +67,59 @@ fn metrics_listen_serves_each_workers_memory_limit_and_age() {
     raindrops_test_support::golden::check_openmetrics(&text);
     // A dry run signals nothing: both workers are still there.
     assert_eq!(children(pid), workers);
+}
+
+/// A worker ignoring SIGQUIT past its lifetime: the scrape counts one recycle for `lifetime`
+/// and the SIGQUITs of the escalation as they are sent.
+#[test]
+fn metrics_count_recycles_by_reason_and_escalation_signals() {
+    let script = "(trap '' QUIT; exec sleep 300) & wait";
+    let master = KillOnDrop(Command::new("sh").args(["-c", script]).spawn().unwrap());
+    let pid = master.0.id().to_string();
+    let args = [
+        "--master",
+        &pid,
+        "--max-lifetime",
+        "1ms..1ms",
+        "--interval",
+        "100ms",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ];
+    let sidecar = Sidecar::start(&args);
+    let addr = metrics_addr(&sidecar);
+    let text = scrape_until(addr, |text| {
+        text.lines().any(|l| {
+            l.strip_prefix("raindrops_recycle_signals_total{signal=\"SIGQUIT\"} ")
+                .and_then(|v| v.parse::<u64>().ok())
+                .is_some_and(|n| n >= 2)
+        })
+    });
+    assert!(text.contains("raindrops_recycles_total{reason=\"lifetime\"} 1\n"), "{text}");
+    raindrops_test_support::golden::check_openmetrics(&text);
+}
+
+/// The address `recycle` printed: `metrics on http://ADDR/metrics`.
+fn metrics_addr(sidecar: &Sidecar) -> SocketAddr {
+    let line = sidecar.wait_lines(1, LONG, |l| l.contains("metrics on http://"))[0].clone();
+    line.split("http://")
+        .nth(1)
+        .and_then(|rest| rest.strip_suffix("/metrics"))
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+}
+
+/// Scrapes `/metrics` until `done` holds for the text (200 every time).
+#[track_caller]
+fn scrape_until(addr: SocketAddr, done: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        let (status, text) = get(addr, "/metrics").expect("GET /metrics");
+        assert_eq!(status, 200, "{text}");
+        if done(&text) {
+            return text;
+        }
+        assert!(start.elapsed() < LONG, "not there yet:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
