@@ -48,7 +48,8 @@ async fn a_few_samples_fill_the_width_with_values_on_hover_and_histogram_bars() 
     // Units, hover values, the window selector (all held, shown) and the histograms: bars
     // and the gem's text.
     assert!(page.contains(">time (UTC)</text>") && page.contains(">connections</text>"));
-    assert_eq!(page.matches("<title>").count(), 1 + 2 * 5, "{page}");
+    // The page title, and a hover per sample on each chart: active, queued and oldest wait.
+    assert_eq!(page.matches("<title>").count(), 1 + 3 * 5, "{page}");
     assert!(page.contains(": 2</title></rect>"), "{page}");
     assert!(page.contains(&format!("<a href='{tcp}.html?window=1m'>1 min</a>")), "{page}");
     assert!(page.contains("<b>all held</b>"), "{page}");

@@ -56,6 +56,11 @@ pub(super) struct AddrState {
     pub(super) reset_at: SystemTime,
     /// `(time, active, queued)`, oldest first, at most [`State::history_len`](super::state::State::history_len) points.
     pub(super) history: VecDeque<(SystemTime, u64, u64)>,
+    /// The oldest queued connection's wait in ms at each point of `history` (same length,
+    /// same order; kept apart so the index's sparklines read `history` untouched): 0 when
+    /// nothing waited, `None` where the sample measured no ages (Unix listeners). 8 bytes a
+    /// point.
+    pub(super) waits: VecDeque<Option<u32>>,
     /// The last sample that listed this address.
     pub(super) last_seen: SystemTime,
     /// The most of each number per 10 s and per minute, for the index's sparklines.
@@ -72,6 +77,7 @@ impl AddrState {
             reset_at: started,
             // Grown as samples come: most addresses of a churning host live a sample or two.
             history: VecDeque::new(),
+            waits: VecDeque::new(),
             last_seen: now,
             rollups: Rollups::default(),
         }
@@ -86,13 +92,18 @@ impl AddrState {
     ) {
         self.active.record(listener.active, now);
         self.queued.record(listener.queued, now);
-        if let Some(wait) = &listener.wait {
-            self.wait.record(wait.oldest_ms().map_or(0, u64::from), now);
+        let oldest_ms = listener.wait.as_ref().map(|wait| wait.oldest_ms().unwrap_or(0));
+        if let Some(ms) = oldest_ms {
+            self.wait.record(u64::from(ms), now);
         }
         if self.history.len() >= history_len {
             self.history.pop_front();
         }
+        while self.waits.len() >= history_len {
+            self.waits.pop_front();
+        }
         self.history.push_back((now, listener.active, listener.queued));
+        self.waits.push_back(oldest_ms);
         self.rollups.record(now, listener.active, listener.queued);
         self.last_seen = now;
     }

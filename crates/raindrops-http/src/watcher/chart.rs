@@ -1,6 +1,6 @@
 //! Line charts of an address's history, drawn on the server as inline SVG: no script, no
 //! external assets, so they work offline and in any browser. Axes say their units
-//! (connections; time in UTC), and hovering shows the values (an SVG `<title>` per strip of
+//! (connections or ms; time in UTC), and hovering shows the values (an SVG `<title>` per strip of
 //! at most [`STRIPS`] across the plot).
 
 use std::fmt::Write;
@@ -18,10 +18,11 @@ const BOTTOM: f64 = 38.0;
 /// Most hover strips per chart (each names its samples' times and values).
 const STRIPS: usize = 240;
 
-/// An SVG chart titled `title` (trusted text: a fixed label) of `points`, oldest first, over
-/// the `span` that ends at the last point (the caller fits it to the points it has, so a
-/// minute of samples fills the width). One polyline vertex per point.
-pub(super) fn svg(title: &str, points: &[(SystemTime, u64)], span: Duration) -> String {
+/// An SVG chart titled `title` (trusted text: a fixed label) of `points` in `unit` (trusted
+/// text, on the y axis), oldest first, over the `span` that ends at the last point (the caller
+/// fits it to the points it has, so a minute of samples fills the width). One polyline vertex
+/// per point.
+pub(super) fn svg(title: &str, unit: &str, points: &[(SystemTime, u64)], span: Duration) -> String {
     let max = points.iter().map(|&(_, v)| v).max().unwrap_or(0).max(1);
     let end = points.last().map_or(SystemTime::UNIX_EPOCH, |&(t, _)| t);
     let start = end.checked_sub(span).unwrap_or(SystemTime::UNIX_EPOCH);
@@ -69,7 +70,7 @@ pub(super) fn svg(title: &str, points: &[(SystemTime, u64)], span: Duration) -> 
         "<text x='{:.1}' y='{:.1}' font-size='11' font-family='sans-serif' fill='#555' \
          text-anchor='middle'>time (UTC)</text>\
          <text transform='translate(14 {:.1}) rotate(-90)' font-size='11' \
-         font-family='sans-serif' fill='#555' text-anchor='middle'>connections</text>",
+         font-family='sans-serif' fill='#555' text-anchor='middle'>{unit}</text>",
         LEFT + plot_w / 2.0,
         HEIGHT - 4.0,
         TOP + plot_h / 2.0
@@ -157,7 +158,7 @@ mod tests {
     #[test]
     fn one_vertex_per_point_scaled_to_the_span_and_the_max() {
         let points = [(at(1000), 0), (at(1030), 2), (at(1060), 4)];
-        let svg = svg("queued", &points, Duration::from_secs(60));
+        let svg = svg("queued", "connections", &points, Duration::from_secs(60));
         let v = vertices(&svg);
         assert_eq!(v.len(), 3);
         // x: the span ends at the last point; y: 4 is the top, 0 the bottom.
@@ -175,17 +176,17 @@ mod tests {
 
     #[test]
     fn empty_and_flat_histories_draw_without_dividing_by_zero() {
-        let empty = svg("active", &[], Duration::from_secs(3600));
+        let empty = svg("active", "connections", &[], Duration::from_secs(3600));
         assert!(vertices(&empty).is_empty());
         assert!(!empty.contains("NaN"));
-        let flat = svg("active", &[(at(5), 0), (at(6), 0)], Duration::ZERO);
+        let flat = svg("active", "connections", &[(at(5), 0), (at(6), 0)], Duration::ZERO);
         assert!(!flat.contains("NaN") && !flat.contains("inf"), "{flat}");
     }
 
     #[test]
     fn an_hour_of_seconds_hovers_in_at_most_240_strips() {
         let points: Vec<_> = (0..3600).map(|s| (at(s), s % 7)).collect();
-        let svg = svg("active", &points, Duration::from_secs(3599));
+        let svg = svg("active", "connections", &points, Duration::from_secs(3599));
         assert_eq!(vertices(&svg).len(), 3600);
         assert_eq!(svg.matches("<title>").count(), 240);
         assert!(svg.contains("<title>00:00:00 to 00:00:14: at most 6</title>"));

@@ -1,5 +1,7 @@
-//! `GET /chart/ADDR.html?window=1m|10m|1h`: an address's active and queued numbers as two SVG
-//! charts whose time axis fits the history held within the window (a minute of samples fills
+//! `GET /chart/ADDR.html?window=1m|10m|1h`: an address's active and queued numbers, and the
+//! oldest queued connection's wait in ms (0 when nothing waited; samples that measured no ages
+//! are left out, and a Unix listener, whose queue has no ages, gets a line saying so instead
+//! of a chart), as SVG charts whose time axis fits the history held within the window (a minute of samples fills
 //! the width), values on hover, and its histograms since the last reset drawn as bars beside
 //! the `aggregate` gem's text; no script. `.json`: the whole history as data. An address that
 //! is not watched gets empty charts and stores nothing.
@@ -22,8 +24,8 @@ use crate::exposition::histogram::header_value;
 use crate::exposition::time::{http_date, iso8601};
 use crate::exposition::{insert_json_name, json_line};
 
-/// One point of history: `(time, active, queued)`.
-type Point = (SystemTime, u64, u64);
+/// One point of history: `(time, active, queued, oldest wait in ms if measured)`.
+type Point = (SystemTime, u64, u64, Option<u32>);
 
 /// The window asked for by `?window=`; the whole history held by default.
 fn window_of(query: Option<&str>) -> Option<Window> {
@@ -53,7 +55,7 @@ pub(super) async fn chart(
         let addrs = state.addrs();
         match addrs.get(addr) {
             Some(a) => (
-                a.history.iter().copied().collect(),
+                a.history.iter().zip(&a.waits).map(|(&(t, a, q), &w)| (t, a, q, w)).collect(),
                 Some((a.active.aggregate.clone(), a.queued.aggregate.clone())),
             ),
             None => (Vec::new(), None),
@@ -65,7 +67,7 @@ pub(super) async fn chart(
         Ext::Txt => return (StatusCode::NOT_FOUND, "Not Found\n").into_response(),
         Ext::Json => {
             let points: Vec<_> =
-                history.iter().map(|&(t, a, q)| json!([iso8601(t), a, q])).collect();
+                history.iter().map(|&(t, a, q, _)| json!([iso8601(t), a, q])).collect();
             let mut body = serde_json::Map::new();
             insert_json_name(&mut body, "address", &name);
             body.insert("delay_seconds".into(), json!(state.delay.as_secs_f64()));
@@ -103,7 +105,16 @@ fn page(
         points.iter().map(|p| (p.0, pick(p))).collect()
     };
     let (e_addr, h_addr) = (escape_url(name), escape_html(&name.to_text()));
-    let (active, queued) = points.last().map_or((0, 0), |&(_, a, q)| (a, q));
+    let (active, queued) = points.last().map_or((0, 0), |&(_, a, q, _)| (a, q));
+    let waits: Vec<(SystemTime, u64)> =
+        points.iter().filter_map(|p| Some((p.0, u64::from(p.3?)))).collect();
+    let wait_svg = if waits.is_empty() {
+        "<p class='no-waits'>No queue waits: none measured (a Unix listener's queue has no \
+         ages).</p>"
+            .to_owned()
+    } else {
+        chart::svg("oldest wait", "ms", &waits, span)
+    };
     let mut windows = String::from("window:");
     for w in Window::ALL.into_iter().map(Some).chain([None]) {
         let label = w.map_or("all held", Window::label);
@@ -121,7 +132,7 @@ fn page(
          <meta http-equiv='refresh' content='{refresh}'><style>{STYLE}</style></head><body>\
          <h3>{h_addr}</h3><p>Updated at {updated}: {active} active, {queued} queued; \
          {count} samples, one every {delay:?}.</p><p>{windows}</p>\
-         {active_svg}<br/>{queued_svg}\
+         {active_svg}<br/>{queued_svg}<br/>{wait_svg}\
          <h4>Histograms since the last reset</h4><div class='hists'>{active_bars}{queued_bars}</div>\
          <p><a href='../active/{e_addr}.html'>active histogram</a> \
          <a href='../queued/{e_addr}.html'>queued histogram</a> \
@@ -131,8 +142,8 @@ fn page(
         refresh = delay.as_secs().max(1),
         updated = iso8601(updated),
         count = points.len(),
-        active_svg = chart::svg("active", &series(|p| p.1), span),
-        queued_svg = chart::svg("queued", &series(|p| p.2), span),
+        active_svg = chart::svg("active", "connections", &series(|p| p.1), span),
+        queued_svg = chart::svg("queued", "connections", &series(|p| p.2), span),
         active_bars = bars("active", &active_agg),
         queued_bars = bars("queued", &queued_agg),
     )
