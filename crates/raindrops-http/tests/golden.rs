@@ -32,7 +32,9 @@ fn filter(fx: &Fixture) -> Filter {
         .between("\nraindrops_sample_time_seconds ", "\n", "TIME")
         .between("_at\":\"", "\"", "TIME")
         .between("\"last_reset\":\"", "\"", "TIME")
-        .between("[[\"", "\"", "TIME");
+        .between("[[\"", "\"", "TIME")
+        // The chart's oldest wait: the TCP listener's 2 queued connections' age at the sample.
+        .between("\",3,2,", "]", "AGE");
     // The queued connections' ages depend on when the sample was taken: their values go, the
     // lines (and the count, 2) stay.
     let wait = "raindrops_listener_queue_wait_seconds";

@@ -3,8 +3,11 @@
 //! are left out, and a Unix listener, whose queue has no ages, gets a line saying so instead
 //! of a chart), as SVG charts whose time axis fits the history held within the window (a minute of samples fills
 //! the width), values on hover, and its histograms since the last reset drawn as bars beside
-//! the `aggregate` gem's text; no script. `.json`: the whole history as data. An address that
-//! is not watched gets empty charts and stores nothing.
+//! the `aggregate` gem's text; no script. `.json`: the whole history as data, one point per
+//! sample `[time, active, queued, oldest_wait_ms]` (the wait as on the chart: 0 when nothing
+//! waited, `null` when the sample measured no ages, as for every sample of a Unix listener),
+//! through the shared JSON writer. An address that is not watched gets empty charts and
+//! stores nothing.
 
 use std::fmt::Write;
 use std::time::{Duration, SystemTime};
@@ -67,11 +70,11 @@ pub(super) async fn chart(
         Ext::Txt => return (StatusCode::NOT_FOUND, "Not Found\n").into_response(),
         Ext::Json => {
             let points: Vec<_> =
-                history.iter().map(|&(t, a, q, _)| json!([iso8601(t), a, q])).collect();
+                history.iter().map(|&(t, a, q, w)| json!([iso8601(t), a, q, w])).collect();
             let mut body = serde_json::Map::new();
             insert_json_name(&mut body, "address", &name);
             body.insert("delay_seconds".into(), json!(state.delay.as_secs_f64()));
-            body.insert("columns".into(), json!(["time", "active", "queued"]));
+            body.insert("columns".into(), json!(["time", "active", "queued", "oldest_wait_ms"]));
             body.insert("points".into(), json!(points));
             let body = json_line(&serde_json::Value::Object(body));
             let content_type = header_value("application/json");

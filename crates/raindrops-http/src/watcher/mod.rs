@@ -17,8 +17,8 @@ Routes (every `ADDR` percent-encoded from the listener's exact bytes, e.g. `127.
 | `POST /reset/ADDR` | forgets that address's aggregates and peaks; 302 back to the Referer's path if it is a page of this host, else to `/` |
 | `GET /tail/ADDR.txt?active_min=N&queued_min=N` | one line per sample reaching the minimums, streamed |
 | `GET /tail/ADDR.json?active_min=N&queued_min=N` | the same as one JSON object per line (`application/x-ndjson`) |
-| `GET /chart/ADDR.html?window=1m\|10m\|1h` | SVG charts of active and queued over the history held (at most an hour) or the window, values on hover, units on the axes; the histograms as bars beside the gem's text (no script, no external assets) |
-| `GET /chart/ADDR.json` | the same history as data |
+| `GET /chart/ADDR.html?window=1m\|10m\|1h` | SVG charts of active, queued and the oldest queued connection's wait in ms (TCP only) over the history held (at most an hour) or the window, values on hover, units on the axes; the histograms as bars beside the gem's text (no script, no external assets) |
+| `GET /chart/ADDR.json` | the same history as data: `columns` `["time", "active", "queued", "oldest_wait_ms"]`, a point per sample; the wait is 0 when nothing waited and `null` when the sample measured no ages (every sample of a Unix listener) |
 | `GET /metrics` | OpenMetrics: current numbers, peaks and histograms of every address |
 
 In JSON, an address that is not UTF-8 is escaped ([`raindrops::escape_bytes`]) and flagged
