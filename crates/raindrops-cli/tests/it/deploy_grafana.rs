@@ -1,6 +1,7 @@
-//! `deploy/grafana/raindrops.json`: a real Prometheus scrapes a real `raindrops watch` and
-//! `raindrops serve`; every panel's query (and the instance variable's) returns series
-//! through its HTTP API, as Grafana would ask it.
+//! `deploy/grafana/raindrops.json`: a real Prometheus scrapes a real `raindrops watch`, a real
+//! `raindrops serve` and a real `raindrops recycle --metrics-listen` recycling that serve's
+//! workers; every panel's query (and the instance variable's) returns series through its HTTP
+//! API, as Grafana would ask it, and the recycling panels' from the sidecar itself.
 #![cfg(target_os = "linux")]
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -13,6 +14,8 @@ use raindrops_test_support::external::PROMETHEUS;
 use raindrops_test_support::require_external;
 use serde_json::Value;
 
+use crate::recycle_metrics::metrics_addr;
+use crate::recycle_sidecar::Sidecar;
 use crate::serve::{Serve, get};
 use crate::watch::Watch;
 
@@ -37,9 +40,9 @@ fn panel_queries(dashboard: &Value) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-/// A query as Grafana sends it with every instance selected (`allValue` `.*`).
-fn as_grafana_sends(expr: &str) -> String {
-    expr.replace("$instance", ".*")
+/// A query as Grafana sends it with `instance` selected (`.*`, the `allValue`, for all).
+fn as_grafana_sends(expr: &str, instance: &str) -> String {
+    expr.replace("$instance", instance)
 }
 
 /// `s` percent-encoded for a query string.
@@ -95,6 +98,17 @@ fn the_dashboard_has_an_instance_variable_and_names_only_exported_metrics() {
     assert_eq!(instance["allValue"], ".*");
     let panels = panel_queries(&dashboard);
     assert!(panels.len() >= 7, "{panels:?}");
+    // The recycle sidecar's worker memory with its drawn limit, its recycles and its signals.
+    for family in [
+        "raindrops_recycle_worker_memory_bytes",
+        "raindrops_recycle_worker_limit_bytes",
+        "raindrops_recycle_worker_age_seconds",
+        "raindrops_recycles_total",
+        "raindrops_recycle_signals_total",
+    ] {
+        let shown = panels.iter().flat_map(|(_, exprs)| exprs).any(|e| e.contains(family));
+        assert!(shown, "no panel shows {family}");
+    }
     for (title, exprs) in &panels {
         assert!(!exprs.is_empty(), "{title}: no query");
         for expr in exprs {
@@ -126,6 +140,23 @@ fn every_panel_returns_series_from_a_real_prometheus() {
     for _ in 0..3 {
         assert_eq!(get(serve.addr, "/").unwrap().0, 200);
     }
+    // The sidecar recycles the serve's workers (its master replaces them) every 2-3 s: its
+    // counters have series only once a recycle and a signal have happened. The memory limit
+    // (never reached) is drawn, so the limit has series too.
+    let master = serve.pid().to_string();
+    let sidecar = Sidecar::start(&[
+        "--master",
+        &master,
+        "--max-memory",
+        "1G..2G",
+        "--max-lifetime",
+        "2s..3s",
+        "--interval",
+        "200ms",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ]);
+    let recycle = metrics_addr(&sidecar);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("prometheus.yml");
     std::fs::write(
@@ -133,8 +164,9 @@ fn every_panel_returns_series_from_a_real_prometheus() {
         format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n\
              \x20 - job_name: raindrops-watch\n    static_configs:\n      - targets: ['{}']\n\
-             \x20 - job_name: raindrops-serve\n    static_configs:\n      - targets: ['{}']\n",
-            watch.addr, serve.addr
+             \x20 - job_name: raindrops-serve\n    static_configs:\n      - targets: ['{}']\n\
+             \x20 - job_name: raindrops-recycle\n    static_configs:\n      - targets: ['{}']\n",
+            watch.addr, serve.addr, recycle
         ),
     )
     .unwrap();
@@ -153,29 +185,40 @@ fn every_panel_returns_series_from_a_real_prometheus() {
             .spawn()
             .expect("start prometheus"),
     );
-    let mut queries: Vec<(String, String)> = panel_queries(&dashboard())
-        .into_iter()
-        .flat_map(|(title, exprs)| exprs.into_iter().map(move |e| (title.clone(), e)))
-        .collect();
+    // Every query with all instances; the recycle sidecar's families' also with its instance
+    // alone (`raindrops serve` counts recycles too).
+    let mut queries: Vec<(String, String)> = Vec::new();
+    for (title, exprs) in panel_queries(&dashboard()) {
+        for expr in exprs {
+            queries.push((title.clone(), as_grafana_sends(&expr, ".*")));
+            if expr.contains("raindrops_recycle") {
+                queries.push((title.clone(), as_grafana_sends(&expr, &recycle.to_string())));
+            }
+        }
+    }
     // Bounded: until every query has returned series at least once, or 90 s.
     let deadline = Instant::now() + Duration::from_secs(90);
     while !queries.is_empty() && Instant::now() < deadline {
         // A request each round: the request rate and the accept waits have news to show.
         let _ = get(serve.addr, "/");
         queries.retain(|(_, expr)| {
-            let path = format!("/api/v1/query?query={}", encode(&as_grafana_sends(expr)));
+            let path = format!("/api/v1/query?query={}", encode(expr));
             let result = api(prometheus, &path).map(|data| data["result"].clone());
             !result.and_then(|r| r.as_array().map(|r| !r.is_empty())).unwrap_or(false)
         });
         std::thread::sleep(Duration::from_millis(500));
     }
     let log = std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default();
-    assert!(queries.is_empty(), "panels without series after 90 s: {queries:#?}\n{log}");
-    // The instance variable lists both targets.
+    assert!(
+        queries.is_empty(),
+        "panels without series after 90 s: {queries:#?}\n{log}\n{:#?}",
+        sidecar.log()
+    );
+    // The instance variable lists all three targets.
     let variable = r#"up{job=~"raindrops.*"}"#;
     let path = format!("/api/v1/label/instance/values?match[]={}", encode(variable));
     let instances = api(prometheus, &path).expect("label values");
-    for target in [watch.addr, serve.addr] {
+    for target in [watch.addr, serve.addr, recycle] {
         assert!(
             instances.as_array().unwrap().iter().any(|i| i == &target.to_string()),
             "{target} not in {instances}"

@@ -100,7 +100,7 @@ fn metrics_count_recycles_by_reason_and_escalation_signals() {
 }
 
 /// The address `recycle` printed: `metrics on http://ADDR/metrics`.
-fn metrics_addr(sidecar: &Sidecar) -> SocketAddr {
+pub(crate) fn metrics_addr(sidecar: &Sidecar) -> SocketAddr {
     let line = sidecar.wait_lines(1, LONG, |l| l.contains("metrics on http://"))[0].clone();
     line.split("http://")
         .nth(1)
