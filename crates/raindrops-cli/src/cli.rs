@@ -115,8 +115,8 @@ pub(crate) struct WatchArgs {
     pub(crate) addrs: Vec<OsString>,
 }
 
-/// The connection policy of a server (`watch`, `serve`): how long a client may take, how
-/// many may be served at once.
+/// The connection policy of a server (`watch`, `serve`, `recycle --metrics-listen`): how
+/// long a client may take, how many may be served at once.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ConnectionArgs {
     /// Close a connection that has not sent a complete request head this long after
@@ -136,6 +136,18 @@ pub(crate) struct ConnectionArgs {
 }
 
 impl ConnectionArgs {
+    /// The first of these flags given, by name: `recycle` refuses them without
+    /// `--metrics-listen`.
+    pub(crate) fn first_given(&self) -> Option<&'static str> {
+        [
+            ("--header-timeout", self.header_timeout.is_some()),
+            ("--idle-timeout", self.idle_timeout.is_some()),
+            ("--max-connections", self.max_connections.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(flag, given)| given.then_some(flag))
+    }
+
     /// The policy these flags give, defaults where a flag is missing.
     pub(crate) fn policy(&self) -> raindrops_http::server::ConnectionPolicy {
         let mut policy = raindrops_http::server::ConnectionPolicy::default();
@@ -356,10 +368,14 @@ pub(crate) struct RecycleArgs {
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub(crate) interval: Duration,
     /// Serve OpenMetrics at `http://ADDR/metrics` (per-worker memory, drawn limit and age,
-    /// recycles by reason, escalation signals), under the connection policy of `watch`.
-    /// Give a loopback address (`127.0.0.1:9300`): the endpoint has no authentication.
+    /// recycles by reason, escalation signals), under the connection policy of `watch`
+    /// (`--header-timeout`, `--idle-timeout`, `--max-connections`). Give a loopback address
+    /// (`127.0.0.1:9300`): the endpoint has no authentication.
     #[arg(long, value_name = "ADDR")]
     pub(crate) metrics_listen: Option<std::net::SocketAddr>,
+    /// Timeouts and caps of the `--metrics-listen` endpoint's connections.
+    #[command(flatten)]
+    pub(crate) connections: ConnectionArgs,
     /// Log each decision and signal nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,

@@ -8,6 +8,7 @@ mod dump;
 mod golden;
 mod names;
 mod recycle;
+mod recycle_connections;
 mod recycle_metrics;
 mod recycle_sidecar;
 mod segment_files;

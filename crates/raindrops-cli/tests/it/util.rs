@@ -98,3 +98,14 @@ pub(crate) fn run_measured(cmd: &mut Command) -> Measured {
         max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
     }
 }
+
+/// Runs `raindrops ARGS...`: it must exit 2 (a usage error) with each of `says` in its stderr.
+#[track_caller]
+pub(crate) fn assert_usage_error(args: &[&str], says: &[&str]) {
+    let out = Command::new(BIN).args(args).output().expect("run raindrops");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    for text in says {
+        assert!(stderr.contains(text), "{args:?}: no {text:?} in {stderr}");
+    }
+}

@@ -196,11 +196,18 @@ fn read_response(stream: &mut BufReader<TcpStream>) -> u16 {
 #[test]
 fn an_idle_keep_alive_connection_is_closed() {
     let watch = Watch::start(None, &["--idle-timeout", "1s", "--header-timeout", "60s"]);
-    let stream = TcpStream::connect(watch.addr).unwrap();
+    assert_idle_connection_closed(watch.addr, "/");
+}
+
+/// Sends two requests for `path` on one keep-alive connection to `addr` (200 each), then
+/// sends nothing: the server must close the connection within [`DEADLINE`].
+#[track_caller]
+pub(crate) fn assert_idle_connection_closed(addr: SocketAddr, path: &str) {
+    let stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(DEADLINE)).unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     for _ in 0..2 {
-        (&stream).write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        (&stream).write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes()).unwrap();
         assert_eq!(read_response(&mut reader), 200);
     }
     let start = Instant::now();

@@ -26,9 +26,9 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    /// Binds `addr` and serves `/metrics` on a thread of its own; prints the bound address
-    /// (`metrics on http://ADDR/metrics`) on stderr, so port 0 can be used.
-    pub(crate) fn serve(addr: SocketAddr) -> anyhow::Result<Metrics> {
+    /// Binds `addr` and serves `/metrics` under `policy` on a thread of its own; prints the
+    /// bound address (`metrics on http://ADDR/metrics`) on stderr, so port 0 can be used.
+    pub(crate) fn serve(addr: SocketAddr, policy: ConnectionPolicy) -> anyhow::Result<Metrics> {
         let metrics = Metrics::default();
         let text = Arc::clone(&metrics.text);
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -53,7 +53,7 @@ impl Metrics {
         std::thread::Builder::new()
             .name("recycle-metrics".into())
             .spawn(move || {
-                let server = Server::new(ConnectionPolicy::default());
+                let server = Server::new(policy);
                 runtime.block_on(server.serve(listener, |_| app.clone()));
             })
             .context("cannot start the metrics thread")?;

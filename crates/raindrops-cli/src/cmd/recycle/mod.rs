@@ -41,6 +41,12 @@ impl Run for RecycleArgs {
             )
             .into());
         }
+        if let Some(flag) = self.connections.first_given().filter(|_| self.metrics_listen.is_none())
+        {
+            return Err(
+                UsageError(format!("{flag} applies to --metrics-listen: give it too")).into()
+            );
+        }
         let master = match (self.master, &self.pidfile) {
             (Some(pid), _) => pid,
             (None, Some(file)) => read_pidfile(file)?,
@@ -74,7 +80,9 @@ impl RecycleArgs {
         let escalation = preset::escalation(self.preset, self.graceful, self.abrupt);
         let measure = needs_memory || self.metrics_listen.is_some();
         let mut fleet = Fleet::new(master, policy, measure.then_some(metric), escalation);
-        let mut metrics = self.metrics_listen.map(Metrics::serve).transpose()?;
+        let policy = self.connections.policy();
+        let mut metrics =
+            self.metrics_listen.map(|addr| Metrics::serve(addr, policy)).transpose()?;
         let budget = self.memory_budget.map(|bytes| MemoryBudget::new(metric, bytes));
         let mut rolling = self.rolling_restart.map(|l| RollingRestart::new(l.base, l.jitter));
         let most = usize::from(self.max_restarting);
