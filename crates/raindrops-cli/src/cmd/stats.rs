@@ -336,9 +336,12 @@ fn text_row(ts: &str, addr: &str, cols: &[&str], len: usize) -> String {
 /// The `--wait` families: the oldest age of each listener where something waits, and the
 /// ages' histogram of each TCP listener (Unix listeners have none).
 fn write_waits(exposition: &mut Exposition, rows: &[&Row]) {
+    let ages: Vec<_> =
+        rows.iter().filter_map(|r| Some((&r.addr, r.wait.as_ref()?.to_aggregate()))).collect();
     raindrops_http::exposition::queue_waits::write(
         exposition,
-        rows.iter().map(|r| (&r.addr, r.wait.as_ref())),
+        rows.iter().map(|r| (&r.addr, r.wait.as_ref().and_then(QueueWait::oldest_ms))),
+        ages.iter().map(|(addr, ages)| (*addr, ages)),
     );
 }
 

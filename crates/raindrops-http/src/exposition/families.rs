@@ -101,14 +101,16 @@ pub const LISTENER_QUEUE_OLDEST_SECONDS: Family<'static> = family(
     "Age of the oldest connection waiting for accept() (since the handshake or the client's \
      last data).",
 );
-/// The ages of the connections waiting in a listener's accept queue (label `addr`), written
-/// with [`histogram_ms_as_seconds`](super::writer::Exposition::histogram_ms_as_seconds).
+/// The ages of the connections waiting in a listener's accept queue (label `addr`), each
+/// counted at every sample that finds it waiting, so the histogram is cumulative (see
+/// [`queue_waits`](super::queue_waits)); written with
+/// [`histogram_ms_as_seconds`](super::writer::Exposition::histogram_ms_as_seconds).
 pub const LISTENER_QUEUE_WAIT_SECONDS: Family<'static> = family(
     "raindrops_listener_queue_wait_seconds",
     Type::Histogram,
     Some("seconds"),
-    "How long connections have waited for accept() (since the handshake or the client's last \
-     data).",
+    "Ages of the connections waiting for accept(), each counted at every sample that finds it \
+     waiting.",
 );
 /// How long accepted connections waited in the accept queue (the accept wrappers'
 /// [`accept_wait`](crate::listeners::accept_wait)s), written with

@@ -53,6 +53,10 @@ pub(super) struct AddrState {
     /// The oldest queued connection's wait in ms at each sample that measured it (0 when
     /// nothing waited; none for Unix listeners).
     pub(super) wait: Series,
+    /// The age in ms of every queued connection at each sample that measured ages, all
+    /// counted: the cumulative histogram `/metrics` writes (a connection seen waiting by three
+    /// samples is counted three times, with its age at each).
+    pub(super) ages: Aggregate,
     pub(super) reset_at: SystemTime,
     /// `(time, active, queued)`, oldest first, at most [`State::history_len`](super::state::State::history_len) points.
     pub(super) history: VecDeque<(SystemTime, u64, u64)>,
@@ -74,6 +78,7 @@ impl AddrState {
             active: Series::new(started),
             queued: Series::new(started),
             wait: Series::new(started),
+            ages: Aggregate::new(),
             reset_at: started,
             // Grown as samples come: most addresses of a churning host live a sample or two.
             history: VecDeque::new(),
@@ -95,6 +100,9 @@ impl AddrState {
         let oldest_ms = listener.wait.as_ref().map(|wait| wait.oldest_ms().unwrap_or(0));
         if let Some(ms) = oldest_ms {
             self.wait.record(u64::from(ms), now);
+        }
+        if let Some(wait) = &listener.wait {
+            self.ages.extend(wait.ages_ms().iter().map(|&ms| i64::from(ms)));
         }
         if self.history.len() >= history_len {
             self.history.pop_front();

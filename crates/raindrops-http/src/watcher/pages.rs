@@ -279,7 +279,12 @@ pub(super) async fn metrics(
     }
     crate::exposition::queue_waits::write(
         &mut out,
-        sample.listeners.iter().map(|l| (&l.addr, l.wait.as_ref())),
+        sample.listeners.iter().map(|l| (&l.addr, l.wait.as_ref().and_then(QueueWait::oldest_ms))),
+        sample
+            .listeners
+            .iter()
+            .filter(|l| l.wait.is_some())
+            .filter_map(|l| addrs.get(&l.addr).map(|state| (&l.addr, &state.ages))),
     );
     for (which, family) in
         [(Which::Active, &LISTENER_ACTIVE_SAMPLES), (Which::Queued, &LISTENER_QUEUED_SAMPLES)]

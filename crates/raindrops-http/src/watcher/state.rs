@@ -42,13 +42,16 @@ impl State {
         self.addrs.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Forgets `addr`'s aggregates and peaks (not its history); false if it is not watched.
+    /// Forgets `addr`'s aggregates (active, queued, oldest wait and the ages of `/metrics`)
+    /// and peaks (not its history); false if it is not watched.
     pub(super) fn reset(&self, addr: &[u8]) -> bool {
         let now = SystemTime::now();
         match self.addrs().get_mut(addr) {
             Some(state) => {
                 state.active = Series::new(now);
                 state.queued = Series::new(now);
+                state.wait = Series::new(now);
+                state.ages = raindrops::Aggregate::new();
                 state.reset_at = now;
                 true
             }
