@@ -58,6 +58,11 @@ pub const RUBY_LISTENER_STATS: Requirement = Requirement::file(
     "ruby-raindrops",
 );
 
+/// zsh, whose completion system loads `raindrops completions zsh`.
+pub const ZSH: Requirement = Requirement::program("zsh", "zsh");
+/// fish, which sources `raindrops completions fish`.
+pub const FISH: Requirement = Requirement::program("fish", "fish");
+
 /// unicorn, the prefork Rack server `raindrops recycle` is first written for.
 pub const UNICORN: Requirement = Requirement::program("unicorn", "unicorn");
 /// puma, a Rack server whose cluster mode forks workers.
@@ -83,6 +88,8 @@ pub const ALL: &[Requirement] = &[
     RUBY_AGGREGATE,
     RUBY_RACK,
     RUBY_LISTENER_STATS,
+    ZSH,
+    FISH,
 ];
 
 /// How long a probe (`python3 -c 'import M; ...'`, `ruby -rL -e ''`) may take before it counts as

@@ -2,6 +2,10 @@
 //! `man`, each checked by the program that reads it where it is installed.
 
 use std::process::Command;
+use std::time::Duration;
+
+use raindrops_test_support::external::{FISH, ZSH};
+use raindrops_test_support::require_external;
 
 use crate::util::raindrops;
 
@@ -70,13 +74,133 @@ fn zsh_and_fish_completions_name_every_subcommand() {
         assert!(zsh.contains(&format!("'{word}:")), "zsh lacks {word}");
         assert!(fish.contains(&format!("-a \"{word}\"")), "fish lacks {word}");
     }
-    // Where the shells are installed, the scripts must at least parse.
-    for (shell, script, check) in [("zsh", &zsh, "-n"), ("fish", &fish, "--no-execute")] {
-        match Command::new(shell).args([check, "-c", script]).output() {
-            Ok(out) => assert!(out.status.success(), "{shell} {check}: {out:?}"),
-            Err(_) => eprintln!("skipping: {shell} is not installed (Debian package {shell})"),
-        }
+}
+
+/// Every subcommand the shells must offer after `raindrops `.
+const SUBCOMMANDS: [&str; 8] =
+    ["stats", "watch", "serve", "dump", "top", "recycle", "completions", "man"];
+
+/// How long one shell run may take on a busy machine before the test fails.
+const SHELL_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The words of `lines` before each tab (fish prints `WORD<TAB>DESCRIPTION`).
+fn first_words(lines: &str) -> Vec<&str> {
+    lines.lines().map(|l| l.split('\t').next().unwrap_or(l)).collect()
+}
+
+#[test]
+fn fish_completes_subcommands_flags_and_values_from_the_script() {
+    let fish = require_external!(FISH);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("raindrops.fish");
+    let script = stdout_of(&["completions", "fish"]);
+    std::fs::write(&path, &script).expect("write the script");
+    let parsed = Command::new(&fish).args(["--no-execute", "-c", &script]).output();
+    assert!(parsed.as_ref().is_ok_and(|out| out.status.success()), "fish: {parsed:?}");
+    // A real fish, without the user's configuration, sources the script and is asked what it
+    // would complete on each line, as when Tab is pressed there.
+    let probe = r#"source $argv[1]; or exit 9
+for line in "raindrops " "raindrops st" "raindrops stats --" "raindrops stats --format "
+  echo "--- $line"; complete -C "$line"
+end"#;
+    let out = assert_cmd::Command::new(&fish)
+        .args(["--no-config", "-c", probe])
+        .arg(&path)
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("XDG_DATA_HOME", dir.path())
+        .timeout(SHELL_DEADLINE)
+        .output()
+        .expect("run fish");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "fish: {out:?}");
+    let sections: Vec<&str> = text.split("--- ").skip(1).collect();
+    let [all, st, flags, formats] = sections[..] else { panic!("4 sections: {text}") };
+    let all = first_words(all);
+    for word in SUBCOMMANDS {
+        assert!(all.contains(&word), "no {word} after `raindrops `: {all:?}");
     }
+    assert_eq!(first_words(st)[1..], ["stats"], "{st}");
+    for flag in ["--format", "--delay", "--unix", "--queued-only"] {
+        assert!(first_words(flags).contains(&flag), "no {flag} in {flags}");
+    }
+    assert!(!first_words(flags).contains(&"--listen"), "watch's flag offered to stats: {flags}");
+    assert_eq!(first_words(formats)[1..], ["json", "prometheus", "text"], "{formats}");
+}
+
+/// Drives zsh's completion system for real: an interactive `zsh -f -i` in a pseudo-terminal
+/// (the `zsh/zpty` module) loads compinit with `_raindrops` on `$fpath`, as installed, and gets
+/// `LINE` and a Tab. The `_raindrops` function then runs inside a real completion widget;
+/// a wrapper around the `compadd` builtin prints each word it would offer (matched against
+/// what is typed, with `compadd -O`) after `zsh-offers:`, and a post-completion hook prints
+/// `zsh-completion-done` and exits.
+const ZSH_DRIVER: &str = r#"zmodload zsh/zpty || exit 3
+zpty z zsh -f -i
+zpty -w z "source ${(q)1}/setup.zsh ${(q)1}"
+local line
+while zpty -r z line; do [[ $line == *"setup done"* ]] && break; done
+zpty -w z "$2"$'\t'
+while zpty -r z line; do print -rn -- "$line"; [[ $line == *zsh-completion-done* ]] && break; done
+zpty -d z
+"#;
+
+/// What `ZSH_DRIVER`'s inner shell sources first (`$1`: the directory holding `_raindrops`).
+const ZSH_SETUP: &str = r#"PROMPT= RPROMPT=
+fpath=($1 $fpath)
+autoload -U compinit && compinit -u -D
+bindkey '^I' complete-word
+compadd() {
+  if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return; fi
+  local -a offered
+  builtin compadd -O offered "$@"
+  (( $#offered )) && print -rl -- "zsh-offers:"${^offered}
+  builtin compadd "$@"
+}
+finish() { print -r -- zsh-completion-done; exit }
+comppostfuncs=(finish)
+print -r -- "setup done"
+"#;
+
+/// The words zsh offers when Tab is pressed after `line` (see [`ZSH_DRIVER`]).
+fn zsh_offers(zsh: &std::path::Path, dir: &std::path::Path, line: &str) -> Vec<String> {
+    let out = assert_cmd::Command::new(zsh)
+        .args(["-f", "-c", ZSH_DRIVER, "driver"])
+        .arg(dir)
+        .arg(line)
+        .env("HOME", dir)
+        .timeout(SHELL_DEADLINE)
+        .output()
+        .expect("run zsh");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("zsh-completion-done"), "zsh: {out:?}");
+    // The terminal's escape sequences may precede a line: keep what follows the marker.
+    text.split(['\r', '\n'])
+        .filter_map(|l| l.rsplit_once("zsh-offers:").map(|(_, word)| word.to_owned()))
+        .collect()
+}
+
+#[test]
+fn zsh_completes_subcommands_flags_and_values_through_compsys() {
+    let zsh = require_external!(ZSH);
+    let script = stdout_of(&["completions", "zsh"]);
+    let parsed = Command::new(&zsh).args(["-n", "-c", &script]).output();
+    assert!(parsed.as_ref().is_ok_and(|out| out.status.success()), "zsh -n: {parsed:?}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("_raindrops"), script).expect("write _raindrops");
+    std::fs::write(dir.path().join("setup.zsh"), ZSH_SETUP).expect("write setup.zsh");
+    let all = zsh_offers(&zsh, dir.path(), "raindrops ");
+    for word in SUBCOMMANDS {
+        assert!(all.iter().any(|w| w == word), "no {word} after `raindrops `: {all:?}");
+    }
+    assert_eq!(zsh_offers(&zsh, dir.path(), "raindrops st"), ["stats"]);
+    let flags = zsh_offers(&zsh, dir.path(), "raindrops stats --");
+    for flag in ["--format", "--delay", "--unix", "--queued-only"] {
+        assert!(flags.iter().any(|w| w == flag), "no {flag} in {flags:?}");
+    }
+    assert!(!flags.iter().any(|w| w == "--listen"), "watch's flag offered to stats: {flags:?}");
+    let mut formats = zsh_offers(&zsh, dir.path(), "raindrops stats --format ");
+    formats.sort();
+    assert_eq!(formats, ["json", "prometheus", "text"]);
 }
 
 #[test]
