@@ -367,10 +367,11 @@ pub(crate) struct RecycleArgs {
     /// Time between two reads of the workers: `1s`, `200ms`.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub(crate) interval: Duration,
-    /// Serve OpenMetrics at `http://ADDR/metrics` (per-worker memory, drawn limit and age,
-    /// recycles by reason, escalation signals), under the connection policy of `watch`
-    /// (`--header-timeout`, `--idle-timeout`, `--max-connections`). Give a loopback address
-    /// (`127.0.0.1:9300`): the endpoint has no authentication.
+    /// Serve OpenMetrics at `http://ADDR/metrics` (per-worker USS, PSS and RSS, drawn limit,
+    /// age and state; workers recycling now and at most; recycles by reason, escalation
+    /// signals), under the connection policy of `watch` (`--header-timeout`, `--idle-timeout`,
+    /// `--max-connections`). Give a loopback address (`127.0.0.1:9300`): the endpoint has no
+    /// authentication.
     #[arg(long, value_name = "ADDR")]
     pub(crate) metrics_listen: Option<std::net::SocketAddr>,
     /// Timeouts and caps of the `--metrics-listen` endpoint's connections.

@@ -6,13 +6,15 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::recycle_scrape::value;
+pub(crate) use crate::recycle_sidecar::metrics_addr;
 use crate::recycle_sidecar::{KillOnDrop, LONG, Sidecar, children};
 use crate::serve::get;
 
 /// A shell master with 2 children, watched in a dry run with `--metrics-listen 127.0.0.1:0`:
-/// the printed address answers `/metrics` with each worker's memory (by metric), drawn limit
-/// and age, and the recycle and signal counter families; the text passes promtool and both
-/// prometheus_client parsers.
+/// the printed address answers `/metrics` with each worker's memory (USS, PSS and RSS side by
+/// side), drawn limit, age and state (serving), none recycling, and the recycle and signal
+/// counter families; the text passes promtool and both prometheus_client parsers.
 #[test]
 fn metrics_listen_serves_each_workers_memory_limit_and_age() {
     let master = Command::new("sh").args(["-c", "sleep 300 & sleep 300 & wait"]).spawn().unwrap();
@@ -37,9 +39,12 @@ fn metrics_listen_serves_each_workers_memory_limit_and_age() {
     ];
     let sidecar = Sidecar::start(&args);
     let addr = metrics_addr(&sidecar);
-    let series =
-        |w: u32| format!("raindrops_recycle_worker_memory_bytes{{pid=\"{w}\",metric=\"uss\"}} ");
-    let text = scrape_until(addr, |text| workers.iter().all(|&w| text.contains(&series(w))));
+    let memory = |w: u32, metric: &str| {
+        format!("raindrops_recycle_worker_memory_bytes{{pid=\"{w}\",metric=\"{metric}\"}}")
+    };
+    let text = scrape_until(addr, |text| {
+        workers.iter().all(|&w| value(text, &memory(w, "rss")).is_some())
+    });
     for family in [
         "# TYPE raindrops_recycle_worker_memory_bytes gauge",
         "# UNIT raindrops_recycle_worker_memory_bytes bytes",
@@ -47,30 +52,71 @@ fn metrics_listen_serves_each_workers_memory_limit_and_age() {
         "# TYPE raindrops_recycle_worker_age_seconds gauge",
         "# TYPE raindrops_recycles counter",
         "# TYPE raindrops_recycle_signals counter",
+        "# TYPE raindrops_recycle_worker_state gauge",
+        "# TYPE raindrops_recycle_recycling gauge",
+        "# TYPE raindrops_recycle_recycling_max gauge",
     ] {
         assert!(text.contains(family), "{family}:\n{text}");
     }
     for w in &workers {
         let limit = format!("raindrops_recycle_worker_limit_bytes{{pid=\"{w}\",metric=\"uss\"}} ");
-        let value: f64 = text
+        let limit: f64 = text
             .lines()
             .find_map(|l| l.strip_prefix(&limit))
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("no limit for {w}:\n{text}"));
         // G is 2^30 bytes.
         let range = 1024.0_f64.powi(3)..=2.0 * 1024.0_f64.powi(3);
-        assert!(range.contains(&value), "limit {value} outside 1G..2G:\n{text}");
+        assert!(range.contains(&limit), "limit {limit} outside 1G..2G:\n{text}");
         let age = format!("raindrops_recycle_worker_age_seconds{{pid=\"{w}\"}} ");
         assert!(text.lines().any(|l| l.starts_with(&age)), "no age for {w}:\n{text}");
+        // One read of smaps_rollup: all three, each non-zero, USS <= PSS <= RSS.
+        let [uss, pss, rss] = ["uss", "pss", "rss"].map(|m| value(&text, &memory(*w, m)));
+        let (uss, pss, rss) = (uss.unwrap(), pss.unwrap(), rss.unwrap());
+        assert!(0.0 < uss && uss <= pss && pss <= rss, "{w}: {uss} {pss} {rss}:\n{text}");
+        assert_eq!(states(&text, *w), [("serving", 1.0), ("due", 0.0), ("recycling", 0.0)]);
     }
+    assert_eq!(value(&text, "raindrops_recycle_recycling"), Some(0.0), "{text}");
+    assert_eq!(value(&text, "raindrops_recycle_recycling_max"), Some(0.0), "{text}");
     assert!(text.ends_with("# EOF\n"), "{text}");
     raindrops_test_support::golden::check_openmetrics(&text);
     // A dry run signals nothing: both workers are still there.
     assert_eq!(children(pid), workers);
 }
 
+/// A dry run over limits every worker exceeds (1..2 bytes): each is `due`, none recycling.
+#[test]
+fn a_dry_run_shows_every_worker_over_its_limit_due() {
+    let master = KillOnDrop(Command::new("sh").args(["-c", "sleep 300 & wait"]).spawn().unwrap());
+    let pid = master.0.id();
+    let start = Instant::now();
+    while children(pid).len() != 1 {
+        assert!(start.elapsed() < LONG, "the shell did not start its child");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let worker = children(pid)[0];
+    let master_pid = pid.to_string();
+    let sidecar = Sidecar::start(&[
+        "--master",
+        &master_pid,
+        "--max-memory",
+        "1..2",
+        "--interval",
+        "50ms",
+        "--dry-run",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ]);
+    let addr = metrics_addr(&sidecar);
+    let text = scrape_until(addr, |text| states(text, worker).first() == Some(&("serving", 0.0)));
+    assert_eq!(states(&text, worker), [("serving", 0.0), ("due", 1.0), ("recycling", 0.0)]);
+    assert_eq!(value(&text, "raindrops_recycle_recycling_max"), Some(0.0), "{text}");
+    raindrops_test_support::golden::check_openmetrics(&text);
+}
+
 /// A worker ignoring SIGQUIT past its lifetime: the scrape counts one recycle for `lifetime`
-/// and the SIGQUITs of the escalation as they are sent.
+/// and the SIGQUITs of the escalation as they are sent, the worker is `recycling`, and so is
+/// one worker of at most one ever.
 #[test]
 fn metrics_count_recycles_by_reason_and_escalation_signals() {
     let script = "(trap '' QUIT; exec sleep 300) & wait";
@@ -96,22 +142,27 @@ fn metrics_count_recycles_by_reason_and_escalation_signals() {
         })
     });
     assert!(text.contains("raindrops_recycles_total{reason=\"lifetime\"} 1\n"), "{text}");
+    let worker = children(master.0.id())[0];
+    assert_eq!(states(&text, worker), [("serving", 0.0), ("due", 0.0), ("recycling", 1.0)]);
+    assert_eq!(value(&text, "raindrops_recycle_recycling"), Some(1.0), "{text}");
+    assert_eq!(value(&text, "raindrops_recycle_recycling_max"), Some(1.0), "{text}");
     raindrops_test_support::golden::check_openmetrics(&text);
 }
 
-/// The address `recycle` printed: `metrics on http://ADDR/metrics`.
-pub(crate) fn metrics_addr(sidecar: &Sidecar) -> SocketAddr {
-    let line = sidecar.wait_lines(1, LONG, |l| l.contains("metrics on http://"))[0].clone();
-    line.split("http://")
-        .nth(1)
-        .and_then(|rest| rest.strip_suffix("/metrics"))
-        .and_then(|addr| addr.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
+/// Worker `pid`'s `raindrops_recycle_worker_state` samples, in the order written.
+fn states(text: &str, pid: u32) -> Vec<(&str, f64)> {
+    let prefix = format!("raindrops_recycle_worker_state{{pid=\"{pid}\",state=\"");
+    text.lines()
+        .filter_map(|l| {
+            let (state, value) = l.strip_prefix(&prefix)?.split_once("\"} ")?;
+            Some((state, value.parse().ok()?))
+        })
+        .collect()
 }
 
 /// Scrapes `/metrics` until `done` holds for the text (200 every time).
 #[track_caller]
-fn scrape_until(addr: SocketAddr, done: impl Fn(&str) -> bool) -> String {
+pub(crate) fn scrape_until(addr: SocketAddr, done: impl Fn(&str) -> bool) -> String {
     let start = Instant::now();
     loop {
         let (status, text) = get(addr, "/metrics").expect("GET /metrics");

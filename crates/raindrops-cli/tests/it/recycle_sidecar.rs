@@ -13,6 +13,7 @@ use raindrops_test_support::external::{GUNICORN, PUMA, UNICORN};
 use raindrops_test_support::require_external;
 
 use crate::recycle::KeepAlive;
+use crate::recycle_scrape::RecyclingGauges;
 use crate::serve::{Load, get};
 use crate::util::BIN;
 
@@ -65,8 +66,21 @@ impl Sidecar {
         within: Duration,
         keep: impl Fn(&str) -> bool,
     ) -> Vec<String> {
+        self.wait_lines_polling(count, within, keep, || {})
+    }
+
+    /// [`wait_lines`](Self::wait_lines), calling `poll` before each look at the log.
+    #[track_caller]
+    pub(crate) fn wait_lines_polling(
+        &self,
+        count: usize,
+        within: Duration,
+        keep: impl Fn(&str) -> bool,
+        mut poll: impl FnMut(),
+    ) -> Vec<String> {
         let start = Instant::now();
         loop {
+            poll();
             let lines: Vec<String> = self.log().into_iter().filter(|l| keep(l)).collect();
             if lines.len() >= count {
                 return lines;
@@ -100,6 +114,16 @@ impl Drop for Sidecar {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The address `recycle` printed: `metrics on http://ADDR/metrics`.
+pub(crate) fn metrics_addr(sidecar: &Sidecar) -> SocketAddr {
+    let line = sidecar.wait_lines(1, LONG, |l| l.contains("metrics on http://"))[0].clone();
+    line.split("http://")
+        .nth(1)
+        .and_then(|rest| rest.strip_suffix("/metrics"))
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
 }
 
 /// The most workers recycling at once, from the `in_flight=N` of each decision line.
@@ -218,8 +242,8 @@ struct Run {
 }
 
 /// Recycles `server`'s workers (limits drawn in 40M..60M of USS, K = 1) under 4 keep-alive
-/// clients, half of whose requests leak, until 5 recycles: checks K, the master and the
-/// workers' count.
+/// clients, half of whose requests leak, until 5 recycles: checks K (from the log, and from
+/// `--metrics-listen` scraped at every poll and at the end), the master and the workers' count.
 fn recycle_under_load(server: &Server, preset: &str, expect_every_200: bool) -> Run {
     let master = server.pid().to_string();
     let sidecar = Sidecar::start(&[
@@ -233,7 +257,10 @@ fn recycle_under_load(server: &Server, preset: &str, expect_every_200: bool) -> 
         "1",
         "--interval",
         "200ms",
+        "--metrics-listen",
+        "127.0.0.1:0",
     ]);
+    let mut gauges = RecyclingGauges::new(metrics_addr(&sidecar));
     sidecar.wait_lines(2, LONG, |l| l.contains("recycle: new worker "));
     let addr = server.addr;
     let connections = Arc::new(AtomicUsize::new(0));
@@ -244,11 +271,18 @@ fn recycle_under_load(server: &Server, preset: &str, expect_every_200: bool) -> 
             other => Err(format!("{other:?}")),
         }
     });
-    let recycled = sidecar.wait_lines(5, LONG, |l| l.contains("recycle: recycling worker "));
+    let recycled = sidecar.wait_lines_polling(
+        5,
+        LONG,
+        |l| l.contains("recycle: recycling worker "),
+        || gauges.scrape(),
+    );
     let (ok, failed) =
         if expect_every_200 { (load.finish(), Vec::new()) } else { load.finish_counting() };
     let log = sidecar.log();
     assert!(most_in_flight(&log) <= 1, "more than K=1 recycling at once: {log:#?}");
+    gauges.scrape();
+    gauges.check(1);
     // Only the master's children were signalled, never the master.
     for line in &recycled {
         assert_ne!(recycled_pid(line), server.pid(), "{line}");

@@ -134,7 +134,8 @@ pub const WORKER_HEARTBEAT_AGE_SECONDS: Family<'static> = family(
     "Seconds since the worker's last heartbeat in its stats row.",
 );
 
-/// `raindrops recycle`: a worker's memory (labels `pid` and `metric`: `uss`, `pss`, `rss`).
+/// `raindrops recycle`: a worker's memory (labels `pid` and `metric`: `uss`, `pss` and `rss`
+/// side by side, from one read of `smaps_rollup`).
 pub const RECYCLE_WORKER_MEMORY_BYTES: Family<'static> = family(
     "raindrops_recycle_worker_memory_bytes",
     Type::Gauge,
@@ -163,8 +164,34 @@ pub const RECYCLE_SIGNALS: Family<'static> = family(
     "Escalation signals sent to workers being recycled, by signal.",
 );
 
+/// `raindrops recycle`: what a worker is doing (labels `pid` and `state`: `serving`, `due`,
+/// `recycling`), one sample per state, 1 for the worker's state and 0 for the others: the
+/// Prometheus convention for an enum (OpenMetrics' `stateset` type, which `promtool` and the
+/// text format cannot read, as a gauge).
+pub const RECYCLE_WORKER_STATE: Family<'static> = family(
+    "raindrops_recycle_worker_state",
+    Type::Gauge,
+    None,
+    "What a worker is doing: 1 for its state (serving, due, recycling), 0 for the others.",
+);
+/// `raindrops recycle`: workers being recycled now, counting one whose replacement the master
+/// has not started yet (what `--max-restarting` bounds).
+pub const RECYCLE_RECYCLING: Family<'static> = family(
+    "raindrops_recycle_recycling",
+    Type::Gauge,
+    None,
+    "Workers being recycled now, or whose replacement has not started yet.",
+);
+/// `raindrops recycle`: the most workers ever recycling at once since it started.
+pub const RECYCLE_RECYCLING_MAX: Family<'static> = family(
+    "raindrops_recycle_recycling_max",
+    Type::Gauge,
+    None,
+    "The most workers recycling at once since recycle started.",
+);
+
 /// Every family of the table.
-pub const ALL: [&Family<'static>; 21] = [
+pub const ALL: [&Family<'static>; 24] = [
     &CALLING,
     &WRITING,
     &REQUESTS,
@@ -186,6 +213,9 @@ pub const ALL: [&Family<'static>; 21] = [
     &RECYCLE_WORKER_LIMIT_BYTES,
     &RECYCLE_WORKER_AGE_SECONDS,
     &RECYCLE_SIGNALS,
+    &RECYCLE_WORKER_STATE,
+    &RECYCLE_RECYCLING,
+    &RECYCLE_RECYCLING_MAX,
 ];
 
 /// The family named `name` (a counter's without `_total`), if raindrops defines it.

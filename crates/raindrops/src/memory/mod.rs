@@ -89,6 +89,27 @@ impl SmapsRollup {
     pub fn read(pid: u32) -> Result<SmapsRollup, MemoryError> {
         MemoryProbe::new(pid, MemoryMetric::Pss)?.read_rollup()
     }
+
+    /// The figure `metric` names, from this one read: RSS, PSS or USS; `None` for the
+    /// cgroup, which `smaps_rollup` does not hold.
+    ///
+    /// ```
+    /// use raindrops::memory::{MemoryMetric, SmapsRollup};
+    ///
+    /// let rollup = SmapsRollup { rss: 9, pss: 5, private_clean: 1, private_dirty: 2, ..Default::default() };
+    /// assert_eq!(rollup.get(MemoryMetric::Rss), Some(9));
+    /// assert_eq!(rollup.get(MemoryMetric::Pss), Some(5));
+    /// assert_eq!(rollup.get(MemoryMetric::Uss), Some(3));
+    /// assert_eq!(rollup.get(MemoryMetric::Cgroup), None);
+    /// ```
+    pub fn get(&self, metric: MemoryMetric) -> Option<u64> {
+        match metric {
+            MemoryMetric::Rss => Some(self.rss),
+            MemoryMetric::Pss => Some(self.pss),
+            MemoryMetric::Uss => Some(self.uss()),
+            MemoryMetric::Cgroup => None,
+        }
+    }
 }
 
 /// A memory source of one process, opened once and reread on each [`read`](Self::read).
@@ -234,8 +255,24 @@ impl MemoryProbe {
         }
     }
 
-    /// Reads all of `smaps_rollup` (for a PSS or USS probe).
-    fn read_rollup(&self) -> Result<SmapsRollup, MemoryError> {
+    /// Rereads all of `smaps_rollup` (for a PSS or USS probe): RSS, PSS and USS from one
+    /// read, without allocating.
+    ///
+    /// # Errors
+    ///
+    /// [`MemoryError::Unsupported`] for an RSS or cgroup probe; otherwise as [`read`](Self::read).
+    ///
+    /// ```
+    /// use raindrops::memory::{MemoryMetric, MemoryProbe};
+    ///
+    /// let probe = MemoryProbe::new(std::process::id(), MemoryMetric::Pss)?;
+    /// let rollup = probe.read_rollup()?;
+    /// assert!(rollup.uss() <= rollup.pss && rollup.pss <= rollup.rss);
+    /// let statm = MemoryProbe::new(std::process::id(), MemoryMetric::Rss)?;
+    /// assert!(statm.read_rollup().is_err());
+    /// # Ok::<(), raindrops::memory::MemoryError>(())
+    /// ```
+    pub fn read_rollup(&self) -> Result<SmapsRollup, MemoryError> {
         match &self.source {
             Source::File(file, path)
                 if matches!(self.metric, MemoryMetric::Pss | MemoryMetric::Uss) =>

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use raindrops::memory::{MemoryMetric, MemoryProbe};
+use raindrops::memory::{MemoryMetric, MemoryProbe, SmapsRollup};
 use raindrops_killer::{Escalation, Escalator, Limits, Policy, Reason, Step, Trigger};
 
 use super::pidfd::Pidfd;
@@ -40,6 +40,42 @@ impl std::fmt::Display for Cause {
     }
 }
 
+/// What a worker is doing, as `--metrics-listen` and `raindrops top --master` show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    /// Serving, within its limits.
+    Serving,
+    /// Over a limit (or picked by the budget or the rolling restart) and not signalled: waiting
+    /// for its turn under `--max-restarting`, or what a dry run would recycle.
+    Due,
+    /// Signalled: the escalation is under way until it is gone.
+    Recycling,
+}
+
+impl State {
+    /// Every state, in the order a worker goes through them.
+    pub(crate) const ALL: [State; 3] = [State::Serving, State::Due, State::Recycling];
+
+    /// The state's name: `serving`, `due`, `recycling`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            State::Serving => "serving",
+            State::Due => "due",
+            State::Recycling => "recycling",
+        }
+    }
+}
+
+/// What is measured of each worker: the metric its limits are on and, for the metrics, the
+/// others too (RSS, PSS and USS from one read of `smaps_rollup`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Measure {
+    /// The metric of `--max-memory` and `--memory-budget`.
+    pub(crate) metric: MemoryMetric,
+    /// Also every other metric `smaps_rollup` holds (an RSS limit alone reads `statm`).
+    pub(crate) all: bool,
+}
+
 /// One worker of the master.
 #[derive(Debug)]
 pub(crate) struct Worker {
@@ -47,8 +83,11 @@ pub(crate) struct Worker {
     pub(crate) start: u64,
     /// Its limits, drawn once when it was first seen.
     pub(crate) limits: Limits,
-    /// Its memory at the last read (`None` before the first or once it cannot be read).
+    /// Its memory by the limits' metric at the last read (`None` before the first or once
+    /// it cannot be read).
     pub(crate) memory: Option<u64>,
+    /// RSS, PSS and USS at the last read, when read from `smaps_rollup`.
+    pub(crate) sizes: Option<SmapsRollup>,
     /// Its age at the last read.
     pub(crate) age: Duration,
     probe: Option<MemoryProbe>,
@@ -56,6 +95,8 @@ pub(crate) struct Worker {
     recycling: Option<Recycling>,
     /// A dry run already logged what it would do.
     announced: bool,
+    /// Due at the last decision, not recycling.
+    due: bool,
 }
 
 /// A worker being recycled: the pidfd it is signalled through and the escalation's next step.
@@ -73,7 +114,7 @@ struct Recycling {
 pub(crate) struct Fleet {
     master: u32,
     policy: Policy,
-    metric: Option<MemoryMetric>,
+    measure: Option<Measure>,
     escalation: Escalation,
     pub(crate) workers: BTreeMap<u32, Worker>,
     /// While recycling: the number of workers when the first recycle started, and when the
@@ -87,14 +128,14 @@ const REPLACEMENT_WAIT: Duration = Duration::from_secs(60);
 
 impl Fleet {
     /// Follows the children of `master`, drawing each one's limits from `policy` and
-    /// measuring `metric` (if any limit needs memory).
+    /// measuring what `measure` says (if a limit or the metrics need memory).
     pub(crate) fn new(
         master: u32,
         policy: Policy,
-        metric: Option<MemoryMetric>,
+        measure: Option<Measure>,
         escalation: Escalation,
     ) -> Fleet {
-        Fleet { master, policy, metric, escalation, workers: BTreeMap::new(), baseline: None }
+        Fleet { master, policy, measure, escalation, workers: BTreeMap::new(), baseline: None }
     }
 
     /// Takes in the children just listed: new ones get their limits drawn, gone ones are
@@ -104,7 +145,10 @@ impl Fleet {
         for &(pid, start) in children {
             if !self.workers.contains_key(&pid) {
                 let limits = self.policy.draw().unwrap_or_default();
-                let probe = self.metric.and_then(|metric| MemoryProbe::new(pid, metric).ok());
+                let probe = self.measure.and_then(|m| {
+                    let rollup = m.all || m.metric != MemoryMetric::Rss;
+                    MemoryProbe::new(pid, if rollup { MemoryMetric::Pss } else { m.metric }).ok()
+                });
                 tracing::info!(
                     pid,
                     limit = limits.memory.map(|(_, l)| l),
@@ -114,17 +158,34 @@ impl Fleet {
                     start,
                     limits,
                     memory: None,
+                    sizes: None,
                     age: Duration::ZERO,
                     probe,
                     recycling: None,
                     announced: false,
+                    due: false,
                 };
                 self.workers.insert(pid, worker);
             }
         }
+        let metric = self.measure.map(|m| m.metric);
         for worker in self.workers.values_mut() {
-            worker.memory = worker.probe.as_ref().and_then(|probe| probe.read().ok());
+            (worker.memory, worker.sizes) = match (&worker.probe, metric) {
+                (Some(probe), Some(metric)) if probe.metric() == MemoryMetric::Pss => {
+                    let sizes = probe.read_rollup().ok();
+                    (sizes.and_then(|s| s.get(metric)), sizes)
+                }
+                (Some(probe), _) => (probe.read().ok(), None),
+                (None, _) => (None, None),
+            };
             worker.age = super::procfs::age(worker.start, uptime);
+        }
+    }
+
+    /// Marks the workers just found due (and only those) until they are signalled.
+    pub(crate) fn mark_due(&mut self, due: &[(u32, Cause)]) {
+        for (pid, worker) in &mut self.workers {
+            worker.due = due.iter().any(|(p, _)| p == pid);
         }
     }
 
@@ -273,5 +334,14 @@ impl Worker {
     /// Serving: not being recycled.
     pub(crate) fn serving(&self) -> bool {
         self.recycling.is_none()
+    }
+
+    /// What it is doing now.
+    pub(crate) fn state(&self) -> State {
+        match (self.recycling.is_some(), self.due) {
+            (true, _) => State::Recycling,
+            (false, true) => State::Due,
+            (false, false) => State::Serving,
+        }
     }
 }

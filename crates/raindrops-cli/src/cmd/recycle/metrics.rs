@@ -9,19 +9,21 @@ use std::sync::{Arc, Mutex, PoisonError};
 use anyhow::Context as _;
 use raindrops::memory::MemoryMetric;
 use raindrops_http::exposition::families::{
-    RECYCLE_SIGNALS, RECYCLE_WORKER_AGE_SECONDS, RECYCLE_WORKER_LIMIT_BYTES,
-    RECYCLE_WORKER_MEMORY_BYTES, RECYCLES,
+    RECYCLE_RECYCLING, RECYCLE_RECYCLING_MAX, RECYCLE_SIGNALS, RECYCLE_WORKER_AGE_SECONDS,
+    RECYCLE_WORKER_LIMIT_BYTES, RECYCLE_WORKER_MEMORY_BYTES, RECYCLE_WORKER_STATE, RECYCLES,
 };
 use raindrops_http::exposition::writer::{Dialect, Exposition, Labels};
 use raindrops_http::server::{ConnectionPolicy, Server};
 
-use super::fleet::Fleet;
+use super::fleet::{Fleet, State};
 
 /// The counters kept across reads and the last text written, shared with the server.
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
     recycles: BTreeMap<&'static str, u64>,
     signals: BTreeMap<&'static str, u64>,
+    /// The most workers recycling at once so far.
+    most_recycling: usize,
     text: Arc<Mutex<String>>,
 }
 
@@ -72,14 +74,25 @@ impl Metrics {
         }
     }
 
-    /// Writes the fleet's state and the counters for the next scrape.
-    pub(crate) fn publish(&self, fleet: &Fleet, metric: MemoryMetric) {
+    /// Writes the fleet's state, the `recycling` workers (what `--max-restarting` bounds)
+    /// and the counters for the next scrape. Each worker's memory is USS, PSS and RSS side by
+    /// side when read from `smaps_rollup`, else `metric` alone.
+    pub(crate) fn publish(&mut self, fleet: &Fleet, metric: MemoryMetric, recycling: usize) {
+        self.most_recycling = self.most_recycling.max(recycling);
         let mut out = Exposition::new(Dialect::OpenMetrics);
-        let name = metric.name();
         out.family(&RECYCLE_WORKER_MEMORY_BYTES);
         for (pid, w) in &fleet.workers {
-            if let Some(bytes) = w.memory {
-                out.sample(&Labels::new("pid", &pid.to_string()).and("metric", name), bytes);
+            let pid = pid.to_string();
+            let sizes = match w.sizes {
+                Some(s) => [MemoryMetric::Uss, MemoryMetric::Pss, MemoryMetric::Rss]
+                    .map(|m| (m.name(), s.get(m)))
+                    .to_vec(),
+                None => vec![(metric.name(), w.memory)],
+            };
+            for (name, bytes) in sizes {
+                if let Some(bytes) = bytes {
+                    out.sample(&Labels::new("pid", &pid).and("metric", name), bytes);
+                }
             }
         }
         out.family(&RECYCLE_WORKER_LIMIT_BYTES);
@@ -93,6 +106,16 @@ impl Metrics {
         for (pid, w) in &fleet.workers {
             out.sample(&Labels::new("pid", &pid.to_string()), w.age.as_secs_f64());
         }
+        out.family(&RECYCLE_WORKER_STATE);
+        for (pid, w) in &fleet.workers {
+            let labels = Labels::new("pid", &pid.to_string());
+            for state in State::ALL {
+                let value = u8::from(w.state() == state);
+                out.sample(&labels.clone().and("state", state.name()), value);
+            }
+        }
+        out.family(&RECYCLE_RECYCLING).sample(&Labels::none(), recycling);
+        out.family(&RECYCLE_RECYCLING_MAX).sample(&Labels::none(), self.most_recycling);
         out.family(&RECYCLES);
         for (reason, count) in &self.recycles {
             out.sample(&Labels::new("reason", reason), count);

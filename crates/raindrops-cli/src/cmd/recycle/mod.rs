@@ -21,7 +21,7 @@ use raindrops::memory::MemoryMetric;
 use raindrops_killer::Policy;
 use raindrops_killer::prefork::{MemoryBudget, RollingRestart};
 
-use self::fleet::{Cause, Fleet};
+use self::fleet::{Cause, Fleet, Measure};
 use self::metrics::Metrics;
 pub(crate) use self::preset::Preset;
 use super::Run;
@@ -78,8 +78,9 @@ impl RecycleArgs {
         }
         let needs_memory = self.max_memory.is_some() || self.memory_budget.is_some();
         let escalation = preset::escalation(self.preset, self.graceful, self.abrupt);
-        let measure = needs_memory || self.metrics_listen.is_some();
-        let mut fleet = Fleet::new(master, policy, measure.then_some(metric), escalation);
+        let all = self.metrics_listen.is_some();
+        let measure = (needs_memory || all).then_some(Measure { metric, all });
+        let mut fleet = Fleet::new(master, policy, measure, escalation);
         let policy = self.connections.policy();
         let mut metrics =
             self.metrics_listen.map(|addr| Metrics::serve(addr, policy)).transpose()?;
@@ -112,6 +113,7 @@ impl RecycleArgs {
                 let turn = rolling.check(&fleet.infos(in_flight > 0));
                 due.extend(turn.into_iter().map(|r| (r.pid, Cause::Rolling(r.reason))));
             }
+            fleet.mark_due(&due);
             for (pid, cause) in due {
                 if in_flight < most && fleet.recycle(pid, &cause, in_flight, self.dry_run) {
                     in_flight += 1;
@@ -123,7 +125,7 @@ impl RecycleArgs {
             let sent = fleet.escalate(now);
             if let Some(metrics) = &mut metrics {
                 metrics.signalled(&sent);
-                metrics.publish(&fleet, metric);
+                metrics.publish(&fleet, metric, in_flight);
             }
             next += self.interval;
             let now = Instant::now();
