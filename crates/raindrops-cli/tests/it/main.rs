@@ -12,6 +12,7 @@ mod recycle_connections;
 mod recycle_metrics;
 mod recycle_scrape;
 mod recycle_sidecar;
+mod recycle_signals;
 mod segment_files;
 mod serve;
 mod serve_segment;

@@ -431,40 +431,6 @@ fn bad_flags_exit_2_naming_the_flag_and_a_missing_master_exits_1() {
     assert!(stderr.contains("master 2147483000 not found"), "{stderr}");
 }
 
-/// `--dry-run` logs the decision and signals nothing: the worker lives on.
-#[test]
-fn a_dry_run_signals_nothing() {
-    let master = KillOnDrop(Command::new("sh").args(["-c", "sleep 300 & wait"]).spawn().unwrap());
-    let pid = master.0.id();
-    let start = Instant::now();
-    while children(pid).len() != 1 {
-        assert!(start.elapsed() < LONG);
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let worker = children(pid)[0];
-    let args = [
-        "--master",
-        &pid.to_string(),
-        "--max-lifetime",
-        "1ms..1ms",
-        "--interval",
-        "50ms",
-        "--dry-run",
-    ];
-    let sidecar = Sidecar::start(&args);
-    let line =
-        sidecar.wait_lines(1, LONG, |l| l.contains("dry run: would recycle worker"))[0].clone();
-    assert!(line.contains(&worker.to_string()), "{line}");
-    // Several more ticks: still no signal, the same worker.
-    sidecar.wait_lines(1, LONG, |l| l.contains("watching"));
-    let ticks = Instant::now();
-    while ticks.elapsed() < Duration::from_millis(500) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(children(pid), [worker]);
-    assert!(!sidecar.log().iter().any(|l| l.contains("sending")), "{:#?}", sidecar.log());
-}
-
 /// A preloaded app: 100 MiB in the master, shared by fork. RSS counts it in every worker, so
 /// `--memory-metric rss` would recycle both; USS sees only the worker that leaked 8 MiB.
 #[test]
