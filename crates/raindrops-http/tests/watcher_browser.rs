@@ -1,7 +1,9 @@
 //! The Watcher's dashboard in headless Chromium (Debian `chromium`; skipped without it, as
 //! every `require_external!` test): it paints at desktop and phone widths, logs no console
 //! error, shows the fixture's numbers by pressure, updates a number in place when the
-//! listeners change (no reload), keeps a hostile Unix path as text, and works with scripts off.
+//! listeners change (no reload), keeps a hostile Unix path as text, and works with scripts off;
+//! driven over the DevTools protocol, its filter box hides rows as one types and a click on a
+//! header re-sorts them, without a reload.
 #![cfg(target_os = "linux")]
 
 mod util;
@@ -18,7 +20,8 @@ use raindrops::ListenStats;
 use raindrops_test_support::external::CHROMIUM;
 use raindrops_test_support::require_external;
 use util::browser::{chromium, console_errors};
-use util::fixture::{Gate, fixture};
+use util::cdp::{Browser, Page};
+use util::fixture::{Gate, fixture, serve};
 
 /// Runs Chromium on `url` with `args`, in a fresh profile (one that blocks the pages'
 /// scripts unless `scripts`: the `--blink-settings` switch would block Chromium's own
@@ -220,4 +223,77 @@ async fn chromium_shows_the_dashboard_by_pressure_and_updates_it_in_place() {
     for size in [(1280, 800), (375, 800)] {
         screenshot(&program, &chart, size, &[BLUE], true);
     }
+}
+
+/// Each row's listener (its `data-u`) in DOM order, and whether it is drawn.
+fn rows_shown(page: &mut Page<'_>) -> Vec<(String, bool)> {
+    let rows = page.eval(
+        "[].map.call(document.querySelectorAll('#listeners tbody tr'), r => \
+         [r.querySelector('[data-u]').getAttribute('data-u'), r.getClientRects().length > 0])",
+    );
+    serde_json::from_value(rows).unwrap()
+}
+
+/// Waits until the rows are `want` (in order, each drawn or not); fails with the last seen.
+#[track_caller]
+fn wait_rows(page: &mut Page<'_>, what: &str, want: &[(&str, bool)]) {
+    let deadline = Instant::now() + util::cdp::DEADLINE;
+    loop {
+        let rows = rows_shown(page);
+        if rows.iter().map(|(u, shown)| (u.as_str(), *shown)).eq(want.iter().copied()) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: {rows:?}, expected {want:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_filters_as_one_types_and_sorts_on_a_header_click_without_a_reload() {
+    let program = require_external!(CHROMIUM);
+    let fx = fixture();
+    // One sample: the page's only read of /index.json brings the same numbers.
+    let watcher = fx.watcher(Duration::from_secs(3600));
+    let addr = serve(&watcher).await;
+    let (tcp, unix) = fx.escaped();
+    let (tcp, unix) = (tcp.as_str(), unix.as_str());
+    tokio::task::block_in_place(|| {
+        let mut browser = Browser::launch(&program);
+        let mut page = browser.open(&format!("http://{addr}/"));
+        // A mark a reload would wipe out.
+        page.eval("window.notReloaded = true");
+        // By pressure: the Unix listener (4 queued) first, TCP (2 queued) second.
+        wait_rows(&mut page, "by pressure", &[(unix, true), (tcp, true)]);
+
+        // Typing into the filter box hides the rows whose address lacks the text, at once,
+        // ignoring case.
+        page.eval("document.getElementById('filter').focus()");
+        page.type_text("127.0.0");
+        wait_rows(&mut page, "filtered on 127.0.0", &[(unix, false), (tcp, true)]);
+        page.eval("document.getElementById('filter').select()");
+        page.type_text(".SOCK");
+        wait_rows(&mut page, "filtered on .SOCK", &[(unix, true), (tcp, false)]);
+        // Emptied key by key: every row again.
+        for _ in 0..".SOCK".len() {
+            page.press("Backspace", 8);
+        }
+        assert_eq!(page.eval("document.getElementById('filter').value"), "");
+        wait_rows(&mut page, "filter emptied", &[(unix, true), (tcp, true)]);
+
+        // A click on the "active" header: TCP (3 active) first; on "address": the Unix path
+        // ("/tmp...") first again. The header shows the order; the URL keeps it.
+        page.click("#listeners th[data-key='active'] a");
+        wait_rows(&mut page, "sorted by active", &[(tcp, true), (unix, true)]);
+        let aria = "document.querySelector(\"th[data-key='active']\").getAttribute('aria-sort')";
+        assert_eq!(page.eval(aria), "descending");
+        assert!(page.eval("location.search").as_str().unwrap().contains("sort=active"));
+        page.click("#listeners th[data-key='address'] a");
+        wait_rows(&mut page, "sorted by address", &[(unix, true), (tcp, true)]);
+        let aria = "document.querySelector(\"th[data-key='address']\").getAttribute('aria-sort')";
+        assert_eq!(page.eval(aria), "ascending");
+
+        // All in place: the same document, and no script error.
+        assert_eq!(page.eval("window.notReloaded === true"), true, "the page reloaded");
+        assert_eq!(page.script_errors(), Vec::<serde_json::Value>::new());
+    });
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod browser;
+pub(crate) mod cdp;
 pub(crate) mod fixture;
 pub(crate) mod prometheus;
 
