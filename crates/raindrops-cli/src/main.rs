@@ -7,6 +7,7 @@
 mod cli;
 mod cmd;
 mod exit;
+mod procfs;
 mod stdout;
 mod units;
 

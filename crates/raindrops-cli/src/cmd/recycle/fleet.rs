@@ -178,7 +178,7 @@ impl Fleet {
                 (Some(probe), _) => (probe.read().ok(), None),
                 (None, _) => (None, None),
             };
-            worker.age = super::procfs::age(worker.start, uptime);
+            worker.age = crate::procfs::age(worker.start, uptime);
         }
     }
 

@@ -1,6 +1,6 @@
 //! `raindrops recycle`: stalin for unicorn, puma and gunicorn, from outside the app.
 //!
-//! Every `--interval` the master's children are listed from `/proc` ([`procfs`]) and measured
+//! Every `--interval` the master's children are listed from `/proc` ([`procfs`](crate::procfs)) and measured
 //! with `raindrops::memory` ([`fleet`]); a worker over its limit (drawn once per worker, as
 //! stalin does), the largest one over the budget, or the next one due in a rolling restart is
 //! sent the server's graceful signal ([`preset`]) through a pidfd ([`pidfd`]), escalated by the
@@ -10,7 +10,6 @@ mod fleet;
 mod metrics;
 mod pidfd;
 mod preset;
-mod procfs;
 
 use std::path::Path;
 use std::time::Instant;
@@ -27,6 +26,7 @@ pub(crate) use self::preset::Preset;
 use super::Run;
 use crate::cli::RecycleArgs;
 use crate::exit::{Code, UsageError};
+use crate::procfs;
 
 impl Run for RecycleArgs {
     fn run(&self) -> anyhow::Result<Code> {

@@ -8,7 +8,7 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use rustix::process::{Pid, PidfdFlags, pidfd_open, pidfd_send_signal};
 
-use super::procfs;
+use crate::procfs;
 
 /// A pidfd of one worker: it refers to that process for as long as it is open, whatever
 /// process gets the pid afterwards.

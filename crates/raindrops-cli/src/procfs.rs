@@ -1,4 +1,5 @@
-//! What `/proc` says about the master and its workers: parent, start time, children.
+//! What `/proc` says about a master and its workers: parent, start time, children, age. Shared
+//! by `raindrops recycle` and `raindrops top --master`.
 
 use std::io;
 use std::time::Duration;
