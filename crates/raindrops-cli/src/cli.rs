@@ -398,7 +398,8 @@ fn parse_signal(text: &str) -> Result<Signal, String> {
 /// Arguments of `raindrops top`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
-Keys: 1-4 sort by address, active, queued or peak (again: reverse); / filters addresses by
+Keys: 1-5 sort by address, active, queued, peak or oldest wait (again: reverse); m sorts
+the --master workers by the next column (uss, pss, rss, age, pid); / filters addresses by
 what you type (Enter keeps the filter, Esc clears it); q or Ctrl-C quits.")]
 pub(crate) struct TopArgs {
     /// Time between samples: `1s`, `500ms`, or plain seconds (`0.5`).
@@ -408,6 +409,14 @@ pub(crate) struct TopArgs {
     /// `Workers::create`): show each worker row and their sum.
     #[arg(long, short, value_name = "FILE")]
     pub(crate) segment: Option<PathBuf>,
+    /// A prefork master (unicorn, puma, gunicorn, `raindrops serve`): show its workers from
+    /// /proc: pid, USS, PSS, RSS, age, and with `--recycle` their drawn limit and state.
+    #[arg(long, value_name = "PID", value_parser = clap::value_parser!(u32).range(2..))]
+    pub(crate) master: Option<u32>,
+    /// The `--metrics-listen` address of a `raindrops recycle` watching `--master`
+    /// (`127.0.0.1:9300`): each worker's drawn limit and state, read every sample.
+    #[arg(long, value_name = "ADDR", requires = "master")]
+    pub(crate) recycle: Option<std::net::SocketAddr>,
     /// With no ADDR: also list every Unix stream listener.
     #[arg(long)]
     pub(crate) unix: bool,

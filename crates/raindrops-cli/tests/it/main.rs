@@ -19,6 +19,7 @@ mod serve_segment;
 mod stats;
 mod stats_wait;
 mod top;
+mod top_master;
 mod util;
 mod watch;
 mod watch_connections;

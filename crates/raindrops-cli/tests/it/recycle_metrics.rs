@@ -17,28 +17,9 @@ use crate::serve::get;
 /// counter families; the text passes promtool and both prometheus_client parsers.
 #[test]
 fn metrics_listen_serves_each_workers_memory_limit_and_age() {
-    let master = Command::new("sh").args(["-c", "sleep 300 & sleep 300 & wait"]).spawn().unwrap();
-    let master = KillOnDrop(master);
+    let (master, workers) = sleeping_master(2);
     let pid = master.0.id();
-    let start = Instant::now();
-    while children(pid).len() != 2 {
-        assert!(start.elapsed() < LONG, "the shell did not start 2 children");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let workers = children(pid);
-    let args = [
-        "--master",
-        &pid.to_string(),
-        "--max-memory",
-        "1G..2G",
-        "--interval",
-        "50ms",
-        "--dry-run",
-        "--metrics-listen",
-        "127.0.0.1:0",
-    ];
-    let sidecar = Sidecar::start(&args);
-    let addr = metrics_addr(&sidecar);
+    let (_sidecar, addr) = dry_run_with_metrics(pid, "1G..2G");
     let memory = |w: u32, metric: &str| {
         format!("raindrops_recycle_worker_memory_bytes{{pid=\"{w}\",metric=\"{metric}\"}}")
     };
@@ -81,33 +62,17 @@ fn metrics_listen_serves_each_workers_memory_limit_and_age() {
     assert!(text.ends_with("# EOF\n"), "{text}");
     raindrops_test_support::golden::check_openmetrics(&text);
     // A dry run signals nothing: both workers are still there.
-    assert_eq!(children(pid), workers);
+    let mut now = children(pid);
+    now.sort_unstable();
+    assert_eq!(now, workers);
 }
 
 /// A dry run over limits every worker exceeds (1..2 bytes): each is `due`, none recycling.
 #[test]
 fn a_dry_run_shows_every_worker_over_its_limit_due() {
-    let master = KillOnDrop(Command::new("sh").args(["-c", "sleep 300 & wait"]).spawn().unwrap());
-    let pid = master.0.id();
-    let start = Instant::now();
-    while children(pid).len() != 1 {
-        assert!(start.elapsed() < LONG, "the shell did not start its child");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let worker = children(pid)[0];
-    let master_pid = pid.to_string();
-    let sidecar = Sidecar::start(&[
-        "--master",
-        &master_pid,
-        "--max-memory",
-        "1..2",
-        "--interval",
-        "50ms",
-        "--dry-run",
-        "--metrics-listen",
-        "127.0.0.1:0",
-    ]);
-    let addr = metrics_addr(&sidecar);
+    let (master, workers) = sleeping_master(1);
+    let worker = workers[0];
+    let (_sidecar, addr) = dry_run_with_metrics(master.0.id(), "1..2");
     let text = scrape_until(addr, |text| states(text, worker).first() == Some(&("serving", 0.0)));
     assert_eq!(states(&text, worker), [("serving", 0.0), ("due", 1.0), ("recycling", 0.0)]);
     assert_eq!(value(&text, "raindrops_recycle_recycling_max"), Some(0.0), "{text}");
@@ -147,6 +112,38 @@ fn metrics_count_recycles_by_reason_and_escalation_signals() {
     assert_eq!(value(&text, "raindrops_recycle_recycling"), Some(1.0), "{text}");
     assert_eq!(value(&text, "raindrops_recycle_recycling_max"), Some(1.0), "{text}");
     raindrops_test_support::golden::check_openmetrics(&text);
+}
+
+/// A shell "master" with `n` sleeping children, and their pids, sorted.
+pub(crate) fn sleeping_master(n: usize) -> (KillOnDrop, Vec<u32>) {
+    let script = format!("{}wait", "sleep 300 & ".repeat(n));
+    let master = KillOnDrop(Command::new("sh").args(["-c", &script]).spawn().unwrap());
+    let start = Instant::now();
+    while children(master.0.id()).len() != n {
+        assert!(start.elapsed() < LONG, "the shell did not start {n} children");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut workers = children(master.0.id());
+    workers.sort_unstable();
+    (master, workers)
+}
+
+/// `raindrops recycle` over `master` in a dry run every 50 ms, limits drawn in `max_memory`,
+/// serving `--metrics-listen` on a free loopback port: it, and that port's address.
+pub(crate) fn dry_run_with_metrics(master: u32, max_memory: &str) -> (Sidecar, SocketAddr) {
+    let sidecar = Sidecar::start(&[
+        "--master",
+        &master.to_string(),
+        "--max-memory",
+        max_memory,
+        "--interval",
+        "50ms",
+        "--dry-run",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ]);
+    let addr = metrics_addr(&sidecar);
+    (sidecar, addr)
 }
 
 /// Worker `pid`'s `raindrops_recycle_worker_state` samples, in the order written.

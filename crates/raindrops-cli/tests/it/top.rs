@@ -128,7 +128,7 @@ fn snapshot_errors_go_to_stderr_and_exit_1() {
 ///
 /// `raindrops` runs under `sh`, which writes its exit status to a file: tmux itself sometimes
 /// fails to reap a pane's process under load, so `#{pane_dead_status}` is not reliable.
-struct Tmux {
+pub(crate) struct Tmux {
     /// The `tmux` program, as `require_external!(TMUX)` found it.
     program: PathBuf,
     /// Holds the server's socket and the status file, removed with them.
@@ -138,7 +138,7 @@ struct Tmux {
 impl Tmux {
     /// Starts `raindrops ARGS` in a detached 120×40 session whose pane stays after it exits,
     /// with the `tmux` at `program`.
-    fn start(program: &Path, args: &[&str]) -> Tmux {
+    pub(crate) fn start(program: &Path, args: &[&str]) -> Tmux {
         let tmux = Tmux { program: program.to_owned(), dir: tempfile::tempdir().unwrap() };
         let script = format!("\"$@\"; echo $? > '{}'", tmux.status_file().display());
         let mut command = vec!["-f", "/dev/null", "new-session", "-d", "-x", "120", "-y", "40"];
@@ -150,7 +150,7 @@ impl Tmux {
     }
 
     /// Runs a tmux command on this server and returns its stdout.
-    fn run(&self, args: &[&str]) -> String {
+    pub(crate) fn run(&self, args: &[&str]) -> String {
         let out = Command::new(&self.program).arg("-S").arg(self.socket()).args(args).output();
         let out = out.unwrap();
         assert!(out.status.success(), "tmux {args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -179,7 +179,7 @@ impl Tmux {
 
     /// Polls the screen (for at most 30 s) until `done` accepts it, and returns it.
     #[track_caller]
-    fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let screen = self.screen();
@@ -194,7 +194,7 @@ impl Tmux {
     /// Waits (at most 30 s) for `raindrops` to exit, checks it left the alternate screen, and
     /// returns its exit status as `sh` reports it (128 + N for signal N).
     #[track_caller]
-    fn exit_status(&self) -> u32 {
+    pub(crate) fn exit_status(&self) -> u32 {
         let deadline = Instant::now() + Duration::from_secs(30);
         let status = loop {
             let status = std::fs::read_to_string(self.status_file()).unwrap_or_default();
@@ -219,7 +219,7 @@ impl Drop for Tmux {
 }
 
 /// The cells of the table row whose first cell is `first`, without the box borders.
-fn row(screen: &str, first: &str) -> Option<Vec<String>> {
+pub(crate) fn row(screen: &str, first: &str) -> Option<Vec<String>> {
     screen.lines().find_map(|line| {
         let cells: Vec<String> =
             line.trim_matches('│').split_whitespace().map(str::to_owned).collect();
@@ -228,7 +228,7 @@ fn row(screen: &str, first: &str) -> Option<Vec<String>> {
 }
 
 /// Whether the row starting with `first` has `expected` as its next cells.
-fn shows(screen: &str, first: &str, expected: &[&str]) -> bool {
+pub(crate) fn shows(screen: &str, first: &str, expected: &[&str]) -> bool {
     row(screen, first)
         .is_some_and(|cells| cells.len() > expected.len() && cells[1..=expected.len()] == *expected)
 }

@@ -15,7 +15,7 @@ pub(super) fn sample(listeners: &[(&str, u32, u32)]) -> Sample {
             oldest_ms: (queued > 0 && !addr.starts_with('/')).then_some(queued * 300),
         })
         .collect();
-    Sample { listeners: Ok(listeners), workers: None }
+    Sample { listeners: Ok(listeners), workers: None, master: None }
 }
 
 /// Two workers of the HTTP schema: one busy with a known pid, memory and heartbeat, one not.

@@ -2,10 +2,15 @@
 
 use raindrops::ListenStats;
 
+use super::master::{MasterWorker, MasterWorkers, WorkerColumn};
 use super::sampling::{WorkerRow, Workers};
 
 /// What an unknown value shows.
 pub(super) const UNKNOWN: &str = "-";
+
+/// Why the master's workers have no limit and state: said under the table.
+pub(super) const NO_RECYCLE: &str =
+    "limit, state: known only to raindrops recycle: give --recycle ADDR (its --metrics-listen)";
 
 /// Bytes in binary units with one decimal: `512B`, `1.5K`, `12.3M`, `2.0G`.
 pub(super) fn bytes(n: u64) -> String {
@@ -68,6 +73,46 @@ pub(super) fn total_cells(workers: &Workers) -> Vec<String> {
     cells
 }
 
+/// An age: `42s`, `3m05s`, `5h03m`, `2d05h`.
+pub(super) fn age(age: std::time::Duration) -> String {
+    let s = age.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3_600 => format!("{}m{:02}s", s / 60, s % 60),
+        3_600..86_400 => format!("{}h{:02}m", s / 3_600, s % 3_600 / 60),
+        _ => format!("{}d{:02}h", s / 86_400, s % 86_400 / 3_600),
+    }
+}
+
+/// The master's workers table's header: pid, uss, pss, rss, age, limit, state.
+pub(super) fn master_header() -> Vec<String> {
+    let sizes = [WorkerColumn::Pid, WorkerColumn::Uss, WorkerColumn::Pss, WorkerColumn::Rss];
+    let mut header: Vec<String> = sizes.iter().map(|c| c.name().to_owned()).collect();
+    header.extend([WorkerColumn::Age.name(), "limit", "state"].map(str::to_owned));
+    header
+}
+
+/// One of the master's workers' cells, in [`master_header`] order; the limit names its
+/// metric (`52.1M uss`).
+pub(super) fn master_cells(worker: &MasterWorker) -> Vec<String> {
+    let sizes = worker.sizes.map(|s| [s.uss(), s.pss, s.rss]);
+    let mut cells = vec![worker.pid.to_string()];
+    cells.extend((0..3).map(|i| or_unknown(sizes, |s| bytes(s[i]))));
+    cells.push(age(worker.age));
+    cells.push(or_unknown(worker.known.limit.as_ref(), |(m, l)| format!("{} {m}", bytes(*l))));
+    cells.push(or_unknown(worker.known.state.clone(), |s| s));
+    cells
+}
+
+/// The master's workers' sum row: their USS, PSS (their true total) and RSS.
+pub(super) fn master_total(workers: &MasterWorkers) -> Vec<String> {
+    let totals = workers.totals();
+    let mut cells = vec!["sum".to_owned()];
+    cells.extend((0..3).map(|i| or_unknown(totals, |t| bytes(t[i]))));
+    cells.extend([String::new(), String::new(), String::new()]);
+    cells
+}
+
 fn or_unknown<T>(value: Option<T>, show: impl FnOnce(T) -> String) -> String {
     value.map_or_else(|| UNKNOWN.to_owned(), show)
 }
@@ -96,6 +141,16 @@ mod tests {
         assert_eq!(millis(59_999), "59.9s");
         assert_eq!(millis(60_000), "1m00s");
         assert_eq!(millis(185_000), "3m05s");
+    }
+
+    #[test]
+    fn ages() {
+        let s = std::time::Duration::from_secs;
+        assert_eq!(age(s(0)), "0s");
+        assert_eq!(age(s(59)), "59s");
+        assert_eq!(age(s(185)), "3m05s");
+        assert_eq!(age(s(5 * 3_600 + 3 * 60 + 9)), "5h03m");
+        assert_eq!(age(s(2 * 86_400 + 5 * 3_600)), "2d05h");
     }
 
     #[test]

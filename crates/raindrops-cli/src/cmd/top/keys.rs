@@ -1,4 +1,5 @@
-//! What each key does: `1`-`4` sort, `/` starts the filter, `q` or Ctrl-C quits.
+//! What each key does: `1`-`5` sort the listeners, `m` the master's workers, `/` starts the
+//! filter, `q` or Ctrl-C quits.
 //!
 //! While the filter is being typed, printable keys go into it, Backspace deletes, Enter keeps
 //! it and Esc clears it; Ctrl-C still quits.
@@ -45,6 +46,7 @@ pub(super) fn handle(top: &mut Top, key: KeyEvent) -> Flow {
     match key.code {
         KeyCode::Char('q') => return Flow::Quit,
         KeyCode::Char('/') => top.editing = true,
+        KeyCode::Char('m') => top.worker_sort = top.worker_sort.next(),
         KeyCode::Esc => top.filter.clear(),
         KeyCode::Char(c @ '1'..='5') => {
             let index = usize::from(c as u8 - b'1');
@@ -60,6 +62,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::cmd::top::master::WorkerColumn;
 
     fn press(top: &mut Top, code: KeyCode) -> Flow {
         handle(top, KeyEvent::new(code, KeyModifiers::NONE))
@@ -93,6 +96,9 @@ mod tests {
         assert_eq!((top.sort, top.descending), (Column::Active, true));
         press(&mut top, KeyCode::Char('5'));
         assert_eq!((top.sort, top.descending), (Column::Wait, true));
+        assert_eq!(top.worker_sort, WorkerColumn::Uss);
+        press(&mut top, KeyCode::Char('m'));
+        assert_eq!(top.worker_sort, WorkerColumn::Pss);
     }
 
     #[test]

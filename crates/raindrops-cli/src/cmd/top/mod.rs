@@ -1,6 +1,8 @@
-//! `raindrops top`: a live terminal view of listeners and of a segment's worker rows.
+//! `raindrops top`: a live terminal view of listeners, of a segment's worker rows and of a
+//! prefork master's workers (`--master PID`).
 //!
-//! * `sampling`: reads the kernel (listener stats) and the segment file (worker rows), turning
+//! * `sampling`: reads the kernel (listener stats), the segment file (worker rows) and the
+//!   master's workers (`master`, with `sidecar` and `exposition` for `--recycle`), turning
 //!   every failure into a message to show;
 //! * `model`: what the screen keeps between samples (peaks, history, sort, filter);
 //! * `render`: draws a [`model::Top`] with ratatui; `plain`: the one-shot text for a pipe;
@@ -10,12 +12,15 @@
 //! When stdout is not a terminal, one sample is printed as text and the command exits (1 if
 //! something could not be read, after printing what could).
 
+mod exposition;
 mod format;
 mod keys;
+mod master;
 mod model;
 mod plain;
 mod render;
 mod sampling;
+mod sidecar;
 mod terminal;
 
 #[cfg(test)]
@@ -43,6 +48,9 @@ const SIGNAL_CHECK: Duration = Duration::from_millis(200);
 impl super::Run for TopArgs {
     fn run(&self) -> anyhow::Result<Code> {
         let mut sampler = Sampler::new(self)?;
+        if let Some(pid) = self.master {
+            master::check(pid)?;
+        }
         if io::stdout().is_terminal() { live(self, sampler) } else { snapshot(&mut sampler) }
     }
 }

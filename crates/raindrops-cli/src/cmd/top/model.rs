@@ -1,5 +1,6 @@
 //! What the screen shows, kept between samples: each listener's peak and recent history, the
-//! latest worker rows, the sort order and the filter. No I/O: samples come in, rows go out.
+//! latest worker rows and master's workers, the sort orders and the filter. No I/O: samples
+//! come in, rows go out.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -7,6 +8,7 @@ use std::time::Duration;
 
 use raindrops::{ListenStats, ListenerAddr};
 
+use super::master::{MasterWorkers, WorkerColumn};
 use super::sampling::{Sample, Workers};
 
 /// How many queued samples each listener keeps (10 minutes at the default 1 s delay).
@@ -72,6 +74,10 @@ pub(super) struct Top {
     pub(super) listen_error: Option<String>,
     /// The latest worker rows, when `--segment` was given.
     pub(super) workers: Option<Result<Workers, String>>,
+    /// The master's latest workers, when `--master` was given.
+    pub(super) master: Option<Result<MasterWorkers, String>>,
+    /// The column the master's workers are sorted by.
+    pub(super) worker_sort: WorkerColumn,
     /// The column the listeners are sorted by.
     pub(super) sort: Column,
     /// Whether that order is reversed (largest or last address first).
@@ -92,6 +98,8 @@ impl Top {
             segment,
             listen_error: None,
             workers: None,
+            master: None,
+            worker_sort: WorkerColumn::Uss,
             sort: Column::Queued,
             descending: true,
             filter: String::new(),
@@ -104,6 +112,7 @@ impl Top {
     /// whatever comes and goes on the host.
     pub(super) fn update(&mut self, sample: Sample) {
         self.workers = sample.workers;
+        self.master = sample.master;
         let listeners = match sample.listeners {
             Ok(listeners) => listeners,
             Err(err) => {
@@ -186,7 +195,7 @@ mod tests {
         let mut top = Top::new(Duration::from_secs(1), None);
         top.update(sample(&[("127.0.0.1:80", 1, 4), ("127.0.0.1:81", 0, 0)]));
         top.update(sample(&[("127.0.0.1:80", 2, 1)]));
-        top.update(Sample { listeners: Err("boom".into()), workers: None });
+        top.update(Sample { listeners: Err("boom".into()), workers: None, master: None });
         assert_eq!(top.listen_error.as_deref(), Some("boom"));
         assert_eq!(top.total(), 1, "81 vanished, the error keeps the last known");
         top.update(sample(&[("127.0.0.1:80", 0, 2)]));

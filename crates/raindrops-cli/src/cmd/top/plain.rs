@@ -1,9 +1,11 @@
 //! The plain-text snapshot printed when stdout is not a terminal, for scripts: one sample, the
-//! listeners in the kernel's (or the given) order, then the worker rows and their sum.
+//! listeners in the kernel's (or the given) order, then the worker rows and their sum, then
+//! the master's workers, largest USS first, and their sum.
 
 use std::fmt::Write as _;
 
 use super::format;
+use super::master::{Recycle, WorkerColumn};
 use super::model::Column;
 use super::sampling::Sample;
 
@@ -31,6 +33,27 @@ pub(super) fn snapshot(sample: &Sample) -> (String, Vec<&str>) {
                 out.push('\n');
             }
             out.push_str(&table(format::worker_header(&workers.fields), rows));
+        }
+        Some(Err(err)) => errors.push(err.as_str()),
+        None => {}
+    }
+    match &sample.master {
+        Some(Ok(master)) => {
+            let sorted = master.sorted(WorkerColumn::Uss);
+            let mut rows: Vec<Vec<String>> = sorted.into_iter().map(format::master_cells).collect();
+            rows.push(format::master_total(master));
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&table(format::master_header(), rows));
+            match &master.recycle {
+                Recycle::NotGiven => {
+                    out.push_str(format::NO_RECYCLE);
+                    out.push('\n');
+                }
+                Recycle::Read(_) => {}
+                Recycle::Failed(err) => errors.push(err.as_str()),
+            }
         }
         Some(Err(err)) => errors.push(err.as_str()),
         None => {}
@@ -91,9 +114,17 @@ mod tests {
         let sample = Sample {
             listeners: Err("cannot query listener stats: no netlink".into()),
             workers: Some(Err("/x: no such segment file".into())),
+            master: Some(Err("master 9 exited (no /proc/9)".into())),
         };
         let (text, errors) = snapshot(&sample);
         assert_eq!(text, "");
-        assert_eq!(errors, ["cannot query listener stats: no netlink", "/x: no such segment file"]);
+        assert_eq!(
+            errors,
+            [
+                "cannot query listener stats: no netlink",
+                "/x: no such segment file",
+                "master 9 exited (no /proc/9)"
+            ]
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! Drawing the live view: the listeners table, the workers table and the footer of keys.
+//! Drawing the live view: the listeners table, the segment's workers table, the master's
+//! workers table and the footer of keys.
 //!
 //! Pure: it reads a [`Top`] and draws a frame, so tests render into ratatui's `TestBackend`
 //! and compare cells.
@@ -13,6 +14,7 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
 
 use super::format;
+use super::master::{MasterWorkers, Recycle, WorkerColumn};
 use super::model::{Column, Top};
 use super::sampling::Workers;
 
@@ -26,17 +28,30 @@ const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█
 /// Draws the whole screen.
 pub(super) fn draw(frame: &mut Frame<'_>, top: &Top) {
     let area = frame.area();
-    let workers_height = top.workers.as_ref().map_or(0, |workers| {
-        // Two borders around a header, the rows and the sum, or around the error.
-        let wanted = match workers {
-            Ok(w) => w.rows.len() + 4,
+    // Two borders around a header, the rows and the sum, or around the error.
+    let height = |rows: Result<usize, &String>| {
+        let wanted = match rows {
+            Ok(rows) => rows + 4,
             Err(err) => error_text(err).line_count(area.width.saturating_sub(2)) + 2,
         };
-        u16::try_from(wanted).unwrap_or(u16::MAX).min(area.height / 2)
+        u16::try_from(wanted).unwrap_or(u16::MAX)
+    };
+    let workers_height = top
+        .workers
+        .as_ref()
+        .map_or(0, |workers| height(workers.as_ref().map(|w| w.rows.len())).min(area.height / 2));
+    let master_height = top.master.as_ref().map_or(0, |master| {
+        let failed = match master {
+            Ok(MasterWorkers { recycle: Recycle::Failed(err), .. }) => height(Err(err)) - 2,
+            _ => 0,
+        };
+        let rows = height(master.as_ref().map(|m| m.rows.len())) + failed;
+        rows.min((area.height / 2).saturating_sub(workers_height / 2))
     });
-    let [listeners, workers, footer] = Layout::vertical([
+    let [listeners, workers, master, footer] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(workers_height),
+        Constraint::Length(master_height),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -44,7 +59,21 @@ pub(super) fn draw(frame: &mut Frame<'_>, top: &Top) {
     if let Some(rows) = &top.workers {
         draw_workers(frame, workers, top.segment.as_deref(), rows);
     }
+    if let Some(workers) = &top.master {
+        draw_master(frame, master, workers, top.worker_sort);
+    }
     frame.render_widget(footer_line(top), footer);
+}
+
+/// Shows `err` at the top of `inner` (at most half of it): the area left below.
+fn above(frame: &mut Frame<'_>, inner: Rect, err: &str) -> Rect {
+    let error = error_text(err);
+    let lines = u16::try_from(error.line_count(inner.width)).unwrap_or(u16::MAX);
+    let lines = lines.min(inner.height / 2).max(1);
+    let [above, rest] =
+        Layout::vertical([Constraint::Length(lines), Constraint::Fill(1)]).areas(inner);
+    frame.render_widget(error, above);
+    rest
 }
 
 fn draw_listeners(frame: &mut Frame<'_>, area: Rect, top: &Top) {
@@ -59,15 +88,7 @@ fn draw_listeners(frame: &mut Frame<'_>, area: Rect, top: &Top) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let table_area = match &top.listen_error {
-        Some(err) => {
-            let error = error_text(err);
-            let lines = u16::try_from(error.line_count(inner.width)).unwrap_or(u16::MAX);
-            let lines = lines.min(inner.height / 2).max(1);
-            let [above, rest] =
-                Layout::vertical([Constraint::Length(lines), Constraint::Fill(1)]).areas(inner);
-            frame.render_widget(error, above);
-            rest
-        }
+        Some(err) => above(frame, inner, err),
         None => inner,
     };
     let mut columns = Column::ALL.to_vec();
@@ -165,17 +186,61 @@ fn draw_workers(
     };
     let header = format::worker_header(&workers.fields);
     let rows: Vec<Vec<String>> = workers.rows.iter().map(format::worker_cells).collect();
-    let total = format::total_cells(workers);
+    frame.render_widget(summed_table(header, rows, format::total_cells(workers)), inner);
+}
+
+/// A table of rows under `header`, fitted to its cells, with `total` as its footer: the sum
+/// stays in view when the rows do not fit.
+fn summed_table(header: Vec<String>, rows: Vec<Vec<String>>, total: Vec<String>) -> Table<'static> {
     let widths = fitted(&header, &[rows.as_slice(), std::slice::from_ref(&total)].concat());
-    // The sum is the table's footer: it stays in view when the rows do not fit.
-    let table = Table::new(
+    Table::new(
         rows.into_iter().map(text_cells).map(Row::new),
         widths.into_iter().map(Constraint::Length),
     )
     .header(Row::new(text_cells(header)).bold())
     .footer(Row::new(text_cells(total)).bold())
-    .column_spacing(SPACING);
-    frame.render_widget(table, inner);
+    .column_spacing(SPACING)
+}
+
+/// The master's workers, sorted by `sort`, and their sum; the limit and state's source in the
+/// title, or why they are unknown at the bottom.
+fn draw_master(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    master: &Result<MasterWorkers, String>,
+    sort: WorkerColumn,
+) {
+    let master = match master {
+        Ok(master) => master,
+        Err(err) => {
+            let block = Block::bordered().title(" workers of master ".bold());
+            frame.render_widget(error_text(err), block.inner(area));
+            frame.render_widget(block, area);
+            return;
+        }
+    };
+    let from = match &master.recycle {
+        Recycle::Read(addr) => format!(" · limit, state from {addr}"),
+        _ => String::new(),
+    };
+    let mut block =
+        Block::bordered().title(format!(" workers of master {}{from} ", master.master).bold());
+    if master.recycle == Recycle::NotGiven {
+        block = block.title_bottom(format!(" {} ", format::NO_RECYCLE));
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let table_area = match &master.recycle {
+        Recycle::Failed(err) => above(frame, inner, err),
+        _ => inner,
+    };
+    let header: Vec<String> = format::master_header()
+        .into_iter()
+        .map(|name| if name == sort.name() { format!("{name}▼") } else { name })
+        .collect();
+    let rows: Vec<Vec<String>> =
+        master.sorted(sort).into_iter().map(format::master_cells).collect();
+    frame.render_widget(summed_table(header, rows, format::master_total(master)), table_area);
 }
 
 fn footer_line(top: &Top) -> Line<'static> {
@@ -206,9 +271,11 @@ fn footer_line(top: &Top) -> Line<'static> {
         text(" peak ".into()),
         key("5"),
         text(" wait: sort  ".into()),
-        key("/"),
-        text(" filter".into()),
     ];
+    if top.master.is_some() {
+        spans.extend([key("m"), text(" workers' sort  ".into())]);
+    }
+    spans.extend([key("/"), text(" filter".into())]);
     if !top.filter.is_empty() {
         spans.push(text(format!(" {:?}  ", top.filter)));
         spans.push(key("esc"));

@@ -1,13 +1,16 @@
-//! Reading the numbers: listener stats from the kernel and worker rows from a segment file.
+//! Reading the numbers: listener stats from the kernel, worker rows from a segment file and a
+//! master's workers from `/proc` ([`master`](super::master)).
 //!
 //! Every failure becomes a message inside the [`Sample`], so the screen can show it and try
 //! again on the next tick: a missing segment file may appear, netlink may come back.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use raindrops::memory::MemoryMetric;
 use raindrops::{DropsReader, ListenStats, ListenerAddr, QueueWait, SockDiag};
 
+use super::master::{self, MasterWorkers};
 use crate::cli::TopArgs;
 use crate::exit::UsageError;
 
@@ -58,6 +61,8 @@ pub(super) struct Sample {
     pub(super) listeners: Result<Vec<Listener>, String>,
     /// The segment's rows when `--segment` was given, or why they could not be read.
     pub(super) workers: Option<Result<Workers, String>>,
+    /// The master's workers when `--master` was given, or why they could not be read.
+    pub(super) master: Option<Result<MasterWorkers, String>>,
 }
 
 /// Which listeners to ask for.
@@ -79,6 +84,8 @@ pub(super) struct Sampler {
     diag: Option<SockDiag>,
     targets: Targets,
     segment: Option<PathBuf>,
+    master: Option<u32>,
+    recycle: Option<SocketAddr>,
 }
 
 impl Sampler {
@@ -97,10 +104,16 @@ impl Sampler {
             }
             Targets::Given(addrs)
         };
-        Ok(Sampler { diag: None, targets, segment: args.segment.clone() })
+        Ok(Sampler {
+            diag: None,
+            targets,
+            segment: args.segment.clone(),
+            master: args.master,
+            recycle: args.recycle,
+        })
     }
 
-    /// Reads the listeners and the segment once.
+    /// Reads the listeners, the segment and the master's workers once.
     pub(super) fn sample(&mut self) -> Sample {
         let listeners = self.listeners().map_err(|e| format!("cannot query listener stats: {e}"));
         if listeners.is_err() {
@@ -108,7 +121,8 @@ impl Sampler {
             self.diag = None;
         }
         let workers = self.segment.as_ref().map(|path| read_workers(path));
-        Sample { listeners, workers }
+        let master = self.master.map(|pid| master::read(pid, self.recycle));
+        Sample { listeners, workers, master }
     }
 
     /// One dump per address family gives the stats and the queued connections' ages.
@@ -201,6 +215,8 @@ mod tests {
         TopArgs {
             delay: Duration::from_secs(1),
             segment: None,
+            master: None,
+            recycle: None,
             unix,
             addrs: addrs.iter().map(|a| (*a).into()).collect(),
         }
@@ -216,7 +232,7 @@ mod tests {
         let _clients = [UnixStream::connect(&path).unwrap(), UnixStream::connect(&path).unwrap()];
 
         let sample = Sampler::new(&args(true, &[])).unwrap().sample();
-        assert_eq!(sample.workers, None);
+        assert_eq!((sample.workers, sample.master), (None, None));
         let listeners = sample.listeners.unwrap();
         let find = |addr: &ListenerAddr| {
             listeners.iter().find(|l| l.addr == *addr).map(|l| (l.stats, l.oldest_ms.is_some()))

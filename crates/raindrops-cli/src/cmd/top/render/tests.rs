@@ -117,6 +117,7 @@ fn errors_are_shown_in_place() {
     top.update(Sample {
         listeners: Err("cannot query listener stats: netlink sock_diag is unavailable".into()),
         workers: Some(Err("/x: not a raindrops segment: starts with \"hello, w\"".into())),
+        master: None,
     });
     let terminal = terminal(&top, 50, 12);
     assert_lines(
