@@ -70,8 +70,15 @@ pub const PUMA: Requirement = Requirement::program("puma", "puma");
 /// gunicorn, Python's prefork WSGI server.
 pub const GUNICORN: Requirement = Requirement::program("gunicorn", "gunicorn");
 
+/// util-linux's `unshare`, which makes a pid namespace where a test decides the next pid.
+pub const UNSHARE: Requirement = Requirement::program("unshare", "util-linux");
+/// util-linux's `setpriv`, which runs a program as another user.
+pub const SETPRIV: Requirement = Requirement::program("setpriv", "util-linux");
+
 /// Every requirement above: what `.ci/run` must install.
 pub const ALL: &[Requirement] = &[
+    UNSHARE,
+    SETPRIV,
     UNICORN,
     PUMA,
     GUNICORN,

@@ -10,6 +10,7 @@ mod names;
 mod recycle;
 mod recycle_connections;
 mod recycle_metrics;
+mod recycle_pid_reuse;
 mod recycle_scrape;
 mod recycle_sidecar;
 mod recycle_signals;

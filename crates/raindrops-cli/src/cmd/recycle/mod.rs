@@ -59,7 +59,9 @@ impl Run for RecycleArgs {
         };
         let raw = nix::unistd::Pid::from_raw(i32::try_from(master).context("--master")?);
         if let Err(err) = kill(raw, None) {
-            anyhow::bail!("master {master} is not ours to signal: {err}");
+            anyhow::bail!(
+                "master {master} is not ours to signal ({err}): run recycle as the master's user or as root"
+            );
         }
         self.watch(master, stat.start)
     }
@@ -122,7 +124,9 @@ impl RecycleArgs {
                     }
                 }
             }
-            let sent = fleet.escalate(now);
+            // Now, not `now`: a worker whose recycle just started gets its graceful signal in
+            // this interval, right after its pidfd was opened and checked.
+            let sent = fleet.escalate(Instant::now());
             if let Some(metrics) = &mut metrics {
                 metrics.signalled(&sent);
                 metrics.publish(&fleet, metric, in_flight);

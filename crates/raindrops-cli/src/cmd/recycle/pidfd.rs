@@ -17,12 +17,22 @@ pub(crate) struct Pidfd {
     fd: OwnedFd,
 }
 
+/// A test hook, for that use only: with this variable set, `recycle` logs `stopping before
+/// opening a pidfd for worker PID` and stops itself (SIGSTOP) each time it is about to open a
+/// worker's pidfd, after the read that listed the worker. A test then replaces the worker by
+/// a process that takes its pid and continues it (SIGCONT): `tests/it/recycle_pid_reuse.rs`.
+pub(crate) const STOP_BEFORE_PIDFD: &str = "RAINDROPS_RECYCLE_STOP_BEFORE_PIDFD";
+
 impl Pidfd {
     /// Opens a pidfd for `pid`, then checks that `pid` is still the child of `master` that
     /// started at `start` (ticks after boot). The check comes after the opening: a process
     /// that matches then existed all along, so the pidfd refers to it; a pid that was reused
     /// in between (or whose process left the master) is refused with `Ok(None)`.
     pub(crate) fn open_child(pid: u32, start: u64, master: u32) -> io::Result<Option<Pidfd>> {
+        if std::env::var_os(STOP_BEFORE_PIDFD).is_some() {
+            tracing::warn!(pid, "recycle: stopping before opening a pidfd for worker {pid}");
+            nix::sys::signal::raise(Signal::SIGSTOP)?;
+        }
         let Some(raw) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
             return Ok(None);
         };
