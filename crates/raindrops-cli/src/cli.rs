@@ -206,9 +206,10 @@ pub(crate) struct StatsArgs {
     #[arg(long)]
     pub(crate) queued_only: bool,
     /// Also show how long connections have waited in each TCP accept queue, read from the
-    /// kernel in the same query: columns oldest_ms, p50_ms and p99_ms (`-` when none waits;
-    /// always `-` for Unix listeners, whose kernel keeps no such clock). Ages count from the
-    /// handshake or the client's last data, in kernel ticks (4 ms at HZ=250).
+    /// kernel with the stats (then exact lookups of the queued connections only): columns
+    /// oldest_ms, p50_ms and p99_ms (`-` when none waits; always `-` for Unix listeners,
+    /// whose kernel keeps no such clock). Ages count from the handshake, request sent or
+    /// not, in kernel ticks (4 ms at HZ=250).
     #[arg(long, conflicts_with = "queued_only")]
     pub(crate) wait: bool,
     /// With no ADDR: also list every Unix stream listener.

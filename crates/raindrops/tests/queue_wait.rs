@@ -1,7 +1,8 @@
 //! Queue wait against real loopback sockets: connections queued at known times (about 1.5 s,
-//! 0.5 s and 0 s before the sample, some with request bytes, some without) must come back
-//! with those ages, within ±50 ms plus however long the sample itself took by this test's
-//! own clock, so a loaded machine widens the window instead of failing it.
+//! 0.5 s and 0 s before the sample, some with request bytes, some without, one whose request
+//! came 1 s after its handshake) must come back with those ages, the time since each
+//! handshake, within ±50 ms plus however long the sample itself took by this test's own
+//! clock, so a loaded machine widens the window instead of failing it.
 #![cfg(target_os = "linux")]
 
 use std::io::Write;
@@ -34,17 +35,17 @@ fn connect(target: SocketAddr, request: bool) -> Client {
 }
 
 impl Client {
-    /// Sends the request now: the age restarts (it is the time since the last data).
+    /// Sends the request now: the age does not restart (it is the time since the handshake,
+    /// `tcpi_last_data_sent`, which only the server's data would move).
     fn send_request(&mut self) {
-        let before = Instant::now();
         self._stream.write_all(REQUEST).unwrap();
-        self.start = (before, Instant::now());
     }
 }
 
-/// Queues 7 connections to `targets` (round robin, all on `port`): 2 about 1.5 s before the
-/// sample (one with its request), 3 about 0.5 s before (one connected at 1.5 s whose request
-/// comes now), 2 just before. The sleeps are the fixture's ages, not waits for events.
+/// Queues 7 connections to `targets` (round robin, all on `port`): 3 about 1.5 s before the
+/// sample (one with its request, one whose request comes 1 s later), 2 about 0.5 s before
+/// (one with its request), 2 just before. The sleeps are the fixture's ages, not waits for
+/// events.
 fn queue_clients(targets: &[&str], port: u16) -> Vec<Client> {
     let mut next = targets.iter().cycle().map(|h| SocketAddr::new(h.parse().unwrap(), port));
     let mut clients =
@@ -95,6 +96,10 @@ fn check_ages(diag: &mut SockDiag, addr: SocketAddr, clients: &[Client]) {
     assert_eq!(wait.oldest_ms(), wait.ages_ms().last().copied());
     let oldest = wait.oldest().unwrap();
     assert!(oldest >= Duration::from_millis(1400), "{addr}: oldest {oldest:?}");
+    // The client that sent its request 1 s after its handshake still reports its whole wait:
+    // three connections, not two, have waited since about 1.5 s.
+    let old = wait.ages_ms().iter().filter(|&&ms| ms >= 1400).count();
+    assert_eq!(old, 3, "{addr}: {wait:?}");
     let p50 = wait.percentile_ms(50.0).unwrap();
     assert!((400..=700 + u32::try_from((after - before).as_millis()).unwrap()).contains(&p50));
     assert_eq!(wait.to_aggregate().count(), clients.len() as u64);
@@ -142,15 +147,18 @@ fn scenario(bind: &str, targets: &[&str], reuse_port: usize) {
     assert_eq!(mixed[0].1.as_ref().map(QueueWait::count), Some(clients.len()));
 
     if reuse_port == 0 {
-        // FIFO: the two oldest go first, and with them every age over a second.
-        let old: Vec<TcpStream> = (0..2).map(|_| listeners[0].accept().unwrap().0).collect();
-        poll(&format!("{addr} oldest after 2 accepts"), true, || {
-            let (_, wait, ..) = sample(&mut diag, addr);
-            wait.count() == clients.len() - 2 && wait.oldest_ms().is_some_and(|ms| ms < 1000)
+        // FIFO: the three oldest go first, and with them every age over a second: what is
+        // left is no older than the clients queued 0.5 s before the sample (by this test's
+        // clock, however long this took on a loaded machine).
+        let old: Vec<TcpStream> = (0..3).map(|_| listeners[0].accept().unwrap().0).collect();
+        poll(&format!("{addr} oldest after 3 accepts"), (clients.len() - 3, true), || {
+            let (_, wait, _, after) = sample(&mut diag, addr);
+            let bound = after - clients[3].start.0 + SLACK;
+            (wait.count(), wait.oldest().is_some_and(|age| age <= bound))
         });
         drop(old);
     }
-    accept_all(&mut diag, addr, &listeners, clients.len() - if reuse_port == 0 { 2 } else { 0 });
+    accept_all(&mut diag, addr, &listeners, clients.len() - if reuse_port == 0 { 3 } else { 0 });
 }
 
 #[test]

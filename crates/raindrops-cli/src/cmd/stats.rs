@@ -8,7 +8,7 @@
 //! flagged `"address_escaped": true`. Prometheus label values use the text outputs' escaping.
 //!
 //! `--wait` adds the ages of the connections waiting in each TCP accept queue
-//! ([`raindrops::QueueWait`], from the same dump): text columns `oldest_ms p50_ms p99_ms`,
+//! ([`raindrops::QueueWait`], looked up after the same dump): text columns `oldest_ms p50_ms p99_ms`,
 //! JSON fields `waiting`, `oldest_ms`, `p50_ms`, `p99_ms` (null when there is no age: an idle
 //! listener, or a Unix one, whose `waiting` is null too since its kernel keeps no clock), and
 //! the families `raindrops_listener_queue_oldest_seconds` (only for listeners where something

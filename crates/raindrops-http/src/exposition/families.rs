@@ -98,8 +98,7 @@ pub const LISTENER_QUEUE_OLDEST_SECONDS: Family<'static> = family(
     "raindrops_listener_queue_oldest_seconds",
     Type::Gauge,
     Some("seconds"),
-    "Age of the oldest connection waiting for accept() (since the handshake or the client's \
-     last data).",
+    "Age of the oldest connection waiting for accept() (since its handshake completed).",
 );
 /// The ages of the connections waiting in a listener's accept queue (label `addr`), each
 /// counted at every sample that finds it waiting, so the histogram is cumulative (see

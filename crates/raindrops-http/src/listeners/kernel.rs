@@ -20,7 +20,7 @@ enum Which {
 
 /// Listener numbers from the kernel, over one reused netlink socket: works for the listeners
 /// of any process, in any language. Each TCP listener's sample also carries the ages of its
-/// queued connections from the same dump ([`ListenerSample::wait`]).
+/// queued connections, looked up right after the same dump ([`ListenerSample::wait`]).
 ///
 /// ```no_run
 /// use raindrops_http::listeners::{KernelListeners, Listeners};

@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::netlink::{NLA_HDRLEN, Reader, align4, attributes, finish_request, start_request};
-use super::queue_wait::{self, QueueWait};
+use super::queue_wait::{self, QueueWait, SockId};
 use super::{ListenError, ListenStats};
 
 pub(crate) const AF_INET: u8 = libc::AF_INET as u8;
@@ -74,14 +74,16 @@ pub(crate) struct InetSock {
     pub(crate) rqueue: u32,
     pub(crate) inode: u32,
     /// For a connection still in an accept queue (inode 0) of a reply with `INET_DIAG_INFO`:
-    /// its age in ms (`tcpi_last_data_recv`, see `queue_wait.rs`).
+    /// its age in ms (`tcpi_last_data_sent`, see `queue_wait.rs`).
     pub(crate) age_ms: Option<u32>,
+    /// For a connection still in an accept queue: its full id, to ask for its age exactly.
+    pub(crate) id: Option<SockId>,
 }
 
 impl InetSock {
     /// Whether this is a connection waiting in an accept queue: established (or closed by
     /// its client) and not yet given a file by `accept()`.
-    fn is_queued(&self) -> bool {
+    pub(crate) fn is_queued(&self) -> bool {
         matches!(self.state, TCP_ESTABLISHED | TCP_CLOSE_WAIT) && self.inode == 0
     }
 }
@@ -216,9 +218,10 @@ pub(crate) fn parse_msg(payload: &[u8]) -> Result<Option<InetSock>, ListenError>
         AF_INET6 => IpAddr::V6(Ipv6Addr::from(src)),
         _ => return Ok(None),
     };
-    let mut sock =
-        InetSock { state, local: SocketAddr::new(ip, sport), rqueue, inode, age_ms: None };
+    let local = SocketAddr::new(ip, sport);
+    let mut sock = InetSock { state, local, rqueue, inode, age_ms: None, id: None };
     if sock.is_queued() {
+        sock.id = r.array(4).map(|id| SockId { family, id });
         let attrs = payload.get(INET_DIAG_MSG_LEN..).unwrap_or_default();
         sock.age_ms = attributes(attrs)
             .find(|&(kind, _)| kind == queue_wait::INET_DIAG_INFO)
@@ -256,10 +259,7 @@ impl<'a> Wanted<'a> {
         let Some(idxs) = self.by_port.get(&sock.local.port()) else { return };
         for &i in idxs {
             let want = self.addrs[i];
-            if want.is_ipv4() != sock.local.is_ipv4() {
-                continue;
-            }
-            let covers = want.ip().is_unspecified() || sock.local.ip() == want.ip();
+            let covers = covers(want, sock.local);
             if let Some(age) = sock.age_ms.filter(|_| covers) {
                 self.waits[i].push(age);
             }
@@ -276,10 +276,30 @@ impl<'a> Wanted<'a> {
         }
     }
 
+    /// Whether a connection on `local` would count for one of the addresses.
+    pub(crate) fn covers(&self, local: SocketAddr) -> bool {
+        let idxs = self.by_port.get(&local.port()).map_or(&[][..], Vec::as_slice);
+        idxs.iter().any(|&i| covers(self.addrs[i], local))
+    }
+
     /// The stats, and the waits with their ages sorted.
     pub(crate) fn finish(mut self) -> (Vec<ListenStats>, Vec<QueueWait>) {
         self.waits.iter_mut().for_each(QueueWait::finish);
         (self.stats, self.waits)
+    }
+}
+
+/// Whether a connection on `local` counts for the listener address `want` of the same port:
+/// the same family, and the same address unless `want` is the wildcard.
+fn covers(want: SocketAddr, local: SocketAddr) -> bool {
+    want.is_ipv4() == local.is_ipv4() && (want.ip().is_unspecified() || local.ip() == want.ip())
+}
+
+/// The wildcard address of `local`'s family and port.
+fn wildcard_of(local: SocketAddr) -> SocketAddr {
+    match local {
+        SocketAddr::V4(_) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), local.port()),
+        SocketAddr::V6(_) => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), local.port()),
     }
 }
 
@@ -309,17 +329,19 @@ impl All {
         }
     }
 
+    /// Whether a connection on `local` counts for a listener seen so far (its own address or
+    /// its family's wildcard on its port).
+    pub(crate) fn covers(&self, local: SocketAddr) -> bool {
+        self.listeners.contains_key(&local) || self.listeners.contains_key(&wildcard_of(local))
+    }
+
     pub(crate) fn finish(self) -> Vec<(SocketAddr, ListenStats)> {
         self.finish_waits().into_iter().map(|(a, s, _)| (a, s)).collect()
     }
 
     pub(crate) fn finish_waits(mut self) -> Vec<(SocketAddr, ListenStats, QueueWait)> {
         for (local, age) in &self.established {
-            let wildcard = match local {
-                SocketAddr::V4(_) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), local.port()),
-                SocketAddr::V6(_) => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), local.port()),
-            };
-            for key in [*local, wildcard] {
+            for key in [*local, wildcard_of(*local)] {
                 if let Some((stats, wait)) = self.listeners.get_mut(&key) {
                     match age {
                         None => stats.active = stats.active.saturating_add(1),
@@ -344,6 +366,7 @@ impl All {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::listen::diag_replies::datagram;
     use crate::listen::netlink::walk;
     use proptest::prelude::*;
 
@@ -430,25 +453,22 @@ mod tests {
         let addrs = [wild, lo, lo];
         let mut w = Wanted::new(&addrs);
         let mut all = All::default();
+        let other: SocketAddr = "10.0.0.1:80".parse().unwrap();
+        let sock = |state, local, rqueue, inode, age_ms| InetSock {
+            state,
+            local,
+            rqueue,
+            inode,
+            age_ms,
+            id: None,
+        };
         let socks = [
-            InetSock { state: TCP_LISTEN, local: wild, rqueue: 3, inode: 1, age_ms: None },
-            InetSock { state: TCP_ESTABLISHED, local: lo, rqueue: 0, inode: 5, age_ms: None },
-            InetSock {
-                state: TCP_ESTABLISHED,
-                local: "10.0.0.1:80".parse().unwrap(),
-                rqueue: 0,
-                inode: 6,
-                age_ms: None,
-            },
+            sock(TCP_LISTEN, wild, 3, 1, None),
+            sock(TCP_ESTABLISHED, lo, 0, 5, None),
+            sock(TCP_ESTABLISHED, other, 0, 6, None),
             // still in the accept queue: counted by queued, not active; its age by the waits
-            InetSock { state: TCP_ESTABLISHED, local: lo, rqueue: 0, inode: 0, age_ms: Some(7) },
-            InetSock {
-                state: TCP_CLOSE_WAIT,
-                local: "10.0.0.1:80".parse().unwrap(),
-                rqueue: 0,
-                inode: 0,
-                age_ms: Some(3),
-            },
+            sock(TCP_ESTABLISHED, lo, 0, 0, Some(7)),
+            sock(TCP_CLOSE_WAIT, other, 0, 0, Some(3)),
         ];
         for s in &socks {
             w.add(s);
@@ -467,94 +487,7 @@ mod tests {
         assert_eq!(all[0].2, waits[0]);
     }
 
-    fn datagram(payloads: &[Vec<u8>]) -> Vec<u8> {
-        let mut out = Vec::new();
-        for p in payloads {
-            let len = 16 + p.len();
-            out.extend_from_slice(&(len as u32).to_ne_bytes());
-            out.extend_from_slice(&20u16.to_ne_bytes());
-            out.extend_from_slice(&2u16.to_ne_bytes());
-            out.extend_from_slice(&1u32.to_ne_bytes());
-            out.extend_from_slice(&0u32.to_ne_bytes());
-            out.extend_from_slice(p);
-            out.resize(align4(out.len()), 0);
-        }
-        out
-    }
-
-    /// An `inet_diag_msg` payload: `local`, `state`, `inode`, then the attributes.
-    fn msg(local: SocketAddr, state: u8, inode: u32, attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
-        let mut p = vec![0; INET_DIAG_MSG_LEN];
-        p[0] = if local.is_ipv4() { AF_INET } else { AF_INET6 };
-        p[1] = state;
-        p[4..6].copy_from_slice(&local.port().to_be_bytes());
-        match local.ip() {
-            IpAddr::V4(ip) => p[8..12].copy_from_slice(&ip.octets()),
-            IpAddr::V6(ip) => p[8..24].copy_from_slice(&ip.octets()),
-        }
-        p[68..72].copy_from_slice(&inode.to_ne_bytes());
-        for (kind, value) in attrs {
-            p.extend_from_slice(&((NLA_HDRLEN + value.len()) as u16).to_ne_bytes());
-            p.extend_from_slice(&kind.to_ne_bytes());
-            p.extend_from_slice(value);
-            p.resize(align4(p.len()), 0);
-        }
-        p
-    }
-
-    fn tcp_info_with_age(age: u32, len: usize) -> Vec<u8> {
-        let mut info = vec![0xa5; len];
-        info[52..56].copy_from_slice(&age.to_ne_bytes());
-        info
-    }
-
-    #[test]
-    fn queued_socket_age_comes_from_last_data_recv() {
-        let lo: SocketAddr = "[::1]:8080".parse().unwrap();
-        let info = (queue_wait::INET_DIAG_INFO, tcp_info_with_age(1520, 280));
-        let queued =
-            parse_msg(&msg(lo, TCP_ESTABLISHED, 0, std::slice::from_ref(&info))).unwrap().unwrap();
-        assert_eq!((queued.local, queued.age_ms), (lo, Some(1520)));
-        // Accepted (inode set) or listening: no age, whatever the attribute says.
-        let accepted =
-            parse_msg(&msg(lo, TCP_ESTABLISHED, 9, std::slice::from_ref(&info))).unwrap().unwrap();
-        assert_eq!(accepted.age_ms, None);
-        let listening = parse_msg(&msg(lo, TCP_LISTEN, 0, &[info])).unwrap().unwrap();
-        assert_eq!(listening.age_ms, None);
-        // A struct too short to hold the field, or no attribute: no age (never garbage).
-        let short = (queue_wait::INET_DIAG_INFO, vec![0; 52]);
-        assert_eq!(
-            parse_msg(&msg(lo, TCP_ESTABLISHED, 0, &[short])).unwrap().unwrap().age_ms,
-            None
-        );
-        assert_eq!(parse_msg(&msg(lo, TCP_ESTABLISHED, 0, &[])).unwrap().unwrap().age_ms, None);
-    }
-
     proptest! {
-        /// Among any other attributes, in any order, the `INET_DIAG_INFO` one gives the age of
-        /// a queued socket; the stats rule is unchanged by attributes.
-        #[test]
-        fn age_parses_among_any_attributes(
-            age in any::<u32>(),
-            info_len in 56usize..400,
-            others in proptest::collection::vec((3u16..40, proptest::collection::vec(any::<u8>(), 0..40)), 0..5),
-            at in 0usize..6,
-            close_wait in any::<bool>(),
-        ) {
-            let mut attrs = others;
-            attrs.insert(at.min(attrs.len()), (queue_wait::INET_DIAG_INFO, tcp_info_with_age(age, info_len)));
-            let state = if close_wait { TCP_CLOSE_WAIT } else { TCP_ESTABLISHED };
-            let local: SocketAddr = "127.0.0.1:80".parse().unwrap();
-            let sock = parse_msg(&msg(local, state, 0, &attrs)).unwrap().unwrap();
-            prop_assert_eq!(sock.age_ms, Some(age));
-            let addrs = [local, "0.0.0.0:80".parse().unwrap(), "127.0.0.2:80".parse().unwrap()];
-            let mut w = Wanted::new(&addrs);
-            w.add(&sock);
-            let (stats, waits) = w.finish();
-            prop_assert_eq!(stats, vec![ListenStats::default(); 3]);
-            prop_assert_eq!(waits.iter().map(QueueWait::count).collect::<Vec<_>>(), vec![1, 1, 0]);
-        }
-
         #[test]
         fn reply_parser_never_panics(
             payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..120), 0..6),

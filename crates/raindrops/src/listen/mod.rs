@@ -13,9 +13,10 @@
 //! process owns its queue in one `getsockopt` call.
 //!
 //! **Queue wait**: [`SockDiag::tcp_waits`], [`SockDiag::waits`] and [`SockDiag::tcp_all_waits`]
-//! add, from the same single dump (with each socket's `tcp_info`), the ages of the
-//! connections waiting in each listener's accept queue as a [`QueueWait`] (`queue_wait.rs`
-//! says which `tcp_info` field, its resolution, and how its count compares with *queued*).
+//! add to the stats' dump exact lookups of the connections it saw waiting in each listener's
+//! accept queue (their `tcp_info`, many requests to a datagram), and return their ages as a
+//! [`QueueWait`] (`queue_wait.rs` says which `tcp_info` field, its resolution, and how its
+//! count compares with *queued*).
 //!
 //! # Example
 //!
@@ -34,11 +35,15 @@
 //! ```
 
 mod addr;
+#[cfg(test)]
+mod diag_replies;
 mod inet_diag;
 mod local;
 mod name;
 mod netlink;
 mod queue_wait;
+#[cfg(test)]
+mod queue_wait_tests;
 mod sock_diag;
 mod unix_diag;
 

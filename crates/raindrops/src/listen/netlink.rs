@@ -30,17 +30,36 @@ pub(crate) const fn align4(n: usize) -> usize {
 /// [`finish_request`] to fill in the length.
 pub(crate) fn start_request(buf: &mut Vec<u8>, seq: u32) {
     buf.clear();
-    buf.extend_from_slice(&0u32.to_ne_bytes()); // nlmsg_len, patched by finish_request
+    push_header(buf, seq, NLM_F_REQUEST | NLM_F_DUMP);
+}
+
+/// Appends the header of one more non-dump (exact) request to `buf`, which may hold others
+/// already (the kernel answers each message of a datagram in turn); returns where it starts,
+/// for [`finish_message`].
+pub(crate) fn start_exact(buf: &mut Vec<u8>, seq: u32) -> usize {
+    let at = buf.len();
+    push_header(buf, seq, NLM_F_REQUEST);
+    at
+}
+
+fn push_header(buf: &mut Vec<u8>, seq: u32, flags: u16) {
+    buf.extend_from_slice(&0u32.to_ne_bytes()); // nlmsg_len, patched by finish_message
     buf.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-    buf.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    buf.extend_from_slice(&flags.to_ne_bytes());
     buf.extend_from_slice(&seq.to_ne_bytes());
     buf.extend_from_slice(&0u32.to_ne_bytes()); // nlmsg_pid: the kernel fills in ours
 }
 
 /// Writes the final length into the header started by [`start_request`].
 pub(crate) fn finish_request(buf: &mut [u8]) {
-    let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
-    if let Some(dst) = buf.get_mut(..4) {
+    finish_message(buf, 0);
+}
+
+/// Writes the length of the message started at `at` (by [`start_exact`]), which runs to the
+/// end of `buf`.
+pub(crate) fn finish_message(buf: &mut [u8], at: usize) {
+    let len = u32::try_from(buf.len().saturating_sub(at)).unwrap_or(u32::MAX);
+    if let Some(dst) = buf.get_mut(at..at.saturating_add(4)) {
         dst.copy_from_slice(&len.to_ne_bytes());
     }
 }
@@ -103,34 +122,82 @@ pub(crate) fn walk<'a>(
     what: &'static str,
     mut visit: impl FnMut(&'a [u8]) -> Result<(), ListenError>,
 ) -> Result<Progress, ListenError> {
-    let mut at = 0;
-    while at < datagram.len() {
-        let msg = message(datagram, at)?;
-        let len = Reader(datagram).u32_ne(at).unwrap_or(0) as usize;
-        if msg.seq == seq {
-            match msg.kind {
-                SOCK_DIAG_BY_FAMILY => visit(msg.payload)?,
-                NLMSG_DONE => return Ok(Progress::Done),
-                NLMSG_ERROR => {
-                    let errno = Reader(msg.payload)
-                        .u32_ne(0)
-                        .map(|e| e as i32)
-                        .ok_or(ListenError::Malformed { what: "short netlink error message" })?;
-                    if errno == 0 {
-                        return Ok(Progress::Done);
-                    }
-                    return Err(ListenError::Kernel {
-                        request: what,
-                        source: std::io::Error::from_raw_os_error(errno.saturating_neg()),
-                    });
-                }
-                NLMSG_NOOP | NLMSG_OVERRUN => {}
-                _ => {}
-            }
+    for msg in messages(datagram) {
+        let msg = msg?;
+        if msg.seq != seq {
+            continue;
         }
-        at = at.saturating_add(align4(len));
+        match msg.kind {
+            SOCK_DIAG_BY_FAMILY => visit(msg.payload)?,
+            NLMSG_DONE => return Ok(Progress::Done),
+            NLMSG_ERROR => match errno(msg.payload)? {
+                0 => return Ok(Progress::Done),
+                errno => return Err(kernel_error(what, errno)),
+            },
+            NLMSG_NOOP | NLMSG_OVERRUN => {}
+            _ => {}
+        }
     }
     Ok(Progress::More)
+}
+
+/// The kernel's answer to one exact (non-dump) request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Answer<'a> {
+    /// The socket: a `SOCK_DIAG_BY_FAMILY` payload.
+    Found(&'a [u8]),
+    /// An `NLMSG_ERROR` with this (positive) errno: `ENOENT` when no such socket exists.
+    Error(i32),
+}
+
+/// Calls `visit(seq, answer)` for each answer in one reply datagram to exact requests, in
+/// order. Acks (`NLMSG_ERROR` with errno 0, which we never ask for) and other message types
+/// are skipped; sequence numbers are the caller's to match.
+pub(crate) fn answers<'a>(
+    datagram: &'a [u8],
+    mut visit: impl FnMut(u32, Answer<'a>) -> Result<(), ListenError>,
+) -> Result<(), ListenError> {
+    for msg in messages(datagram) {
+        let msg = msg?;
+        match msg.kind {
+            SOCK_DIAG_BY_FAMILY => visit(msg.seq, Answer::Found(msg.payload))?,
+            NLMSG_ERROR => match errno(msg.payload)? {
+                0 => {}
+                errno => visit(msg.seq, Answer::Error(errno))?,
+            },
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `what` failed with `errno` (positive).
+pub(crate) fn kernel_error(what: &'static str, errno: i32) -> ListenError {
+    ListenError::Kernel { request: what, source: std::io::Error::from_raw_os_error(errno) }
+}
+
+/// The positive errno of an `NLMSG_ERROR` payload (`struct nlmsgerr` starts with the
+/// negative errno as an `int`); 0 for an ack.
+fn errno(payload: &[u8]) -> Result<i32, ListenError> {
+    Reader(payload)
+        .u32_ne(0)
+        .map(|e| (e as i32).saturating_neg())
+        .ok_or(ListenError::Malformed { what: "short netlink error message" })
+}
+
+/// The messages of one datagram, in order; the first malformed one ends it with an error.
+fn messages(datagram: &[u8]) -> impl Iterator<Item = Result<Message<'_>, ListenError>> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        if at >= datagram.len() {
+            return None;
+        }
+        let msg = message(datagram, at);
+        let len = Reader(datagram).u32_ne(at).unwrap_or(0) as usize;
+        // After an error, stop: nothing past a broken header can be trusted.
+        at = if msg.is_ok() { at.saturating_add(align4(len)) } else { datagram.len() };
+        Some(msg)
+    })
 }
 
 fn message(datagram: &[u8], at: usize) -> Result<Message<'_>, ListenError> {

@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use super::inet_diag::{self, Query};
-use super::netlink::{self, Progress};
-use super::queue_wait::{self, QueueWait};
+use super::inet_diag::{self, InetSock, Query};
+use super::netlink::{self, Answer, Progress};
+use super::queue_wait::{self, QueueWait, SockId};
 use super::{ListenError, ListenStats, ListenerAddr, UnixSource, addr, unix_diag};
 
 /// A reusable `NETLINK_SOCK_DIAG` socket answering listener-stats queries: TCP listeners over
@@ -43,10 +43,19 @@ pub struct SockDiag {
     reply: Vec<u8>,
     seq: u32,
     unix_source: UnixSource,
+    /// Most exact lookups in one datagram ([`LOOKUP_BATCH`]; tests raise it to overflow).
+    lookup_batch: usize,
 }
 
 /// Receive buffer: the kernel sizes dump datagrams to at most 32 KiB (`netlink_dump`).
 const REPLY_LEN: usize = 64 * 1024;
+/// Most exact lookups sent in one datagram. The kernel answers the whole datagram before we
+/// read a reply, and drops the replies that do not fit the socket's receive buffer
+/// (`rmem_default`, 208 KiB: a reply with `tcp_info` takes about 1.3 KiB of it), so
+/// we then ask again for those, in batches half as large.
+const LOOKUP_BATCH: usize = 128;
+/// Batches in a row answered not at all before a query gives up (with `ENOBUFS`).
+const LOOKUP_STALLS: u32 = 4;
 
 impl SockDiag {
     /// Opens the netlink socket (`CLOEXEC`).
@@ -69,6 +78,7 @@ impl SockDiag {
             reply: vec![0; REPLY_LEN],
             seq: 0,
             unix_source: UnixSource::default(),
+            lookup_batch: LOOKUP_BATCH,
         })
     }
 
@@ -114,7 +124,7 @@ impl SockDiag {
         &mut self,
         addrs: &[SocketAddr],
     ) -> Result<Vec<ListenStats>, ListenError> {
-        Ok(self.tcp_wanted(addrs, inet_diag::STATES_ALL, 0)?.0)
+        Ok(self.tcp_wanted(addrs, inet_diag::STATES_ALL)?.0)
     }
 
     /// Queued connections of one TCP listener address, asking the kernel for `LISTEN` sockets
@@ -139,7 +149,7 @@ impl SockDiag {
     /// # Ok::<(), raindrops::ListenError>(())
     /// ```
     pub fn tcp_queued_many(&mut self, addrs: &[SocketAddr]) -> Result<Vec<u32>, ListenError> {
-        let (stats, _) = self.tcp_wanted(addrs, inet_diag::STATES_LISTEN, 0)?;
+        let (stats, _) = self.tcp_wanted(addrs, inet_diag::STATES_LISTEN)?;
         Ok(stats.into_iter().map(|s| s.queued).collect())
     }
 
@@ -153,7 +163,7 @@ impl SockDiag {
     /// # Ok::<(), raindrops::ListenError>(())
     /// ```
     pub fn tcp_all(&mut self) -> Result<Vec<(SocketAddr, ListenStats)>, ListenError> {
-        Ok(self.tcp_all_states(inet_diag::STATES_ALL, 0)?.finish())
+        Ok(self.tcp_all_states(inet_diag::STATES_ALL)?.finish())
     }
 
     /// Every TCP listener on the host with its queued count only (`active` is 0): the kernel
@@ -166,13 +176,14 @@ impl SockDiag {
     /// # Ok::<(), raindrops::ListenError>(())
     /// ```
     pub fn tcp_queued_all(&mut self) -> Result<Vec<(SocketAddr, u32)>, ListenError> {
-        let all = self.tcp_all_states(inet_diag::STATES_LISTEN, 0)?.finish();
+        let all = self.tcp_all_states(inet_diag::STATES_LISTEN)?.finish();
         Ok(all.into_iter().map(|(a, s)| (a, s.queued)).collect())
     }
 
     /// Stats of several TCP listener addresses with the ages of the connections waiting in
-    /// their accept queues, in order (duplicates allowed): one dump per address family, with
-    /// each socket's `tcp_info` (`INET_DIAG_INFO`). See [`QueueWait`] for what the ages mean.
+    /// their accept queues, in order (duplicates allowed): the stats' dump (one per address
+    /// family), then exact lookups of the queued connections' `tcp_info`, many to a datagram.
+    /// See [`QueueWait`] for what the ages mean.
     ///
     /// ```no_run
     /// let mut diag = raindrops::SockDiag::new()?;
@@ -185,8 +196,7 @@ impl SockDiag {
         &mut self,
         addrs: &[SocketAddr],
     ) -> Result<Vec<(ListenStats, QueueWait)>, ListenError> {
-        let (stats, waits) =
-            self.tcp_wanted(addrs, inet_diag::STATES_WAIT, queue_wait::EXT_INFO)?;
+        let (stats, waits) = self.tcp_wanted(addrs, inet_diag::STATES_WAIT)?;
         Ok(stats.into_iter().zip(waits).collect())
     }
 
@@ -202,7 +212,7 @@ impl SockDiag {
     pub fn tcp_all_waits(
         &mut self,
     ) -> Result<Vec<(SocketAddr, ListenStats, QueueWait)>, ListenError> {
-        Ok(self.tcp_all_states(inet_diag::STATES_WAIT, queue_wait::EXT_INFO)?.finish_waits())
+        Ok(self.tcp_all_states(inet_diag::STATES_WAIT)?.finish_waits())
     }
 
     /// Stats of a mixed list of TCP and Unix listeners with their queue waits, in order. A
@@ -307,47 +317,148 @@ impl SockDiag {
             .collect())
     }
 
+    /// The rule's numbers for `addrs`; with `STATES_WAIT`, the ages of their queued
+    /// connections too (looked up after the dump).
     fn tcp_wanted(
         &mut self,
         addrs: &[SocketAddr],
         states: u32,
-        ext: u8,
     ) -> Result<(Vec<ListenStats>, Vec<QueueWait>), ListenError> {
         let addrs: Vec<SocketAddr> = addrs.iter().map(|a| addr::normalize(*a)).collect();
         let mut wanted = inet_diag::Wanted::new(&addrs);
+        let mut queued = Vec::new();
         for (family, v4) in [(inet_diag::AF_INET, true), (inet_diag::AF_INET6, false)] {
             let of_family: Vec<SocketAddr> =
                 addrs.iter().filter(|a| a.is_ipv4() == v4).copied().collect();
-            if of_family.is_empty() {
-                continue;
+            if !of_family.is_empty() {
+                self.tcp_dump(Query { family, states, ext: 0 }, Some(&of_family), &mut |sock| {
+                    wanted.add(sock);
+                    queued.extend(sock.id.filter(|_| wanted.covers(sock.local)));
+                })?;
             }
-            self.seq = self.seq.wrapping_add(1);
-            let query = Query { family, states, ext };
-            inet_diag::encode_request(&mut self.request, self.seq, query, Some(&of_family));
-            self.dump(family_name(v4), &mut |payload| {
-                if let Some(sock) = inet_diag::parse_msg(payload)? {
-                    wanted.add(&sock);
-                }
-                Ok(())
-            })?;
+        }
+        if states == inet_diag::STATES_WAIT {
+            self.lookup_queued(&queued, &mut |sock| wanted.add(sock))?;
         }
         Ok(wanted.finish())
     }
 
-    fn tcp_all_states(&mut self, states: u32, ext: u8) -> Result<inet_diag::All, ListenError> {
+    /// Every listener's numbers; with `STATES_WAIT`, the ages of their queued connections too.
+    fn tcp_all_states(&mut self, states: u32) -> Result<inet_diag::All, ListenError> {
         let mut all = inet_diag::All::default();
-        for (family, v4) in [(inet_diag::AF_INET, true), (inet_diag::AF_INET6, false)] {
-            self.seq = self.seq.wrapping_add(1);
-            let query = Query { family, states, ext };
-            inet_diag::encode_request(&mut self.request, self.seq, query, None);
-            self.dump(family_name(v4), &mut |payload| {
-                if let Some(sock) = inet_diag::parse_msg(payload)? {
-                    all.add(&sock);
-                }
-                Ok(())
+        let mut queued = Vec::new();
+        for family in [inet_diag::AF_INET, inet_diag::AF_INET6] {
+            self.tcp_dump(Query { family, states, ext: 0 }, None, &mut |sock| {
+                all.add(sock);
+                queued.extend(sock.id.map(|id| (sock.local, id)));
             })?;
         }
+        if states == inet_diag::STATES_WAIT {
+            // Listeners come first in each dump, but a queued connection may have outlived
+            // its listener: look up only those something will count.
+            let queued: Vec<SockId> =
+                queued.into_iter().filter(|(local, _)| all.covers(*local)).map(|q| q.1).collect();
+            self.lookup_queued(&queued, &mut |sock| all.add(sock))?;
+        }
         Ok(all)
+    }
+
+    /// One dump of TCP sockets of `query.family`, filtered to the local addresses `filter`.
+    pub(crate) fn tcp_dump(
+        &mut self,
+        query: Query,
+        filter: Option<&[SocketAddr]>,
+        visit: &mut dyn FnMut(&InetSock),
+    ) -> Result<(), ListenError> {
+        self.seq = self.seq.wrapping_add(1);
+        inet_diag::encode_request(&mut self.request, self.seq, query, filter);
+        self.dump(family_name(query.family == inet_diag::AF_INET), &mut |payload| {
+            if let Some(sock) = inet_diag::parse_msg(payload)? {
+                visit(&sock);
+            }
+            Ok(())
+        })
+    }
+
+    /// Asks the kernel again, exactly, for each of `ids` (connections a dump saw queued)
+    /// with its `tcp_info`, and gives `add` those still queued, with their ages. Batches of
+    /// at most [`LOOKUP_BATCH`] requests; the replies a full receive buffer dropped are asked
+    /// for again in smaller batches, so any number of sockets takes bounded memory.
+    pub(crate) fn lookup_queued(
+        &mut self,
+        ids: &[SockId],
+        add: &mut dyn FnMut(&InetSock),
+    ) -> Result<(), ListenError> {
+        let mut rest = ids.to_vec();
+        let (mut batch, mut stalls) = (self.lookup_batch, 0);
+        while !rest.is_empty() {
+            let n = batch.min(rest.len());
+            let answered = self.send_lookups(&rest[..n], add)?;
+            let lost: Vec<SockId> =
+                rest[..n].iter().zip(&answered).filter(|(_, a)| !**a).map(|(id, _)| *id).collect();
+            stalls = if lost.len() == n { stalls + 1 } else { 0 };
+            if stalls > LOOKUP_STALLS {
+                return Err(netlink::kernel_error(LOOKUP, libc::ENOBUFS));
+            }
+            if !lost.is_empty() {
+                batch = (batch / 2).max(1);
+            }
+            rest.splice(..n, lost);
+        }
+        Ok(())
+    }
+
+    /// Sends one datagram of exact lookups and reads their answers; which were answered.
+    fn send_lookups(
+        &mut self,
+        ids: &[SockId],
+        add: &mut dyn FnMut(&InetSock),
+    ) -> Result<Vec<bool>, ListenError> {
+        let base = self.seq.wrapping_add(1);
+        self.seq = self.seq.wrapping_add(ids.len() as u32);
+        self.request.clear();
+        for (i, id) in ids.iter().enumerate() {
+            queue_wait::encode_lookup(&mut self.request, base.wrapping_add(i as u32), id);
+        }
+        let fd = self.fd.as_fd();
+        crate::sys::netlink::send(fd, &self.request).map_err(ListenError::Io)?;
+        let mut answered = vec![false; ids.len()];
+        let mut left = ids.len();
+        while left > 0 {
+            // The kernel answered every request before `send` returned: an empty queue means
+            // the rest were dropped (reported once by ENOBUFS).
+            let n = match crate::sys::netlink::try_recv(fd, &mut self.reply) {
+                Ok(Some(n)) => self.datagram_len(n)?,
+                Ok(None) => break,
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => continue,
+                Err(e) => return Err(ListenError::Io(e)),
+            };
+            netlink::answers(&self.reply[..n], |seq, answer| {
+                // Another sequence number: a leftover of an abandoned query.
+                let Some(slot) = answered.get_mut(seq.wrapping_sub(base) as usize) else {
+                    return Ok(());
+                };
+                if std::mem::replace(slot, true) {
+                    return Ok(());
+                }
+                left -= 1;
+                match answer {
+                    Answer::Found(payload) => {
+                        // Accepted meanwhile (an inode now), or no longer open: not waiting.
+                        let sock = inet_diag::parse_msg(payload)?;
+                        if let Some(sock) = sock.filter(|s| s.is_queued() && s.age_ms.is_some()) {
+                            add(&sock);
+                        }
+                        Ok(())
+                    }
+                    // Gone since the dump (accepted and closed, reset), or a new socket on its
+                    // 4-tuple (another cookie).
+                    Answer::Error(libc::ENOENT) => Ok(()),
+                    Answer::Error(errno) => Err(netlink::kernel_error(LOOKUP, errno)),
+                }
+            })?;
+        }
+        Ok(answered)
     }
 
     fn unix_walk(
@@ -392,17 +503,31 @@ impl SockDiag {
         crate::sys::netlink::send(fd, &self.request).map_err(ListenError::Io)?;
         loop {
             let n = crate::sys::netlink::recv(fd, &mut self.reply).map_err(ListenError::Io)?;
-            if n > self.reply.len() {
-                return Err(ListenError::Malformed { what: "datagram larger than 64 KiB" });
-            }
-            if n == 0 {
-                return Err(ListenError::Malformed { what: "empty datagram" });
-            }
+            let n = self.datagram_len(n)?;
             let seq = self.seq;
             if netlink::walk(&self.reply[..n], seq, what, &mut *visit)? == Progress::Done {
                 return Ok(());
             }
         }
+    }
+}
+
+impl SockDiag {
+    /// Sets the most exact lookups sent in one datagram.
+    #[cfg(test)]
+    pub(crate) fn set_lookup_batch(&mut self, n: usize) {
+        self.lookup_batch = n.max(1);
+    }
+
+    /// `n`, the length `recv` reported, checked: not empty, not cut.
+    fn datagram_len(&self, n: usize) -> Result<usize, ListenError> {
+        if n > self.reply.len() {
+            return Err(ListenError::Malformed { what: "datagram larger than 64 KiB" });
+        }
+        if n == 0 {
+            return Err(ListenError::Malformed { what: "empty datagram" });
+        }
+        Ok(n)
     }
 }
 
@@ -413,6 +538,9 @@ impl AsFd for SockDiag {
         self.fd.as_fd()
     }
 }
+
+/// What an exact lookup's error names.
+const LOOKUP: &str = "queued TCP socket";
 
 fn family_name(v4: bool) -> &'static str {
     if v4 { "TCP over IPv4" } else { "TCP over IPv6" }

@@ -4,7 +4,8 @@
 //! the kernel facility it wraps:
 //!
 //! - `flock.rs`: an exclusive, non-blocking `flock` (segment files owned by one process tree).
-//! - `netlink.rs`: an `AF_NETLINK` socket (`NETLINK_SOCK_DIAG`), `send` and `recv` of raw bytes.
+//! - `netlink.rs`: an `AF_NETLINK` socket (`NETLINK_SOCK_DIAG`), `send` and `recv` (blocking or
+//!   not) of raw bytes.
 //! - `sockopt.rs`: `getsockopt(TCP_INFO)` into a byte buffer (the struct grows with the kernel),
 //!   and `TCP_DEFER_ACCEPT`.
 //!

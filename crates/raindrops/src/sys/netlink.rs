@@ -38,11 +38,26 @@ pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
 /// Returns the datagram's full length (`MSG_TRUNC`): a value larger than `buf.len()` means
 /// the datagram was cut, which the caller must treat as an error.
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    recv_flags(fd, buf, libc::MSG_TRUNC)
+}
+
+/// Like [`recv`], but returns `Ok(None)` at once when no datagram is queued
+/// (`MSG_DONTWAIT`): the replies to a non-dump request are queued before `send` returns, so
+/// an empty queue means the rest were dropped.
+pub(crate) fn try_recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    match recv_flags(fd, buf, libc::MSG_TRUNC | libc::MSG_DONTWAIT) {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn recv_flags(fd: BorrowedFd<'_>, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
     loop {
         // SAFETY: `fd` is a live fd borrowed for this call; `buf.as_mut_ptr()` is valid for
         // `buf.len()` bytes of writes and recv(2) writes no more than that (with MSG_TRUNC
         // it only *reports* a larger length).
-        match syscall!(recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_TRUNC)) {
+        match syscall!(recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags)) {
             // Non-negative, see `send`.
             Ok(n) => return Ok(n as usize),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -22,6 +22,10 @@ pub(crate) fn recv(_fd: BorrowedFd<'_>, _buf: &mut [u8]) -> io::Result<usize> {
     Err(unsupported())
 }
 
+pub(crate) fn try_recv(_fd: BorrowedFd<'_>, _buf: &mut [u8]) -> io::Result<Option<usize>> {
+    Err(unsupported())
+}
+
 pub(crate) fn tcp_info(_fd: BorrowedFd<'_>, _buf: &mut [u8]) -> io::Result<usize> {
     Err(unsupported())
 }
