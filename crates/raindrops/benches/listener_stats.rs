@@ -1,5 +1,7 @@
 //! Listener-stats speed, side by side in one run (issue 4), at 0, 1,000 and 10,000
-//! established loopback connections to the measured listener:
+//! established loopback connections to the measured listener, 1% of them left waiting in its
+//! accept queue (0, 10 and 100: a busy server's queue, most connections accepted), and once
+//! more at 10,000 with 1,000 waiting (a deep queue):
 //!
 //! - `ours`: `SockDiag::tcp_stats(addr)` (LISTEN|ESTABLISHED, bytecode filter)
 //! - `floor`: the same request written by hand, reply only scanned for `NLMSG_DONE`
@@ -8,9 +10,12 @@
 //! - `unix` (at 1,000 Unix connections): `SockDiag::unix_stats(path)`, and the
 //!   `/proc/net/unix` fallback
 //! - Ruby raindrops (`benches/ruby/listener_stats.rb`, when `ruby -rraindrops` works)
-//! - queue wait (issue 16), a second table: `SockDiag::tcp_waits(addr)` (the same dump with
-//!   each socket's `tcp_info`) against `tcp_stats(addr)` and `ss -tni` run as a whole command
-//!   filtered to the port, with the reply bytes per socket of both dumps
+//! - queue wait (issue 16), a second table: `SockDiag::tcp_waits(addr)` (the stats walk, then
+//!   exact `tcp_info` lookups of the waiting connections only, batched) against
+//!   `tcp_stats(addr)`, against the earlier design (one dump with every socket's `tcp_info`,
+//!   the request written by hand, its reply only scanned) and against `ss -tni` run as a
+//!   whole command filtered to the port; with the reply bytes per socket without and with
+//!   `tcp_info` and the reply bytes per query of both designs
 //!
 //! Run: `bash crates/raindrops/benches/listener_stats.sh` (or `cargo bench -p raindrops
 //! --bench listener_stats`). Not a test: it prints a table.
@@ -180,8 +185,8 @@ fn clients(addr: SocketAddr, n: usize) {
     drop(conns);
 }
 
-/// Spawns the client child and accepts its `n` connections.
-fn connect(l: &TcpListener, n: usize) -> (std::process::Child, Vec<TcpStream>) {
+/// Spawns the client child and accepts all but `queued` of its `n` connections.
+fn connect(l: &TcpListener, n: usize, queued: usize) -> (std::process::Child, Vec<TcpStream>) {
     use std::io::BufRead;
     let addr = l.local_addr().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
@@ -192,7 +197,7 @@ fn connect(l: &TcpListener, n: usize) -> (std::process::Child, Vec<TcpStream>) {
         .unwrap();
     let accepting = l.try_clone().unwrap();
     let acceptor = std::thread::spawn(move || {
-        (0..n).map(|_| accepting.accept().unwrap().0).collect::<Vec<TcpStream>>()
+        (queued..n).map(|_| accepting.accept().unwrap().0).collect::<Vec<TcpStream>>()
     });
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
@@ -205,41 +210,84 @@ fn best(budget: Duration, mut f: impl FnMut()) -> f64 {
     (0..3).map(|_| time(budget / 3, &mut f)).fold(f64::INFINITY, f64::min)
 }
 
-/// The queue-wait row at `target` connections: `tcp_waits` against `tcp_stats` (`stats_us`,
-/// already measured) and `ss -tni`, and the reply bytes per socket with and without tcp_info.
+/// Samples `addr` until `queued` connections wait and the rest are accepted (each final ACK
+/// crosses loopback on its own time); panics after 30 s.
+fn settle(diag: &mut SockDiag, addr: SocketAddr, target: usize, queued: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (stats, wait) = diag.tcp_waits(&[addr]).unwrap().remove(0);
+        let got = (stats.active as usize, stats.queued as usize, wait.count());
+        if got == (target - queued, queued, queued) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{addr}: {got:?}, want {queued} of {target} waiting");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The median of `v` (not empty).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// TCP sockets in use on the host (`/proc/net/sockstat`): every dump walks them all, so
+/// other programs' connections weigh on every figure.
+fn host_tcp_sockets() -> String {
+    let stat = std::fs::read_to_string("/proc/net/sockstat").unwrap_or_default();
+    let inuse = stat.lines().find_map(|l| l.strip_prefix("TCP: inuse "));
+    inuse.and_then(|rest| rest.split(' ').next()).unwrap_or("?").to_owned()
+}
+
+/// The queue-wait row at `target` connections, `queued` of them waiting: `tcp_waits`
+/// against `tcp_stats`, the one-dump design and `ss -tni`, and the reply bytes per socket
+/// and per query. The first three are timed call by call in turns, and their ratios taken
+/// per turn (the median of each counts), so load from elsewhere hits them alike.
 fn wait_row(
     diag: &mut SockDiag,
     addr: SocketAddr,
-    target: usize,
+    (target, queued): (usize, usize),
     budget: Duration,
-    stats_us: f64,
 ) -> String {
-    let (stats, wait) = diag.tcp_waits(&[addr]).unwrap().remove(0);
-    assert_eq!((stats.active as usize, wait.count()), (target, 0), "{stats:?}");
-    let wait_us = best(budget, || {
+    settle(diag, addr, target, queued);
+    let states = 1 << 1 | 1 << 8 | 1 << 10;
+    let mut one_dump = Floor::with_ext(addr, states, 1 << 1);
+    let host = host_tcp_sockets();
+    let mut turns: Vec<[f64; 3]> = Vec::new();
+    let start = Instant::now();
+    while turns.len() < 20 || (start.elapsed() < 3 * budget && turns.len() < 100_000) {
+        let t0 = Instant::now();
+        black_box(diag.tcp_stats(addr).unwrap());
+        let t1 = Instant::now();
         black_box(diag.tcp_waits(&[addr]).unwrap());
-    });
-    let mut floor_wait = Floor::with_ext(addr, 1 << 1 | 1 << 8 | 1 << 10, 1 << 1);
-    let floor_us = best(budget, || {
-        black_box(floor_wait.run());
-    });
+        let t2 = Instant::now();
+        black_box(one_dump.run());
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        turns.push([us(t1 - t0), us(t2 - t1), us(t2.elapsed())]);
+    }
+    let col = |i: usize| median(turns.iter().map(|t| t[i]).collect());
+    let ratio = |i: usize| median(turns.iter().map(|t| t[i] / t[0]).collect());
+    let (stats_us, wait_us, one_dump_us) = (col(0), col(1), col(2));
     let filter = format!("sport = :{}", addr.port());
     let ss_us = best(budget, || {
         let out = Command::new("ss").args(["-tni", &filter]).output().unwrap();
         assert!(out.status.success());
         black_box(out.stdout);
     });
+    // Per socket, with and without tcp_info (an exact lookup's reply is the same message).
     let per_socket = |ext: u8| {
-        let (socks, bytes) = Floor::with_ext(addr, 1 << 1 | 1 << 8 | 1 << 10, ext).run_bytes();
+        let (socks, bytes) = Floor::with_ext(addr, states, ext).run_bytes();
         bytes as f64 / socks.max(1) as f64
     };
+    let (walk, info) = (per_socket(0), per_socket(1 << 1));
+    let sockets = (target + 1) as f64; // the listener too
     format!(
-        "{target:>7} | {stats_us:>9.1} {wait_us:>9.1} {:>6.2} {floor_us:>9.1} {:>6.2} | {ss_us:>9.1} {:>8.1} | {:>14.0} {:>14.0}",
-        wait_us / stats_us,
-        floor_us / stats_us,
+        "{target:>7} {queued:>6} {host:>7} | {stats_us:>9.1} {wait_us:>9.1} {:>6.2} | {one_dump_us:>9.1} {:>6.2} | {ss_us:>9.1} {:>8.1} | {walk:>6.0} {info:>6.0} | {:>9.1} {:>9.1}",
+        ratio(1),
+        ratio(2),
         ss_us / wait_us,
-        per_socket(0),
-        per_socket(1 << 1),
+        (walk * sockets + info * queued as f64) / 1024.0,
+        info * sockets / 1024.0,
     )
 }
 
@@ -265,20 +313,28 @@ fn main() {
     let mut floor_listen = Floor::new(addr, 1 << 10);
     let mut waits = Vec::new();
     println!(
-        "{:>7} | {:>9} {:>9} {:>6} | {:>9} {:>9} | {:>9} | {:>9} {:>9} | ratios",
-        "conns", "ours", "floor", "o/f", "queued", "floor-q", "tcp_info", "ruby", "ruby+sock"
+        "{:>7} {:>6} | {:>9} {:>9} {:>6} | {:>9} {:>9} | {:>9} | {:>9} {:>9} | ratios",
+        "conns",
+        "queued",
+        "ours",
+        "floor",
+        "o/f",
+        "queued",
+        "floor-q",
+        "tcp_info",
+        "ruby",
+        "ruby+sock"
     );
-    for target in [0usize, 1_000, 10_000] {
-        let (mut child, accepted) = connect(&l, target);
-        let s = diag.tcp_stats(addr).unwrap();
-        assert_eq!(s.active as usize, target, "{s:?}");
+    for (target, queued) in [(0usize, 0usize), (1_000, 10), (10_000, 100), (10_000, 1_000)] {
+        let (mut child, accepted) = connect(&l, target, queued);
+        settle(&mut diag, addr, target, queued);
         let ours = best(budget, || {
             black_box(diag.tcp_stats(addr).unwrap());
         });
         let fl = best(budget, || {
             black_box(floor.run());
         });
-        let queued = best(budget, || {
+        let q_us = best(budget, || {
             black_box(diag.tcp_queued(addr).unwrap());
         });
         let fq = best(budget, || {
@@ -287,21 +343,31 @@ fn main() {
         let ti = best(budget, || {
             black_box(local_queue(&l).unwrap());
         });
-        waits.push(wait_row(&mut diag, addr, target, budget, ours));
+        waits.push(wait_row(&mut diag, addr, (target, queued), budget));
         let rb = ruby(addr, None);
         let get = |k: &str| rb.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
         let (r, rs) = (get("tcp_listener_stats_us"), get("tcp_listener_stats_sock_us"));
         let fmt = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
         println!(
-            "{target:>7} | {ours:>9.1} {fl:>9.1} {:>6.2} | {queued:>9.1} {fq:>9.1} | {ti:>9.2} | {:>9} {:>9} | queued vs ruby {}x, ours vs ruby {}x",
+            "{target:>7} {queued:>6} | {ours:>9.1} {fl:>9.1} {:>6.2} | {q_us:>9.1} {fq:>9.1} | {ti:>9.2} | {:>9} {:>9} | queued vs ruby {}x, ours vs ruby {}x",
             ours / fl,
             fmt(r),
             fmt(rs),
-            r.map_or("-".into(), |r| format!("{:.0}", r / queued)),
+            r.map_or("-".into(), |r| format!("{:.0}", r / q_us)),
             r.map_or("-".into(), |r| format!("{:.2}", r / ours)),
         );
         drop(child.stdin.take()); // the child closes its clients (RST) and exits
         child.wait().unwrap();
+        // Take what the clients left queued (reset now) off the queue: the next round starts
+        // with an empty one.
+        l.set_nonblocking(true).unwrap();
+        for _ in 0..2 * queued + 10 {
+            match l.accept() {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                _ => {}
+            }
+        }
+        l.set_nonblocking(false).unwrap();
         for s in &accepted {
             let _ = socket2::SockRef::from(s).set_linger(Some(Duration::ZERO));
         }
@@ -309,25 +375,32 @@ fn main() {
     }
     println!("(µs per call; o/f = ours / floor; tcp_info = local_queue on the listening fd)");
     println!(
-        "\n{:>7} | {:>9} {:>9} {:>6} {:>9} {:>6} | {:>9} {:>8} | {:>14} {:>14}",
+        "\n{:>7} {:>6} {:>7} | {:>9} {:>9} {:>6} | {:>9} {:>6} | {:>9} {:>8} | {:>6} {:>6} | {:>9} {:>9}",
         "conns",
+        "queued",
+        "host",
         "stats",
         "wait",
         "w/s",
-        "floor-w",
-        "fw/s",
+        "one-dump",
+        "1d/s",
         "ss -tni",
         "ss/wait",
-        "B/sock stats",
-        "B/sock wait"
+        "B walk",
+        "B info",
+        "KiB wait",
+        "KiB 1dump"
     );
     for row in waits {
         println!("{row}");
     }
     println!(
-        "(µs per call; wait = tcp_waits (stats + queued ages, INET_DIAG_INFO); floor-w = the same \
-         request by hand, reply only scanned; ss -tni = the whole command, filtered to the port, \
-         output read; B/sock = reply bytes per socket)"
+        "(µs per call, median of turns; w/s, 1d/s = median of the per-turn ratios to stats; host \
+         = TCP sockets in use on the host, all walked by every dump; wait = tcp_waits: the \
+         stats walk, then exact tcp_info lookups of the queued only; one-dump = the earlier design, one dump with every socket's tcp_info, by \
+         hand, reply only scanned; ss -tni = the whole command, filtered to the port, output \
+         read; B walk / B info = reply bytes per socket without / with tcp_info; KiB = reply \
+         bytes per query, wait vs one-dump)"
     );
 
     // Unix: 1,000 accepted connections on one listener.
