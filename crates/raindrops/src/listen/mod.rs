@@ -15,7 +15,7 @@
 //! **Queue wait**: [`SockDiag::tcp_waits`], [`SockDiag::waits`] and [`SockDiag::tcp_all_waits`]
 //! add to the stats' dump exact lookups of the connections it saw waiting in each listener's
 //! accept queue (their `tcp_info`, many requests to a datagram), and return their ages as a
-//! [`QueueWait`] (`queue_wait.rs` says which `tcp_info` field, its resolution, and how its
+//! [`QueueWait`] (whose docs say which `tcp_info` field, its resolution, and how its
 //! count compares with *queued*).
 //!
 //! # Example

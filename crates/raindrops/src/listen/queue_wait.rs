@@ -1,74 +1,7 @@
 //! [`QueueWait`]: how long the connections in a TCP listener's accept queue have been waiting,
 //! read from the kernel with no cooperation from the server.
 //!
-//! # Where the ages come from
-//!
-//! A connection the kernel has finished the handshake for sits in its listener's accept queue
-//! as a full `ESTABLISHED` socket (`CLOSE_WAIT` once the client has closed its side) on the
-//! listener's local address, with **inode 0**: it gets a file, hence an inode, only when
-//! `accept()` hands it to the server; `ss -tnie` shows such sockets as `ino:0`. A query with
-//! waits takes two steps on one `NETLINK_SOCK_DIAG` socket:
-//!
-//! 1. **the stats walk**: the same dump as the plain stats (`LISTEN`, `ESTABLISHED` and
-//!    `CLOSE_WAIT` sockets on the listeners' addresses, no extensions), which lists every
-//!    queued connection with its full id: addresses, ports, interface and the kernel's
-//!    **cookie** for that socket;
-//! 2. **exact lookups** of the queued ones only (at most the backlogs): one non-dump
-//!    `SOCK_DIAG_BY_FAMILY` request with `INET_DIAG_INFO` (the socket's `struct tcp_info`)
-//!    per socket, carrying its full id, many requests to a datagram. The kernel finds each
-//!    in its established hash (unaccepted children are there) and checks the cookie, so a
-//!    new connection on a reused 4-tuple never answers for the one the dump saw (`ENOENT`).
-//!    A connection **gone** since the dump (accepted and closed, reset) answers `ENOENT`, and
-//!    one **accepted** meanwhile answers with an inode: both are dropped.
-//!
-//! The age is **`tcpi_last_data_sent`**: milliseconds since `tp->lsndtime`, which the kernel
-//! stamps when it creates the socket on the handshake's final ACK (`tcp_create_openreq_child`)
-//! and moves only when it sends data (`tcp_event_data_sent`; pure ACKs do not count), which
-//! nothing does before `accept`. So it is **exactly the time since the handshake completed**:
-//! how long the connection has waited in the queue so far, whether or not the client has
-//! sent its request (the same field the accept wrappers read right after `accept`:
-//! `raindrops_http::listeners::accept_wait`). `tcpi_last_data_recv` would restart when the
-//! request arrives, a lower bound only. On a `TCP_DEFER_ACCEPT` listener the kernel creates
-//! the socket only when the client's first data arrives, so there the age starts with the
-//! request.
-//!
-//! **Resolution**: the kernel keeps these times in jiffies, so ages are multiples of one tick,
-//! `1000 / CONFIG_HZ` ms (4 ms at `HZ=250`, 1 ms at `HZ=1000`), truncated.
-//!
-//! # The count and the accept-queue length
-//!
-//! [`QueueWait::count`] counts sockets; the listener's accept-queue length
-//! ([`ListenStats::queued`](super::ListenStats), the kernel's `sk_ack_backlog`) counts queue
-//! entries. They agree on a quiet listener, and can differ by:
-//!
-//! - connections **mid-accept**: `accept()` takes the entry off the queue before it gives the
-//!   socket its file, so for that instant a socket with inode 0 is no longer queued (count
-//!   higher);
-//! - connections **reset while queued**: the kernel closes the socket (it leaves the dump)
-//!   but its entry stays in the queue until `accept()` returns it (count lower);
-//! - **the query is not atomic**: the dump reads the listeners first and the connections
-//!   after, and the exact lookups come after the dump, so connections completing or accepted
-//!   in between are seen on one side only (an accepted one is never reported as waiting: its
-//!   lookup answers with its inode).
-//!
-//! Connections still **mid-handshake** (`SYN_RECV`) are in neither: they are not queued yet.
-//!
-//! # Cost
-//!
-//! The stats walk carries 124 reply bytes per socket (no `tcp_info`); only the queued
-//! connections, at most the backlogs, cost more: a 72-byte request and a 408-byte reply each,
-//! about 1.2 µs apiece (the kernel's lookup and one `recv` per reply). Batches hold at most
-//! 128 lookups, since the kernel answers a whole datagram before we read and drops what the
-//! receive buffer cannot hold (those are asked for again in smaller batches). Measured
-//! (`benches/listener_stats.rs`, release, 2 cores shared with other builds, three runs, the
-//! median of per-turn ratios to the stats walk): 1.00× at 0 connections, 1.00–1.02× at
-//! 1,000 with 10 queued, 1.01–1.04× at 10,000 with 100 queued, 1.19–1.32× at 10,000 with a
-//! deep queue of 1,000. The earlier single dump with every socket's `tcp_info` costs
-//! 1.08–1.35× at 10,000 with 100 queued, and `ss -tni` filtered to the port 4–25× as long as
-//! the wait query.
-//!
-//! Unix listeners have no such clock (`unix_diag` reports no per-connection times), so their
-//! wait is *none*, not zero: see [`SockDiag::waits`](super::SockDiag::waits).
+//! The ages' source, meaning, resolution and cost are documented on [`QueueWait`].
 
 use std::time::Duration;
 
@@ -117,9 +50,79 @@ pub(crate) fn encode_lookup(buf: &mut Vec<u8>, seq: u32, sock: &SockId) {
 /// local address), as one [`SockDiag`](super::SockDiag) dump saw them.
 ///
 /// Ages are milliseconds since each connection's handshake completed: exactly how long it has
-/// waited so far, request sent or not, in kernel ticks (see the
-/// [module docs](self) for the exact field, its resolution and how [`count`](Self::count)
-/// compares with [`ListenStats::queued`](super::ListenStats)).
+/// waited so far, request sent or not, in kernel ticks (below: the exact field, its
+/// resolution and how [`count`](Self::count) compares with
+/// [`ListenStats::queued`](super::ListenStats)).
+///
+/// # Where the ages come from
+///
+/// A connection the kernel has finished the handshake for sits in its listener's accept queue
+/// as a full `ESTABLISHED` socket (`CLOSE_WAIT` once the client has closed its side) on the
+/// listener's local address, with **inode 0**: it gets a file, hence an inode, only when
+/// `accept()` hands it to the server; `ss -tnie` shows such sockets as `ino:0`. A query with
+/// waits takes two steps on one `NETLINK_SOCK_DIAG` socket:
+///
+/// 1. **the stats walk**: the same dump as the plain stats (`LISTEN`, `ESTABLISHED` and
+///    `CLOSE_WAIT` sockets on the listeners' addresses, no extensions), which lists every
+///    queued connection with its full id: addresses, ports, interface and the kernel's
+///    **cookie** for that socket;
+/// 2. **exact lookups** of the queued ones only (at most the backlogs): one non-dump
+///    `SOCK_DIAG_BY_FAMILY` request with `INET_DIAG_INFO` (the socket's `struct tcp_info`)
+///    per socket, carrying its full id, many requests to a datagram. The kernel finds each
+///    in its established hash (unaccepted children are there) and checks the cookie, so a
+///    new connection on a reused 4-tuple never answers for the one the dump saw (`ENOENT`).
+///    A connection **gone** since the dump (accepted and closed, reset) answers `ENOENT`, and
+///    one **accepted** meanwhile answers with an inode: both are dropped.
+///
+/// The age is **`tcpi_last_data_sent`**: milliseconds since `tp->lsndtime`, which the kernel
+/// stamps when it creates the socket on the handshake's final ACK (`tcp_create_openreq_child`)
+/// and moves only when it sends data (`tcp_event_data_sent`; pure ACKs do not count), which
+/// nothing does before `accept`. So it is **exactly the time since the handshake completed**:
+/// how long the connection has waited in the queue so far, whether or not the client has
+/// sent its request (the same field the accept wrappers read right after `accept`:
+/// `raindrops_http::listeners::accept_wait`). `tcpi_last_data_recv` would restart when the
+/// request arrives, a lower bound only. On a `TCP_DEFER_ACCEPT` listener the kernel creates
+/// the socket only when the client's first data arrives, so there the age starts with the
+/// request.
+///
+/// **Resolution**: the kernel keeps these times in jiffies, so ages are multiples of one tick,
+/// `1000 / CONFIG_HZ` ms (4 ms at `HZ=250`, 1 ms at `HZ=1000`), truncated.
+///
+/// # The count and the accept-queue length
+///
+/// [`QueueWait::count`] counts sockets; the listener's accept-queue length
+/// ([`ListenStats::queued`](super::ListenStats), the kernel's `sk_ack_backlog`) counts queue
+/// entries. They agree on a quiet listener, and can differ by:
+///
+/// - connections **mid-accept**: `accept()` takes the entry off the queue before it gives the
+///   socket its file, so for that instant a socket with inode 0 is no longer queued (count
+///   higher);
+/// - connections **reset while queued**: the kernel closes the socket (it leaves the dump)
+///   but its entry stays in the queue until `accept()` returns it (count lower);
+/// - **the query is not atomic**: the dump reads the listeners first and the connections
+///   after, and the exact lookups come after the dump, so connections completing or accepted
+///   in between are seen on one side only (an accepted one is never reported as waiting: its
+///   lookup answers with its inode).
+///
+/// Connections still **mid-handshake** (`SYN_RECV`) are in neither: they are not queued yet.
+///
+/// # Cost
+///
+/// The stats walk carries 124 reply bytes per socket (no `tcp_info`); only the queued
+/// connections, at most the backlogs, cost more: a 72-byte request and a 408-byte reply each,
+/// about 1.2 µs apiece (the kernel's hash lookup and one `recv` per reply; unlike the walk,
+/// this does not grow with the host's other sockets). Batches hold at most
+/// 128 lookups, since the kernel answers a whole datagram before we read and drops what the
+/// receive buffer cannot hold (those are asked for again in smaller batches). Measured
+/// (`benches/listener_stats.rs`, release, 2 cores shared with other builds, three runs, the
+/// median of per-turn ratios to the stats walk): 1.00× at 0 connections, 1.00–1.02× at
+/// 1,000 with 10 queued, 1.01–1.04× at 10,000 with 100 queued, 1.19–1.32× at 10,000 with a
+/// deep queue of 1,000. The earlier single dump with every socket's `tcp_info` costs
+/// 1.08–1.35× at 10,000 with 100 queued, and `ss -tni` filtered to the port 4–25× as long as
+/// the wait query.
+///
+/// Unix listeners have no such clock (`unix_diag` reports no per-connection times), so their
+/// wait is *none*, not zero: see [`SockDiag::waits`](super::SockDiag::waits).
 ///
 /// # Example
 ///
@@ -160,8 +163,8 @@ impl QueueWait {
         &self.ages_ms
     }
 
-    /// How many connections are waiting (see the [module docs](self) for how this compares
-    /// with the accept-queue length).
+    /// How many connections are waiting (see [`QueueWait`] for how this compares with the
+    /// accept-queue length).
     ///
     /// ```
     /// assert_eq!(raindrops::QueueWait::from_ages_ms(vec![3, 4]).count(), 2);

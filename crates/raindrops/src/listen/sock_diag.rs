@@ -20,7 +20,8 @@ use super::{ListenError, ListenStats, ListenerAddr, UnixSource, addr, unix_diag}
 /// clients count for `[::]:P`. Results keep the order of the request, duplicates included.
 ///
 /// Each query is one request per address family involved; the kernel filters sockets with a
-/// bytecode program so only matching ones cross into userspace.
+/// bytecode program so only matching ones cross into userspace. A query with waits then
+/// looks up the connections it saw queued, exactly, many to a datagram (see [`QueueWait`]).
 ///
 /// # Example
 ///
