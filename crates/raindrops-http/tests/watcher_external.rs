@@ -13,7 +13,7 @@ use raindrops_test_support::external::{
 };
 use raindrops_test_support::require_external;
 use util::browser::{chromium, console_errors, finish, spawn};
-use util::fixture::{fixture, serve};
+use util::fixture::{Gate, fixture, serve};
 use util::prometheus::Prometheus;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,38 +89,112 @@ async fn chromium_renders_the_index_and_a_chart_with_one_point_per_sample() {
 /// A Rack response as tests/ruby/watcher.rb prints it: status, headers, body.
 type RackResponse = (u16, Vec<(String, String)>, String);
 
+/// `body` with the dates of a histogram page's table (`<td>Last-Reset</td><td>DATE</td>`, ...)
+/// masked: each Watcher has its own start time.
+fn mask_table_dates(body: &str) -> String {
+    let mut body = body.to_owned();
+    for name in ["Last-Reset", "First-Peak-At", "Last-Peak-At"] {
+        let cell = format!("<td>{name}</td><td>");
+        let start = body.find(&cell).unwrap_or_else(|| panic!("no {name} in {body}")) + cell.len();
+        let end = start + body[start..].find("</td>").unwrap();
+        httpdate::parse_http_date(&body[start..end]).expect(&body[start..end]);
+        body.replace_range(start..end, "<date>");
+    }
+    body
+}
+
 /// Ruby raindrops' own Watcher (run in process with `Rack::MockRequest`) and ours, watching
-/// the same listeners, answer the histogram pages with the same status, headers in the same
-/// order, and the same bytes.
+/// the same listeners, answer its routes with the same status, headers in the same order, and
+/// the same bytes: the histograms as text and HTML (dates masked: each Watcher has its own
+/// start), `POST /reset` (status, `Location` and body when the Referer is a path: without one
+/// Ruby sends `HOST/`, a relative URL, where ours sends `/`, as documented) and a tail's first
+/// line (its time masked).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn histograms_match_ruby_raindrops_watcher() {
     let (ruby, _, _) = require_external!(RUBY_RAINDROPS, RUBY_AGGREGATE, RUBY_RACK);
     let fx = fixture();
-    let watcher = fx.watcher(Duration::from_secs(3600));
+    // One sample, as Ruby's; more only for the tails, asked last.
+    let gate = Gate::default();
+    gate.allow(1);
+    let watcher = fx.gated_watcher(&gate);
     let addr = serve(&watcher).await;
     let (tcp, unix) = fx.escaped();
-    let paths = [
-        format!("/queued/{tcp}.txt"),
-        format!("/active/{tcp}.txt"),
-        format!("/queued/{unix}.txt"),
-        format!("/active/{unix}.txt"),
-        "/active/127.0.0.1%3A1.txt".to_owned(),
-    ];
+    let mut pages = Vec::new();
+    for e in [&tcp, &unix, &"127.0.0.1%3A1".to_owned()] {
+        for which in ["queued", "active"] {
+            for ext in ["txt", "html"] {
+                pages.push(format!("/{which}/{e}.{ext}"));
+            }
+        }
+    }
+    let resets = [format!("POST /reset/{tcp} /queued/{tcp}.html"), format!("POST /reset/{unix}")];
+    let tails = [format!("/tail/{tcp}.txt"), format!("/tail/{unix}.txt")];
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ruby/watcher.rb");
     let watched = format!("{},{}", fx.tcp, fx.unix.display());
     let mut args = vec![script, &watched];
-    args.extend(paths.iter().map(String::as_str));
+    args.extend(pages.iter().chain(&resets).chain(&tails).map(String::as_str));
     let ruby = tokio::task::block_in_place(|| finish(spawn(&ruby, &args, None), &args));
     assert!(ruby.status.success(), "{}", String::from_utf8_lossy(&ruby.stderr));
     let answers: Vec<RackResponse> = serde_json::from_slice(&ruby.stdout).unwrap();
-    assert_eq!(answers.len(), paths.len());
-    for (path, (status, headers, body)) in paths.iter().zip(answers) {
+    assert_eq!(answers.len(), pages.len() + resets.len() + tails.len());
+    let mut answers = answers.into_iter();
+
+    for (path, (status, headers, body)) in pages.iter().zip(&mut answers) {
         let ours = util::get(addr, path).await;
         assert_eq!(ours.status, status, "{path}");
         let theirs = util::mask_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         assert_eq!(util::header_lines(&ours), theirs, "{path}");
-        assert_eq!(ours.body, body, "{path}");
+        if path.ends_with(".html") {
+            assert_eq!(mask_table_dates(&ours.body), mask_table_dates(&body), "{path}");
+        } else {
+            assert_eq!(ours.body, body, "{path}");
+        }
     }
+
+    for (request, (status, headers, body)) in resets.iter().zip(&mut answers) {
+        let mut words = request.split(' ').skip(1);
+        let path = words.next().unwrap();
+        let referer = words.next().map(|r| format!("Referer: {r}\r\n")).unwrap_or_default();
+        let ours =
+            util::request_with(addr, "POST", path, &format!("Host: test\r\n{referer}")).await;
+        assert_eq!(ours.status, status, "{request}");
+        let theirs = util::mask_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if referer.is_empty() {
+            // The documented difference: back to `/`, never to `HOST/` (relative to the page).
+            assert!(theirs.contains(&"location: test/".to_owned()), "{theirs:?}");
+            assert_eq!(ours.header("location"), Some("/"), "{request}");
+            assert_eq!(
+                (body.as_str(), ours.body.as_str()),
+                ("Redirecting to test/", "Redirecting to /")
+            );
+        } else {
+            assert_eq!(util::header_lines(&ours), theirs, "{request}");
+            assert_eq!(ours.body, body, "{request}");
+        }
+    }
+
+    // Samples for the tails to print, until they have (bounded: 30 s).
+    let sampler = gate.clone();
+    let sampling = tokio::spawn(async move {
+        for _ in 0..1500 {
+            sampler.allow(1);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    for (path, (status, headers, body)) in tails.iter().zip(&mut answers) {
+        let (head, line) = util::first_tail_chunk(addr, path).await;
+        assert_eq!(status, 200, "{path}");
+        let ours = util::mask_headers(head.lines().skip(1).filter_map(|l| l.split_once(": ")));
+        let theirs = util::mask_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(ours, theirs, "{path}");
+        // A chunk of one line, whose first 20 bytes are the sample's time.
+        let (size, theirs) = body.split_once("\r\n").unwrap();
+        assert_eq!(format!("{:x}", line.len()), size, "{path}: {body:?}");
+        assert_eq!(theirs.strip_suffix("\r\n").map(|l| &l[20..]), Some(&line[20..]), "{path}");
+        let time = line.as_bytes();
+        assert!(time[10] == b'T' && time[19] == b'Z' && time[20] == b' ', "{line:?}");
+    }
+    sampling.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -108,40 +108,12 @@ async fn names_that_are_not_utf8_round_trip_through_urls_and_json() {
     let value: serde_json::Value = serde_json::from_str(&json.body).unwrap();
     assert_eq!(value["address"], s.forged.to_str().unwrap());
     assert_eq!(value.get("address_escaped"), None);
-    let line = first_tail_line(addr, &format!("/tail/{forged}.txt")).await;
+    let line = util::first_tail_line(addr, &format!("/tail/{forged}.txt")).await;
     assert_eq!(line.matches('\n').count(), 1, "{line:?}");
     assert!(!line.contains('\x1b'), "{line:?}");
     assert!(line.contains(&escaped(&s.forged)), "{line:?}");
-    let line = first_tail_line(addr, &format!("/tail/{enc}.json")).await;
+    let line = util::first_tail_line(addr, &format!("/tail/{enc}.json")).await;
     let value: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!((&value["address"], &value["queued"]), (&name.as_str().into(), &2.into()));
     assert_eq!(value["address_escaped"], true);
-}
-
-/// Opens a tail and returns its first line (the chunk framing stripped).
-async fn first_tail_line(addr: std::net::SocketAddr, path: &str) -> String {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let text = String::from_utf8_lossy(&seen).into_owned();
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-            // Chunked: `SIZE\r\nDATA\r\n`.
-            if let Some((size, rest)) = body.split_once("\r\n") {
-                let size = usize::from_str_radix(size, 16).unwrap();
-                if rest.len() >= size {
-                    return rest[..size].to_owned();
-                }
-            }
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "no tail line: {text}");
-        let n = tokio::time::timeout(left, stream.read(&mut buf)).await.unwrap().unwrap();
-        assert!(n > 0, "tail closed: {text}");
-        seen.extend_from_slice(&buf[..n]);
-    }
 }

@@ -35,6 +35,17 @@ enum Which {
 
 /// Escapes `text` for HTML text and attribute values.
 pub(super) fn escape_html(text: &str) -> String {
+    escape(text, false)
+}
+
+/// [`escape_html`] as Rack 2.2's `Rack::Utils.escape_html` (Debian 12's ruby-rack), which Ruby
+/// raindrops' Watcher calls: `'` is `&#x27;` and `/` is `&#x2F;` too. For the Ruby-compatible
+/// histogram pages, which keep Ruby's bytes.
+fn escape_html_rack(text: &str) -> String {
+    escape(text, true)
+}
+
+fn escape(text: &str, rack: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -42,7 +53,9 @@ pub(super) fn escape_html(text: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
+            '\'' if rack => out.push_str("&#x27;"),
             '\'' => out.push_str("&#39;"),
+            '/' if rack => out.push_str("&#x2F;"),
             c => out.push(c),
         }
     }
@@ -118,15 +131,17 @@ fn histogram(watcher: &Watcher, which: Which, file: &[u8]) -> Response {
         Ext::Html => {
             let rows: String = x_headers
                 .iter()
-                .map(|(k, v)| format!("<tr><td>{}</td><td>{}</td></tr>", &k[2..], escape_html(v)))
+                .map(|(k, v)| {
+                    format!("<tr><td>{}</td><td>{}</td></tr>", &k[2..], escape_html_rack(v))
+                })
                 .collect();
             let body = format!(
                 "<html><head><title>{} - {}</title></head><body><table>{rows}</table>\
                  <pre>{}</pre><form action='../reset/{}' method='post'>\
                  <input type='submit' name='x' value='reset' /></form></body>",
-                escape_html(&watcher.hostname),
-                escape_html(&addr.to_text()),
-                escape_html(&agg.to_string()),
+                escape_html_rack(&watcher.hostname),
+                escape_html_rack(&addr.to_text()),
+                escape_html_rack(&agg.to_string()),
                 escape_url(&addr)
             );
             ("text/html", body)
@@ -158,12 +173,14 @@ pub(super) async fn reset(
     }
     let text = |name| headers.get(name).and_then(|value: &HeaderValue| value.to_str().ok());
     let to = redirect::back_to(text(header::REFERER), text(header::HOST));
-    (
-        StatusCode::FOUND,
-        [(header::LOCATION, header_value(to)), (header::CONTENT_TYPE, header_value("text/plain"))],
-        format!("Redirecting to {to}"),
-    )
-        .into_response()
+    // Headers in Ruby raindrops' order: Location, then the type (not the body's default first).
+    let mut response = format!("Redirecting to {to}").into_response();
+    *response.status_mut() = StatusCode::FOUND;
+    let headers = response.headers_mut();
+    headers.clear();
+    headers.insert(header::LOCATION, header_value(to));
+    headers.insert(header::CONTENT_TYPE, header_value("text/plain"));
+    response
 }
 
 /// `?active_min=N&queued_min=N`, read leniently like Ruby's `to_i`: a missing or malformed
@@ -333,5 +350,6 @@ mod tests {
     #[test]
     fn escaping() {
         assert_eq!(escape_html("<script>'\"&"), "&lt;script&gt;&#39;&quot;&amp;");
+        assert_eq!(escape_html_rack("</a>'\"&"), "&lt;&#x2F;a&gt;&#x27;&quot;&amp;");
     }
 }

@@ -142,3 +142,37 @@ pub(crate) fn mask_headers<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>
         })
         .collect()
 }
+
+/// Opens a tail (`GET path`, HTTP/1.1, `Host: test`) and returns its head and its first
+/// line (the chunk framing stripped), waiting at most 30 s.
+pub(crate) async fn first_tail_chunk(addr: SocketAddr, path: &str) -> (String, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&seen).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+            // Chunked: `SIZE\r\nDATA\r\n`.
+            if let Some((size, rest)) = body.split_once("\r\n") {
+                let size = usize::from_str_radix(size, 16).unwrap();
+                if rest.len() >= size {
+                    return (head.to_owned(), rest[..size].to_owned());
+                }
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "no tail line: {text}");
+        let n = tokio::time::timeout(left, stream.read(&mut buf)).await.unwrap().unwrap();
+        assert!(n > 0, "tail closed: {text}");
+        seen.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// [`first_tail_chunk`]'s line alone.
+pub(crate) async fn first_tail_line(addr: SocketAddr, path: &str) -> String {
+    first_tail_chunk(addr, path).await.1
+}
