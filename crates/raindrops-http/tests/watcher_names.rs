@@ -10,12 +10,11 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use raindrops::{ListenerAddr, escape_bytes, unescape_bytes};
 use raindrops_http::listeners::KernelListeners;
 use raindrops_http::watcher::Watcher;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// `"\xde\xad\xbe\xef"` with 2 queued connections, and a name with a newline and ESC with 1.
 struct Sockets {
