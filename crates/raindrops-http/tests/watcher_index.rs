@@ -43,8 +43,11 @@ async fn rows_by_pressure_resorted_and_filtered_by_the_query() {
         page.contains("<path class='sq' data-d='spark_queued' d='M59 2H60V22H59Z'/>"),
         "{page}"
     );
-    // Every asset inline.
-    assert!(!page.contains("src=") && !page.contains("<link"), "{page}");
+    // Every asset inline: nothing to fetch (no source, link, stylesheet import, CSS image or
+    // web font).
+    for external in ["src=", "<link", "url(", "@import", "@font-face"] {
+        assert!(!page.to_ascii_lowercase().contains(&external.to_ascii_lowercase()), "{page}");
+    }
 
     // Re-sorted by active: TCP (3) first; by address: "/tmp..." first.
     let page = util::get(addr, "/?sort=active&window=1m").await.body;
@@ -82,6 +85,15 @@ async fn rows_by_pressure_resorted_and_filtered_by_the_query() {
         (Some(tcp.as_str()), Some(2))
     );
     assert_eq!(json["window"], "10m");
+
+    // Filtered on the server too, each filter its own view of the sample.
+    for (q, shown) in [("127.0.0", &tcp_text), (".sock", &unix_text)] {
+        let json = util::get(addr, &format!("/index.json?q={q}")).await.body;
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let rows = json["listeners"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{q}: {json}");
+        assert_eq!(rows[0]["address"].as_str(), Some(shown.as_str()), "{q}");
+    }
 }
 
 /// `GET path` with `Accept-Encoding: gzip`; the head and the body, gunzipped.

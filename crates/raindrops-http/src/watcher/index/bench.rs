@@ -4,7 +4,7 @@
 //! or `cargo test --release -p raindrops-http --lib index::bench -- --ignored
 //! --nocapture`.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use super::query::{Query, Window};
 use super::{page, rows};
@@ -31,7 +31,9 @@ impl Listeners for Thousand {
 #[test]
 #[ignore = "a measurement: run with --release --ignored --nocapture"]
 fn index_with_1000_listeners_and_an_hour_of_history() {
-    let watcher = Watcher::builder(Thousand, Duration::from_secs(1)).start().unwrap();
+    // One sample: a sampler adding points (and dropping the oldest) while the renders read
+    // the first sample would leave less than the hour behind it, drawn the slow way.
+    let watcher = Watcher::builder(Thousand, Duration::from_secs(3600)).start().unwrap();
     let sample = watcher.state.latest.borrow().clone();
     {
         let mut addrs = watcher.state.addrs();
@@ -42,7 +44,7 @@ fn index_with_1000_listeners_and_an_hour_of_history() {
             for s in (0..3600u64).rev() {
                 let t = sample.time - Duration::from_secs(s);
                 let wave = (s + i as u64) % 60;
-                let (active, queued) = (wave % 13, u64::from(wave > 50) * (wave - 50));
+                let (active, queued) = (wave % 13, wave.saturating_sub(50));
                 state.history.push_back((t, active, queued));
                 state.rollups.record(t, active, queued);
             }
@@ -50,25 +52,52 @@ fn index_with_1000_listeners_and_an_hour_of_history() {
     }
     for window in Window::ALL {
         let query = Query { window, sort: "pressure", filter: String::new() };
-        let runs = 20u32;
-        let started = Instant::now();
-        let mut bytes = 0;
-        for _ in 0..runs {
-            let rows = rows(&watcher, &sample, &query);
-            bytes = page::render(&watcher, &sample, &query, &rows).len();
-        }
-        let each = started.elapsed() / runs;
-        println!("window {}: render {each:?} per sample, page {bytes} bytes", window.key());
-        let rows = rows(&watcher, &sample, &query);
-        let page = page::render(&watcher, &sample, &query, &rows);
-        let started = Instant::now();
-        let gz = super::gzip::compress(page.as_bytes());
-        println!("  gzip: {:?}, {} bytes", started.elapsed(), gz.len());
+        let html = || page::render(&watcher, &sample, &query, &rows(&watcher, &sample, &query));
+        let page = measure(&format!("window {}: page", window.key()), html);
+        measure(&format!("window {}: index.json", window.key()), || {
+            super::json(&watcher, &sample, &query)
+        });
         if window == Window::TenMinutes {
             let path = std::env::temp_dir().join("raindrops-index-1000.html");
-            std::fs::write(&path, page).unwrap();
-            println!("written to {}", path.display());
+            std::fs::write(&path, &page).unwrap();
+            std::fs::write(path.with_extension("html.gz"), super::gzip::compress(page.as_bytes()))
+                .unwrap();
+            println!("  written to {} (and .gz)", path.display());
         }
     }
-    let _ = SystemTime::now();
+    // What every further client polling the same view in the same sample costs.
+    let query = Query { window: Window::TenMinutes, sort: "pressure", filter: String::new() };
+    super::cached(&watcher, &sample, "json", &query, true, || {
+        super::json(&watcher, &sample, &query)
+    });
+    let runs = 10_000u32;
+    let started = Instant::now();
+    for _ in 0..runs {
+        super::cached(&watcher, &sample, "json", &query, true, || unreachable!());
+    }
+    println!(
+        "index.json from the cache (a further client, same sample): {:?}",
+        started.elapsed() / runs
+    );
+}
+
+/// Renders with `render` 20 times and prints the time per render and the size, then gzips
+/// the result and prints that time and size; returns the rendered text.
+fn measure(what: &str, render: impl Fn() -> String) -> String {
+    let runs = 20u32;
+    let started = Instant::now();
+    let mut out = String::new();
+    for _ in 0..runs {
+        out = render();
+    }
+    let each = started.elapsed() / runs;
+    let started = Instant::now();
+    let gz = super::gzip::compress(out.as_bytes());
+    let gzip = started.elapsed();
+    println!(
+        "{what}: render {each:.2?} per sample, {} bytes; gzip +{gzip:.2?}, {} bytes",
+        out.len(),
+        gz.len()
+    );
+    out
 }

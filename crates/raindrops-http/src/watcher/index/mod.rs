@@ -93,18 +93,9 @@ pub(super) async fn index(
     let sample = watcher.state.latest.borrow().clone();
     let query = parse(raw.as_deref());
     let gzip = gzip::accepted(&headers);
-    let render = || {
-        let page = page::render(&watcher, &sample, &query, &rows(&watcher, &sample, &query));
-        if gzip { gzip::compress(page.as_bytes()) } else { Bytes::from(page) }
-    };
-    // The page changes once per sample: render each view once, serve copies.
-    let page = if query.filter.is_empty() {
-        let key = format!("{}/{}/{gzip}", query.window.key(), query.sort);
-        let mut cache = watcher.index.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        cache.get_or_render(sample.time, &key, render)
-    } else {
-        render()
-    };
+    let page = cached(&watcher, &sample, "html", &query, gzip, || {
+        page::render(&watcher, &sample, &query, &rows(&watcher, &sample, &query))
+    });
     respond(&watcher, &sample, "text/html", page, gzip)
 }
 
@@ -119,7 +110,34 @@ pub(super) async fn index_json(
 ) -> Response {
     let sample = watcher.state.latest.borrow().clone();
     let query = parse(raw.as_deref());
-    let rows = rows(&watcher, &sample, &query);
+    let gzip = gzip::accepted(&headers);
+    let body = cached(&watcher, &sample, "json", &query, gzip, || json(&watcher, &sample, &query));
+    respond(&watcher, &sample, "application/json", body, gzip)
+}
+
+/// The view `kind` (`html`, `json`) of `sample` for `query`, gzipped if `gzip`: it changes
+/// once per sample, so each view is rendered once (by `render`) and every client polling it
+/// gets a copy (the cache keeps at most [`PageCache::MAX_VIEWS`](super::page_cache::PageCache)).
+fn cached(
+    watcher: &Watcher,
+    sample: &Sample,
+    kind: &str,
+    query: &Query,
+    gzip: bool,
+    render: impl FnOnce() -> String,
+) -> Bytes {
+    // The filter last: any text, it cannot run into the other parts.
+    let key = format!("{kind}/{}/{}/{gzip}/{}", query.window.key(), query.sort, query.filter);
+    let mut cache = watcher.index.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    cache.get_or_render(sample.time, &key, || {
+        let body = render();
+        if gzip { gzip::compress(body.as_bytes()) } else { Bytes::from(body) }
+    })
+}
+
+/// The body of `/index.json` (see [`index_json`]).
+fn json(watcher: &Watcher, sample: &Sample, query: &Query) -> String {
+    let rows = rows(watcher, sample, query);
     let listeners: Vec<serde_json::Value> = rows
         .iter()
         .map(|row| {
@@ -145,10 +163,7 @@ pub(super) async fn index_json(
         "error": sample.error,
         "listeners": listeners,
     });
-    let body = json_line(&body);
-    let gzip = gzip::accepted(&headers);
-    let body = if gzip { gzip::compress(body.as_bytes()) } else { Bytes::from(body) };
-    respond(&watcher, &sample, "application/json", body, gzip)
+    json_line(&body)
 }
 
 /// The response: `body` (gzipped if `gzip`, then said so, and that it varies by
@@ -176,4 +191,70 @@ fn respond(
         headers.insert(header::VARY, header_value("Accept-Encoding"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::exposition::ListenerSample;
+    use crate::listeners::Listeners;
+
+    /// Two TCP listeners with fixed numbers.
+    struct Two;
+
+    impl Listeners for Two {
+        fn sample(&self) -> std::io::Result<Vec<ListenerSample>> {
+            Ok(["127.0.0.1:1", "127.0.0.2:2"]
+                .iter()
+                .map(|a| ListenerSample {
+                    addr: a.to_string().into(),
+                    active: 1,
+                    queued: 0,
+                    wait: None,
+                })
+                .collect())
+        }
+    }
+
+    async fn body(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    /// Every view of a sample (the page and its JSON, filtered or not, plain or gzipped) is
+    /// rendered once and then served as a copy, under a key that tells filters apart.
+    #[tokio::test]
+    async fn pages_and_json_are_rendered_once_per_sample_and_view() {
+        let watcher = Watcher::builder(Two, Duration::from_secs(3600)).start().unwrap();
+        let get = |query: &str| (State(watcher.clone()), RawQuery(Some(query.to_owned())));
+        let mut gzipped = HeaderMap::new();
+        gzipped.insert(header::ACCEPT_ENCODING, header_value("gzip"));
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            let (state, query) = get("window=1m");
+            seen.push(body(index_json(state, query, HeaderMap::new()).await).await);
+            let (state, query) = get("window=1m&q=127.0.0.2");
+            seen.push(body(index_json(state, query, HeaderMap::new()).await).await);
+            let (state, query) = get("q=127.0.0.1");
+            seen.push(body(index(state, query, HeaderMap::new()).await).await);
+            let (state, query) = get("");
+            let _ = index_json(state, query, gzipped.clone()).await;
+        }
+        assert_eq!(seen[..3], seen[3..]);
+        assert!(seen[0].contains("127.0.0.1:1") && seen[0].contains("127.0.0.2:2"), "{}", seen[0]);
+        assert!(!seen[1].contains("127.0.0.1:1") && seen[1].contains("127.0.0.2:2"), "{}", seen[1]);
+        assert!(seen[2].contains(">127.0.0.1:1<") && !seen[2].contains(">127.0.0.2:2<"));
+        let cache = watcher.index.lock().unwrap();
+        assert_eq!(
+            cache.keys(),
+            [
+                "json/1m/pressure/false/",
+                "json/1m/pressure/false/127.0.0.2",
+                "html/10m/pressure/false/127.0.0.1",
+                "json/10m/pressure/true/"
+            ]
+        );
+    }
 }

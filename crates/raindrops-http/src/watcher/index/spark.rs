@@ -36,7 +36,9 @@ pub(super) fn columns(
 }
 
 /// The time the sparklines cover: `window`, or less while the Watcher (sampling every
-/// `delay`, its oldest point held taken at `started`) holds less history.
+/// `delay`, its oldest point held taken at `started`) holds less history. History within half
+/// a sample of the window is whole: a full hour of samples at 1 s spans 3,600 s give or take
+/// the sampler's wake-up jitter, and must be drawn from the rollups, not point by point.
 pub(super) fn span(
     window: Duration,
     started: SystemTime,
@@ -44,7 +46,7 @@ pub(super) fn span(
     delay: Duration,
 ) -> Duration {
     let held = now.duration_since(started).unwrap_or_default() + delay;
-    window.min(held)
+    if held + delay / 2 >= window { window } else { held }
 }
 
 /// The most of each number over the columns: `(active, queued)`.
@@ -131,6 +133,17 @@ mod tests {
         let two = super::columns(&history, at(60), span);
         assert_eq!(two.iter().filter(|c| c.is_some()).count(), 2);
         assert!(two[29].is_some() && two[59].is_some());
+    }
+
+    #[test]
+    fn an_hour_of_samples_taken_a_little_late_is_a_whole_hour() {
+        let hour = Duration::from_secs(3600);
+        let second = Duration::from_secs(1);
+        // 3,600 points, the oldest taken 5 ms late: 3,599.995 s + one delay.
+        let oldest = at(1) + Duration::from_millis(5);
+        assert_eq!(span(hour, oldest, at(3600), second), hour);
+        // Half an hour held is half an hour.
+        assert_eq!(span(hour, at(1801), at(3600), second), Duration::from_secs(1800));
     }
 
     #[test]
