@@ -297,3 +297,48 @@ async fn chromium_filters_as_one_types_and_sorts_on_a_header_click_without_a_rel
         assert_eq!(page.script_errors(), Vec::<serde_json::Value>::new());
     });
 }
+
+/// At a phone's width (375×800, as a mobile browser lays out the page's viewport) the index
+/// fits: nothing scrolls sideways. Every number cell carries a title (on itself or a link in
+/// it), and the page fetches nothing but its own JSON: no script, style, image or font from
+/// elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_fits_the_index_in_375_px_with_a_title_on_every_number() {
+    let program = require_external!(CHROMIUM);
+    let fx = fixture();
+    let watcher = fx.watcher(Duration::from_secs(3600));
+    let addr = serve(&watcher).await;
+    tokio::task::block_in_place(|| {
+        let mut browser = Browser::launch(&program);
+        let mut page = browser.open(&format!("http://{addr}/"));
+        let phone = serde_json::json!({
+            "width": 375, "height": 800, "deviceScaleFactor": 2, "mobile": true
+        });
+        page.call("Emulation.setDeviceMetricsOverride", phone);
+        page.wait_for("a 375 px viewport", "innerWidth === 375");
+        // The script has read the JSON once (so its fetch is listed below).
+        page.wait_for(
+            "the JSON read",
+            "performance.getEntriesByType('resource').some(e => /index\\.json/.test(e.name))",
+        );
+        let width = page.eval("document.documentElement.scrollWidth");
+        assert!(width.as_u64().is_some_and(|w| w <= 375), "scrollWidth {width} at 375 px");
+
+        let untitled = page.eval(
+            "[].filter.call(document.querySelectorAll('#listeners tbody td.n'), td => \
+             !td.title && !td.querySelector('[title]')).map(td => td.outerHTML)",
+        );
+        assert_eq!(untitled, serde_json::json!([]), "number cells without a title");
+        let numbers = page.eval("document.querySelectorAll('#listeners tbody td.n').length");
+        assert_eq!(numbers, 2 * 4, "queued, active, oldest wait and peak of 2 rows");
+
+        // (The browser's own request for /favicon.ico is no asset of the page.)
+        let fetched = page.eval(
+            "performance.getEntriesByType('resource').map(e => e.name)\
+             .filter(n => n !== location.origin + '/favicon.ico' \
+             && !n.startsWith(location.origin + '/index.json?'))",
+        );
+        assert_eq!(fetched, serde_json::json!([]), "fetched besides the page's JSON");
+        assert_eq!(page.script_errors(), Vec::<serde_json::Value>::new());
+    });
+}

@@ -122,7 +122,8 @@ pub(super) const COLUMNS: &[Column] = &[
         cell: |r, out| {
             let _ = write!(
                 out,
-                "<td class='n'><span data-v='oldest_wait'>{}</span></td>",
+                "<td class='n' title='the oldest wait in the queue now'>\
+                 <span data-v='oldest_wait'>{}</span></td>",
                 wait_text(r.oldest_ms)
             );
         },
