@@ -75,8 +75,15 @@ pub const UNSHARE: Requirement = Requirement::program("unshare", "util-linux");
 /// util-linux's `setpriv`, which runs a program as another user.
 pub const SETPRIV: Requirement = Requirement::program("setpriv", "util-linux");
 
+/// `man` (man-db, with groff), which renders `raindrops man` as a reader sees it.
+pub const MAN: Requirement = Requirement::program("man", "man-db");
+/// systemd's `systemd-analyze`, which verifies `deploy/systemd`'s unit and rates its hardening.
+pub const SYSTEMD_ANALYZE: Requirement = Requirement::program("systemd-analyze", "systemd");
+
 /// Every requirement above: what `.ci/run` must install.
 pub const ALL: &[Requirement] = &[
+    MAN,
+    SYSTEMD_ANALYZE,
     UNSHARE,
     SETPRIV,
     UNICORN,

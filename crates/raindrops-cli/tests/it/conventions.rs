@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use raindrops_test_support::external::{FISH, ZSH};
+use raindrops_test_support::external::{FISH, MAN, ZSH};
 use raindrops_test_support::require_external;
 
 use crate::util::raindrops;
@@ -14,6 +14,27 @@ fn stdout_of(args: &[&str]) -> String {
     let output = raindrops().args(args).output().expect("run raindrops");
     assert!(output.status.success(), "raindrops {args:?}: {output:?}");
     String::from_utf8(output.stdout).expect("utf-8 output")
+}
+
+/// Every subcommand (but `help`), as clap lists them under `Commands:` in `raindrops --help`:
+/// the shells must offer each and the man page must have a section for each, and a new one
+/// joins these checks by itself.
+fn subcommands() -> Vec<String> {
+    let help = stdout_of(&["--help"]);
+    let (_, commands) = help.split_once("\nCommands:\n").expect("a Commands: section");
+    let names: Vec<String> = commands
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        // `  NAME  description`; a wrapped description's lines are indented further.
+        .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect();
+    for known in ["stats", "watch", "recycle", "completions", "man"] {
+        assert!(names.iter().any(|n| n == known), "{known} not in {names:?}: {help}");
+    }
+    names
 }
 
 #[test]
@@ -55,9 +76,9 @@ echo '--- watch'; complete_words raindrops watch --"#;
         Command::new("bash").args(["-c", probe, "probe"]).arg(&path).output().expect("run bash");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "bash: {out:?}");
-    let (subcommands, watch) = text.split_once("--- watch").expect("both sections");
-    for word in ["stats", "watch", "serve", "dump", "top", "completions", "man"] {
-        assert!(subcommands.lines().any(|line| line == word), "no {word} in {subcommands}");
+    let (offered, watch) = text.split_once("--- watch").expect("both sections");
+    for word in subcommands() {
+        assert!(offered.lines().any(|line| line == word), "no {word} in {offered}");
     }
     for flag in ["--listen", "--delay", "--unix", "--max-addresses"] {
         assert!(watch.lines().any(|line| line == flag), "no {flag} in {watch}");
@@ -70,15 +91,11 @@ fn zsh_and_fish_completions_name_every_subcommand() {
     assert!(zsh.starts_with("#compdef raindrops\n"), "{zsh}");
     let fish = stdout_of(&["completions", "fish"]);
     assert!(fish.contains("complete -c raindrops"), "{fish}");
-    for word in ["stats", "watch", "serve", "dump", "top", "completions", "man"] {
+    for word in subcommands() {
         assert!(zsh.contains(&format!("'{word}:")), "zsh lacks {word}");
         assert!(fish.contains(&format!("-a \"{word}\"")), "fish lacks {word}");
     }
 }
-
-/// Every subcommand the shells must offer after `raindrops `.
-const SUBCOMMANDS: [&str; 8] =
-    ["stats", "watch", "serve", "dump", "top", "recycle", "completions", "man"];
 
 /// How long one shell run may take on a busy machine before the test fails.
 const SHELL_DEADLINE: Duration = Duration::from_secs(60);
@@ -117,8 +134,8 @@ end"#;
     let sections: Vec<&str> = text.split("--- ").skip(1).collect();
     let [all, st, flags, formats] = sections[..] else { panic!("4 sections: {text}") };
     let all = first_words(all);
-    for word in SUBCOMMANDS {
-        assert!(all.contains(&word), "no {word} after `raindrops `: {all:?}");
+    for word in subcommands() {
+        assert!(all.contains(&word.as_str()), "no {word} after `raindrops `: {all:?}");
     }
     assert_eq!(first_words(st)[1..], ["stats"], "{st}");
     for flag in ["--format", "--delay", "--unix", "--queued-only"] {
@@ -189,8 +206,8 @@ fn zsh_completes_subcommands_flags_and_values_through_compsys() {
     std::fs::write(dir.path().join("_raindrops"), script).expect("write _raindrops");
     std::fs::write(dir.path().join("setup.zsh"), ZSH_SETUP).expect("write setup.zsh");
     let all = zsh_offers(&zsh, dir.path(), "raindrops ");
-    for word in SUBCOMMANDS {
-        assert!(all.iter().any(|w| w == word), "no {word} after `raindrops `: {all:?}");
+    for word in subcommands() {
+        assert!(all.contains(&word), "no {word} after `raindrops `: {all:?}");
     }
     assert_eq!(zsh_offers(&zsh, dir.path(), "raindrops st"), ["stats"]);
     let flags = zsh_offers(&zsh, dir.path(), "raindrops stats --");
@@ -208,32 +225,29 @@ fn man_page_renders_with_every_subcommand() {
     let page = stdout_of(&["man"]);
     assert!(page.starts_with(".ie \\n(.g .ds Aq \\(aq"), "{page}");
     assert!(page.contains(".TH raindrops 1"), "{page}");
-    for word in ["stats", "watch", "serve", "dump", "top", "completions", "man"] {
+    for word in subcommands() {
         let heading = format!(".SH \"RAINDROPS {}\"", word.to_uppercase());
         assert!(page.contains(&heading), "man page lacks {heading}: {page}");
     }
     // Rendered by the real man (groff), as a reader would see it.
+    let man = require_external!(MAN);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("raindrops.1");
     std::fs::write(&path, &page).expect("write the page");
-    match Command::new("man")
+    let out = Command::new(man)
         .arg("-l")
         .arg(&path)
         .env("MANWIDTH", "80")
         .env("MANPAGER", "cat")
         .output()
-    {
-        Ok(out) if out.status.success() => {
-            let text = String::from_utf8_lossy(&out.stdout);
-            assert!(text.contains("NAME") && text.contains("SYNOPSIS"), "{text}");
-            assert!(text.contains(env!("CARGO_PKG_VERSION")), "no version in {text}");
-            // Every subcommand's flags are on the one page, and the exit codes.
-            for flag in ["--max-addresses", "--forget-after", "--max-memory", "--format"] {
-                assert!(text.contains(flag), "man page lacks {flag}: {text}");
-            }
-            assert!(text.contains("130"), "no exit codes in {text}");
-        }
-        Ok(out) => panic!("man -l failed: {out:?}"),
-        Err(_) => eprintln!("skipping the rendering: man is not installed (Debian package man-db)"),
+        .expect("run man");
+    assert!(out.status.success(), "man -l failed: {out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("NAME") && text.contains("SYNOPSIS"), "{text}");
+    assert!(text.contains(env!("CARGO_PKG_VERSION")), "no version in {text}");
+    // Every subcommand's flags are on the one page, and the exit codes.
+    for flag in ["--max-addresses", "--forget-after", "--max-memory", "--format", "--master"] {
+        assert!(text.contains(flag), "man page lacks {flag}: {text}");
     }
+    assert!(text.contains("130"), "no exit codes in {text}");
 }
