@@ -9,6 +9,7 @@ mod golden;
 mod names;
 mod recycle;
 mod recycle_connections;
+mod recycle_escalation;
 mod recycle_metrics;
 mod recycle_pid_reuse;
 mod recycle_scrape;

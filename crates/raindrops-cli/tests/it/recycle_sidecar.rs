@@ -46,7 +46,7 @@ impl Sidecar {
     }
 
     /// Kills it and reads its stderr to the end.
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Some(reader) = self.reader.take() {
@@ -97,7 +97,7 @@ impl Sidecar {
 
     /// Waits for the exit: its status code.
     #[track_caller]
-    fn wait_exit(&mut self) -> Option<i32> {
+    pub(crate) fn wait_exit(&mut self) -> Option<i32> {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {

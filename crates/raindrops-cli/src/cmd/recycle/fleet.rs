@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
 use raindrops::memory::{MemoryMetric, MemoryProbe, SmapsRollup};
 use raindrops_killer::{Escalation, Escalator, Limits, Policy, Reason, Step, Trigger};
 
@@ -97,6 +98,8 @@ pub(crate) struct Worker {
     announced: bool,
     /// Due at the last decision, not recycling.
     due: bool,
+    /// Due but held back under `--max-restarting`, and logged so (once while it stays due).
+    held: bool,
 }
 
 /// A worker being recycled: the pidfd it is signalled through and the escalation's next step.
@@ -104,10 +107,20 @@ pub(crate) struct Worker {
 struct Recycling {
     pidfd: Pidfd,
     escalator: Escalator,
+    /// When the next step is due: steps keep their own schedule, a second apart, whatever
+    /// `--interval` is ([`Fleet::next_step`]).
     next: Instant,
+    /// When the recycle started, the signals sent so far and the last one, for the log.
+    since: Instant,
+    signals: u32,
+    last: Option<Signal>,
     /// Every signal was sent (SIGKILL last): nothing more to do but wait for the reaping.
     done: bool,
 }
+
+/// How early an escalation step may go: the loop wakes for it, but the interval's work may
+/// reach it a little before its time.
+pub(crate) const STEP_TOLERANCE: Duration = Duration::from_millis(10);
 
 /// The workers, by pid.
 #[derive(Debug)]
@@ -141,7 +154,19 @@ impl Fleet {
     /// Takes in the children just listed: new ones get their limits drawn, gone ones are
     /// forgotten (a gone worker being recycled is done), and measures each.
     pub(crate) fn update(&mut self, children: &[(u32, u64)], uptime: Duration) {
-        self.workers.retain(|pid, w| children.contains(&(*pid, w.start)));
+        self.workers.retain(|&pid, w| {
+            let listed = children.contains(&(pid, w.start));
+            if let Some(r) = w.recycling.as_ref().filter(|_| !listed) {
+                let (signals, secs) = (r.signals, r.since.elapsed().as_secs_f64());
+                tracing::info!(
+                    pid,
+                    signals,
+                    seconds = secs,
+                    "recycle: recycled worker {pid} is gone, after {signals} signal(s) in {secs:.1} s"
+                );
+            }
+            listed
+        });
         for &(pid, start) in children {
             if !self.workers.contains_key(&pid) {
                 let limits = self.policy.draw().unwrap_or_default();
@@ -164,6 +189,7 @@ impl Fleet {
                     recycling: None,
                     announced: false,
                     due: false,
+                    held: false,
                 };
                 self.workers.insert(pid, worker);
             }
@@ -186,6 +212,22 @@ impl Fleet {
     pub(crate) fn mark_due(&mut self, due: &[(u32, Cause)]) {
         for (pid, worker) in &mut self.workers {
             worker.due = due.iter().any(|(p, _)| p == pid);
+            worker.held &= worker.due;
+        }
+    }
+
+    /// A due worker waits: `in_flight` workers are recycling, the most allowed. Logged once
+    /// while it stays due.
+    pub(crate) fn hold(&mut self, pid: u32, cause: &Cause, in_flight: usize) {
+        if let Some(worker) = self.workers.get_mut(&pid).filter(|w| w.serving())
+            && !std::mem::replace(&mut worker.held, true)
+        {
+            tracing::info!(
+                pid,
+                reason = cause.label(),
+                in_flight,
+                "recycle: worker {pid} is due ({cause}) but waits: {in_flight} recycling already (--max-restarting)"
+            );
         }
     }
 
@@ -301,23 +343,38 @@ impl Fleet {
         );
         let escalator = Escalator::new(self.escalation, Trigger { pid, reason });
         let now = Instant::now();
-        worker.recycling = Some(Recycling { pidfd, escalator, next: now, done: false });
+        worker.recycling = Some(Recycling {
+            pidfd,
+            escalator,
+            next: now,
+            since: now,
+            signals: 0,
+            last: None,
+            done: false,
+        });
         self.baseline.get_or_insert((count, now));
         true
     }
 
-    /// Sends the next signal to each worker being recycled whose step is due. Returns the
-    /// signals sent, for the metrics.
-    pub(crate) fn escalate(&mut self, now: Instant) -> Vec<nix::sys::signal::Signal> {
+    /// Sends the next signal to each worker being recycled whose step is due (at `now`,
+    /// within [`STEP_TOLERANCE`]), and schedules its next step an escalation interval after
+    /// this one's. Returns the signals sent, for the metrics.
+    pub(crate) fn escalate(&mut self, now: Instant) -> Vec<Signal> {
+        let interval = self.escalation.interval;
         let mut sent = Vec::new();
         for recycling in self.workers.values_mut().filter_map(|w| w.recycling.as_mut()) {
-            if recycling.done || now < recycling.next {
+            if recycling.done || now + STEP_TOLERANCE < recycling.next {
                 continue;
             }
-            recycling.next = now + self.escalation.interval;
+            // On time: exactly an interval after this step's time; late: an interval from now
+            // (minus the tolerance), so that two steps are never closer than an interval.
+            recycling.next = (recycling.next + interval).max(now + interval - STEP_TOLERANCE);
             let pidfd = &recycling.pidfd;
             match recycling.escalator.step_with(|_, signal| pidfd.send(signal)) {
-                Ok(Step::Sent(signal)) => sent.push(signal),
+                Ok(Step::Sent(signal)) => {
+                    recycling.note(signal);
+                    sent.push(signal);
+                }
                 Ok(Step::Gone | Step::Done) => recycling.done = true,
                 Err(err) => {
                     let pid = recycling.escalator.trigger().pid;
@@ -327,6 +384,30 @@ impl Fleet {
             }
         }
         sent
+    }
+
+    /// When the earliest escalation step is due, if any is pending: the loop wakes for it.
+    pub(crate) fn next_step(&self) -> Option<Instant> {
+        let pending = self.workers.values().filter_map(|w| w.recycling.as_ref());
+        pending.filter(|r| !r.done).map(|r| r.next).min()
+    }
+}
+
+impl Recycling {
+    /// Counts `signal`, just sent, logging the escalation's move to another signal.
+    fn note(&mut self, signal: Signal) {
+        if let Some(last) = self.last.filter(|last| *last != signal) {
+            let pid = self.escalator.trigger().pid;
+            let signals = self.signals;
+            tracing::warn!(
+                pid,
+                from = last.as_str(),
+                to = signal.as_str(),
+                "recycle: worker {pid} is still there after {signals} signal(s): escalating from {last} to {signal}"
+            );
+        }
+        self.signals += 1;
+        self.last = Some(signal);
     }
 }
 

@@ -89,54 +89,60 @@ impl RecycleArgs {
         let budget = self.memory_budget.map(|bytes| MemoryBudget::new(metric, bytes));
         let mut rolling = self.rolling_restart.map(|l| RollingRestart::new(l.base, l.jitter));
         let most = usize::from(self.max_restarting);
+        let mut recycling = 0;
         tracing::info!(
             master,
             graceful = escalation.graceful.as_str(),
             dry_run = self.dry_run,
             "recycle: watching the workers of master {master}"
         );
-        let mut next = Instant::now();
+        // The interval's work runs every `--interval`; escalation steps keep their own
+        // schedule, a second apart: the loop sleeps until whichever comes first.
+        let mut tick = Instant::now();
         loop {
-            if procfs::stat(master)?.is_none_or(|s| s.start != master_start) {
-                tracing::info!(master, "recycle: master {master} exited; stopping");
-                eprintln!("raindrops: master {master} exited");
-                return Ok(Code::Success);
-            }
-            let children = procfs::children(master)?;
-            fleet.update(&children, procfs::uptime()?);
-            let now = Instant::now();
-            let mut in_flight = fleet.in_flight(now);
-            let mut due = fleet.over_limits();
-            if let Some(budget) = &budget {
-                let over = budget.check(&fleet.infos(in_flight >= most));
-                due.extend(over.into_iter().map(|r| (r.pid, Cause::Budget(r.reason))));
-            }
-            if let Some(rolling) = &mut rolling {
-                let turn = rolling.check(&fleet.infos(in_flight > 0));
-                due.extend(turn.into_iter().map(|r| (r.pid, Cause::Rolling(r.reason))));
-            }
-            fleet.mark_due(&due);
-            for (pid, cause) in due {
-                if in_flight < most && fleet.recycle(pid, &cause, in_flight, self.dry_run) {
-                    in_flight += 1;
-                    if let Some(metrics) = &mut metrics {
-                        metrics.recycled(cause.label());
+            if Instant::now() >= tick {
+                if procfs::stat(master)?.is_none_or(|s| s.start != master_start) {
+                    tracing::info!(master, "recycle: master {master} exited; stopping");
+                    eprintln!("raindrops: master {master} exited");
+                    return Ok(Code::Success);
+                }
+                let children = procfs::children(master)?;
+                fleet.update(&children, procfs::uptime()?);
+                let now = Instant::now();
+                let mut in_flight = fleet.in_flight(now);
+                let mut due = fleet.over_limits();
+                if let Some(budget) = &budget {
+                    let over = budget.check(&fleet.infos(in_flight >= most));
+                    due.extend(over.into_iter().map(|r| (r.pid, Cause::Budget(r.reason))));
+                }
+                if let Some(rolling) = &mut rolling {
+                    let turn = rolling.check(&fleet.infos(in_flight > 0));
+                    due.extend(turn.into_iter().map(|r| (r.pid, Cause::Rolling(r.reason))));
+                }
+                fleet.mark_due(&due);
+                for (pid, cause) in due {
+                    if in_flight >= most {
+                        fleet.hold(pid, &cause, in_flight);
+                    } else if fleet.recycle(pid, &cause, in_flight, self.dry_run) {
+                        in_flight += 1;
+                        if let Some(metrics) = &mut metrics {
+                            metrics.recycled(cause.label());
+                        }
                     }
                 }
+                recycling = in_flight;
+                tick += self.interval;
+                tick = tick.max(Instant::now());
             }
-            // Now, not `now`: a worker whose recycle just started gets its graceful signal in
-            // this interval, right after its pidfd was opened and checked.
+            // Now, not the interval's earlier instant: a worker whose recycle just started
+            // gets its graceful signal in this interval, right after its pidfd was opened.
             let sent = fleet.escalate(Instant::now());
             if let Some(metrics) = &mut metrics {
                 metrics.signalled(&sent);
-                metrics.publish(&fleet, metric, in_flight);
+                metrics.publish(&fleet, metric, recycling);
             }
-            next += self.interval;
-            let now = Instant::now();
-            if next < now {
-                next = now;
-            }
-            std::thread::sleep(next - now);
+            let wake = fleet.next_step().map_or(tick, |step| step.min(tick));
+            std::thread::sleep(wake.saturating_duration_since(Instant::now()));
         }
     }
 }
