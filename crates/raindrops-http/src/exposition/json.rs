@@ -52,9 +52,16 @@ pub fn insert_json_name(object: &mut Map<String, Value>, key: &str, name: &Liste
 /// assert_eq!(json_line(&value), "{\"addr\":\"/tmp/a\\u009b31m\\u202e\",\"n\":1}\n");
 /// let plain = serde_json::json!({ "addr": "/run/app.sock" });
 /// assert_eq!(json_line(&plain), "{\"addr\":\"/run/app.sock\"}\n");
+/// let del = serde_json::json!({ "addr": "/tmp/a\u{7f}", "bell": "\u{7}" });
+/// assert_eq!(json_line(&del), "{\"addr\":\"/tmp/a\\u007f\",\"bell\":\"\\u0007\"}\n");
 /// ```
 pub fn json_line(value: &Value) -> String {
-    let text = value.to_string();
+    let mut text = value.to_string();
+    // ASCII short of DEL (nearly every line): nothing a terminal acts on, JSON escaped the rest.
+    if text.bytes().all(|b| b < 0x7f) {
+        text.push('\n');
+        return text;
+    }
     let mut out = String::with_capacity(text.len() + 1);
     for c in text.chars() {
         if raindrops::is_terminal_control(c) {
