@@ -13,6 +13,7 @@ mod recycle_escalation;
 mod recycle_metrics;
 mod recycle_pid_reuse;
 mod recycle_scrape;
+mod recycle_servers;
 mod recycle_sidecar;
 mod recycle_signals;
 mod segment_files;

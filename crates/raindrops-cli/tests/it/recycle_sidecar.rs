@@ -2,8 +2,7 @@
 #![cfg(target_os = "linux")]
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
@@ -14,6 +13,7 @@ use raindrops_test_support::require_external;
 
 use crate::recycle::KeepAlive;
 use crate::recycle_scrape::RecyclingGauges;
+use crate::recycle_servers::{RACK_APP, Server, WSGI_APP, free_addr};
 use crate::serve::{Load, get};
 use crate::util::BIN;
 
@@ -52,6 +52,11 @@ impl Sidecar {
         if let Some(reader) = self.reader.take() {
             reader.join().unwrap();
         }
+    }
+
+    /// Whether it is still running.
+    pub(crate) fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
     }
 
     pub(crate) fn log(&self) -> Vec<String> {
@@ -150,90 +155,6 @@ pub(crate) fn children(pid: u32) -> Vec<u32> {
     all
 }
 
-/// A prefork server we start: its master and where it listens.
-struct Server {
-    master: Child,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    /// Runs `program args` in a directory holding `files`, listening on `addr` (which `args`
-    /// name), and waits for 2 workers answering.
-    fn start(program: &Path, args: &[&str], files: &[(&str, &str)], addr: SocketAddr) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, text) in files {
-            std::fs::write(dir.path().join(name), text).unwrap();
-        }
-        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let master = Command::new(program)
-            .args(args)
-            .current_dir(dir.path())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let server = Server { master, addr, _dir: dir };
-        let start = Instant::now();
-        while children(server.pid()).len() != 2 || get(addr, "/").map(|r| r.0).ok() != Some(200) {
-            let log = std::fs::read_to_string(server._dir.path().join("server.log"));
-            assert!(start.elapsed() < LONG, "{program:?} never served: {log:?}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        server
-    }
-
-    fn pid(&self) -> u32 {
-        self.master.id()
-    }
-
-    /// Waits until the master has `count` workers again.
-    #[track_caller]
-    fn wait_workers(&self, count: usize) {
-        let start = Instant::now();
-        while children(self.pid()).len() != count {
-            assert!(start.elapsed() < LONG, "workers: {:?}", children(self.pid()));
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // TERM: each server's master stops and reaps its workers; SIGKILL if it takes too long.
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.pid()).unwrap());
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let start = Instant::now();
-        while self.master.try_wait().ok().flatten().is_none() && start.elapsed() < LONG {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.master.kill();
-        let _ = self.master.wait();
-    }
-}
-
-/// A free loopback port, for servers that take an address but no descriptor.
-fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
-
-/// The Rack app for unicorn and puma: `/leak` keeps 8 MiB for the worker's life.
-const RACK_APP: &str = r#"KEEP = []
-run lambda { |env|
-  KEEP << ("x" * (8 << 20)) if env["PATH_INFO"] == "/leak"
-  [200, { "content-type" => "text/plain", "content-length" => "3" }, ["ok\n"]]
-}
-"#;
-
-/// The WSGI app for gunicorn, the same as [`RACK_APP`].
-const WSGI_APP: &str = r#"KEEP = []
-def app(environ, start_response):
-    if environ["PATH_INFO"] == "/leak":
-        KEEP.append(bytearray(8 << 20))
-    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
-    return [b"ok\n"]
-"#;
-
 /// What a recycling run under load saw.
 struct Run {
     ok: usize,
@@ -243,10 +164,11 @@ struct Run {
 
 /// Recycles `server`'s workers (limits drawn in 40M..60M of USS, K = 1) under 4 keep-alive
 /// clients, half of whose requests leak, until 5 recycles: checks K (from the log, and from
-/// `--metrics-listen` scraped at every poll and at the end), the master and the workers' count.
-fn recycle_under_load(server: &Server, preset: &str, expect_every_200: bool) -> Run {
+/// `--metrics-listen` scraped at every poll and at the end), the workers' count, and that the
+/// master is the same process, watched as the master throughout.
+fn recycle_under_load(server: &mut Server, preset: &str, expect_every_200: bool) -> Run {
     let master = server.pid().to_string();
-    let sidecar = Sidecar::start(&[
+    let mut sidecar = Sidecar::start(&[
         "--master",
         &master,
         "--preset",
@@ -289,6 +211,7 @@ fn recycle_under_load(server: &Server, preset: &str, expect_every_200: bool) -> 
     }
     assert!(log.iter().any(|l| l.contains("signal=\"SIG")), "{log:#?}");
     server.wait_workers(2);
+    server.check_same_master(&mut sidecar);
     let recycles =
         sidecar.log().iter().filter(|l| l.contains("recycle: recycling worker ")).count();
     Run { ok, failed, recycles }
@@ -300,11 +223,9 @@ fn unicorn_workers_are_recycled_under_load_and_no_request_fails() {
     let addr = free_addr();
     let conf = format!("worker_processes 2\nlisten \"{addr}\"\ntimeout 60\n");
     let files = [("config.ru", RACK_APP), ("unicorn.conf", conf.as_str())];
-    let server = Server::start(&unicorn, &["-c", "unicorn.conf", "config.ru"], &files, addr);
-    let master = server.pid();
-    let run = recycle_under_load(&server, "unicorn", true);
+    let mut server = Server::start(&unicorn, &["-c", "unicorn.conf", "config.ru"], &files, addr);
+    let run = recycle_under_load(&mut server, "unicorn", true);
     assert!(run.recycles >= 5);
-    assert_eq!(server.pid(), master);
     eprintln!("unicorn: {} requests, 0 failed, {} recycles", run.ok, run.recycles);
 }
 
@@ -314,8 +235,8 @@ fn gunicorn_workers_are_recycled_under_load_and_no_request_fails() {
     let addr = free_addr();
     let bind = addr.to_string();
     let args = ["-w", "2", "-b", &bind, "--graceful-timeout", "30", "app:app"];
-    let server = Server::start(&gunicorn, &args, &[("app.py", WSGI_APP)], addr);
-    let run = recycle_under_load(&server, "gunicorn", true);
+    let mut server = Server::start(&gunicorn, &args, &[("app.py", WSGI_APP)], addr);
+    let run = recycle_under_load(&mut server, "gunicorn", true);
     assert!(run.recycles >= 5);
     eprintln!("gunicorn: {} requests, 0 failed, {} recycles", run.ok, run.recycles);
 }
@@ -326,8 +247,8 @@ fn puma_cluster_workers_are_recycled_under_load() {
     let addr = free_addr();
     let bind = format!("tcp://{addr}");
     let args = ["-w", "2", "-t", "1:1", "-b", &bind, "config.ru"];
-    let server = Server::start(&puma, &args, &[("config.ru", RACK_APP)], addr);
-    let run = recycle_under_load(&server, "puma", false);
+    let mut server = Server::start(&puma, &args, &[("config.ru", RACK_APP)], addr);
+    let run = recycle_under_load(&mut server, "puma", false);
     assert!(run.recycles >= 5);
     // Reported, not asserted: puma closes keep-alive connections of a stopping worker.
     eprintln!(
