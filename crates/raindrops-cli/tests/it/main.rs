@@ -12,6 +12,7 @@ mod recycle_connections;
 mod recycle_escalation;
 mod recycle_metrics;
 mod recycle_pid_reuse;
+mod recycle_process;
 mod recycle_scrape;
 mod recycle_servers;
 mod recycle_sidecar;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use crate::recycle_sidecar::{LONG, Sidecar, children};
+use crate::recycle_process::{LONG, Sidecar, children};
 use crate::serve::get;
 
 /// A prefork server we start: its master, the master's start time (ticks after boot, field
