@@ -10,6 +10,7 @@ mod names;
 mod recycle;
 mod recycle_connections;
 mod recycle_escalation;
+mod recycle_flags;
 mod recycle_metrics;
 mod recycle_pid_reuse;
 mod recycle_process;

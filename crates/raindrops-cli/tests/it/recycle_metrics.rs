@@ -131,17 +131,16 @@ pub(crate) fn sleeping_master(n: usize) -> (KillOnDrop, Vec<u32>) {
 /// `raindrops recycle` over `master` in a dry run every 50 ms, limits drawn in `max_memory`,
 /// serving `--metrics-listen` on a free loopback port: it, and that port's address.
 pub(crate) fn dry_run_with_metrics(master: u32, max_memory: &str) -> (Sidecar, SocketAddr) {
-    let sidecar = Sidecar::start(&[
-        "--master",
-        &master.to_string(),
-        "--max-memory",
-        max_memory,
-        "--interval",
-        "50ms",
-        "--dry-run",
-        "--metrics-listen",
-        "127.0.0.1:0",
-    ]);
+    dry_run_with(master, max_memory, &[])
+}
+
+/// [`dry_run_with_metrics`] with more arguments.
+pub(crate) fn dry_run_with(master: u32, max_memory: &str, more: &[&str]) -> (Sidecar, SocketAddr) {
+    let master = master.to_string();
+    let mut args = vec!["--master", &master, "--max-memory", max_memory, "--interval", "50ms"];
+    args.extend(["--dry-run", "--metrics-listen", "127.0.0.1:0"]);
+    args.extend(more);
+    let sidecar = Sidecar::start(&args);
     let addr = metrics_addr(&sidecar);
     (sidecar, addr)
 }
