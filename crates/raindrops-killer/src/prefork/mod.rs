@@ -187,13 +187,37 @@ impl MemoryBudget {
     /// assert!(budget.check(&[]).is_empty());
     /// ```
     pub fn check(&self, workers: &[WorkerInfo]) -> Vec<Replacement> {
+        self.check_measured(workers, |pid| self.metric.read(pid).ok())
+    }
+
+    /// [`check`](Self::check) with each worker's size (in [`metric`](Self::metric)) from
+    /// `measured(pid)` instead of a read of its own: for a watcher that has just measured the
+    /// workers, so that its metrics and the budget's decision agree. `None` counts as 0.
+    ///
+    /// ```
+    /// use raindrops::memory::MemoryMetric;
+    /// use raindrops_prefork::WorkerInfo;
+    /// use std::time::Duration;
+    ///
+    /// let budget = raindrops_killer::prefork::MemoryBudget::new(MemoryMetric::Uss, 100);
+    /// let workers = [WorkerInfo::new(0, 11, Duration::ZERO), WorkerInfo::new(1, 12, Duration::ZERO)];
+    /// let sizes = |pid| Some(if pid == 12 { 90 } else { 20 });
+    /// let picked = budget.check_measured(&workers, sizes);
+    /// assert_eq!(picked.iter().map(|r| r.pid).collect::<Vec<_>>(), [12]);
+    /// assert!(budget.check_measured(&workers, |_| Some(50)).is_empty());
+    /// ```
+    pub fn check_measured(
+        &self,
+        workers: &[WorkerInfo],
+        measured: impl Fn(u32) -> Option<u64>,
+    ) -> Vec<Replacement> {
         if workers.iter().any(|w| w.replacing) {
             return Vec::new();
         }
         let sizes: Vec<(u32, u64)> = workers
             .iter()
             .filter(|w| w.serving)
-            .map(|w| (w.pid, self.metric.read(w.pid).unwrap_or(0)))
+            .map(|w| (w.pid, measured(w.pid).unwrap_or(0)))
             .collect();
         self.largest_over(&sizes)
             .map(|(pid, reason)| Replacement::new(pid, reason))

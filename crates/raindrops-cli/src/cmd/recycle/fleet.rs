@@ -278,6 +278,11 @@ impl Fleet {
         over.into_iter().map(|(pid, _, cause)| (pid, cause)).collect()
     }
 
+    /// Worker `pid`'s memory by the limits' metric at the last read.
+    pub(crate) fn memory(&self, pid: u32) -> Option<u64> {
+        self.workers.get(&pid)?.memory
+    }
+
     /// The workers as raindrops-prefork's master sees its own, for the killer crate's
     /// [`MemoryBudget`](raindrops_killer::prefork::MemoryBudget) and
     /// [`RollingRestart`](raindrops_killer::prefork::RollingRestart): `replacing` when no

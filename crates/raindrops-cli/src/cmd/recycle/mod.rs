@@ -12,7 +12,7 @@ mod pidfd;
 mod preset;
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use nix::sys::signal::kill;
@@ -90,6 +90,7 @@ impl RecycleArgs {
         let mut rolling = self.rolling_restart.map(|l| RollingRestart::new(l.base, l.jitter));
         let most = usize::from(self.max_restarting);
         let mut recycling = 0;
+        let mut failures = ReadFailures::default();
         tracing::info!(
             master,
             graceful = escalation.graceful.as_str(),
@@ -101,18 +102,30 @@ impl RecycleArgs {
         let mut tick = Instant::now();
         loop {
             if Instant::now() >= tick {
-                if procfs::stat(master)?.is_none_or(|s| s.start != master_start) {
-                    tracing::info!(master, "recycle: master {master} exited; stopping");
-                    eprintln!("raindrops: master {master} exited");
-                    return Ok(Code::Success);
-                }
-                let children = procfs::children(master)?;
-                fleet.update(&children, procfs::uptime()?);
+                let (children, uptime) = match read(master, master_start) {
+                    Ok(Some(read)) => {
+                        failures.clear();
+                        read
+                    }
+                    Ok(None) => {
+                        tracing::info!(master, "recycle: master {master} exited; stopping");
+                        eprintln!("raindrops: master {master} exited");
+                        return Ok(Code::Success);
+                    }
+                    Err(err) => {
+                        failures.failed(master, &err)?;
+                        tick = (tick + self.interval).max(Instant::now());
+                        continue;
+                    }
+                };
+                fleet.update(&children, uptime);
                 let now = Instant::now();
                 let mut in_flight = fleet.in_flight(now);
                 let mut due = fleet.over_limits();
                 if let Some(budget) = &budget {
-                    let over = budget.check(&fleet.infos(in_flight >= most));
+                    // The sizes the fleet just read: the metrics show what was decided on.
+                    let infos = fleet.infos(in_flight >= most);
+                    let over = budget.check_measured(&infos, |pid| fleet.memory(pid));
                     due.extend(over.into_iter().map(|r| (r.pid, Cause::Budget(r.reason))));
                 }
                 if let Some(rolling) = &mut rolling {
@@ -147,6 +160,54 @@ impl RecycleArgs {
     }
 }
 
+/// The master's children (pid, start time) and the time since boot, as read from `/proc`.
+type Read = (Vec<(u32, u64)>, Duration);
+
+/// The master's children and the time since boot, from `/proc`; `Ok(None)` once the master
+/// (`master` started at `master_start` ticks after boot) is gone.
+fn read(master: u32, master_start: u64) -> std::io::Result<Option<Read>> {
+    if procfs::stat(master)?.is_none_or(|s| s.start != master_start) {
+        return Ok(None);
+    }
+    Ok(Some((procfs::children(master)?, procfs::uptime()?)))
+}
+
+/// How many reads of `/proc` in a row may fail (a transient error: the interval is skipped)
+/// before `recycle` gives up.
+const MAX_READ_FAILURES: u32 = 5;
+
+/// Consecutive failed reads of `/proc`.
+#[derive(Debug, Default)]
+struct ReadFailures {
+    count: u32,
+}
+
+impl ReadFailures {
+    /// A read succeeded.
+    fn clear(&mut self) {
+        self.count = 0;
+    }
+
+    /// A read failed with `err`: a warning, or after [`MAX_READ_FAILURES`] in a row, the
+    /// error that ends `recycle` (exit 1), naming it.
+    fn failed(&mut self, master: u32, err: &std::io::Error) -> anyhow::Result<()> {
+        self.count += 1;
+        let count = self.count;
+        if count >= MAX_READ_FAILURES {
+            anyhow::bail!(
+                "cannot read /proc for master {master}'s workers ({count} times in a row): {err}"
+            );
+        }
+        tracing::warn!(
+            master,
+            %err,
+            count,
+            "recycle: cannot read /proc for master {master}'s workers: {err}; skipping this interval"
+        );
+        Ok(())
+    }
+}
+
 /// The master's pid from a pid file (`1234\n`).
 fn read_pidfile(file: &Path) -> anyhow::Result<u32> {
     let text =
@@ -154,4 +215,38 @@ fn read_pidfile(file: &Path) -> anyhow::Result<u32> {
     text.trim()
         .parse()
         .with_context(|| format!("--pidfile {}: {:?} is not a pid", file.display(), text.trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_read_errors_are_skipped_until_five_in_a_row() {
+        let mut failures = ReadFailures::default();
+        let err = std::io::Error::other("injected");
+        for _ in 0..2 {
+            for _ in 1..MAX_READ_FAILURES {
+                failures.failed(42, &err).unwrap();
+            }
+            failures.clear();
+        }
+        for _ in 1..MAX_READ_FAILURES {
+            failures.failed(42, &err).unwrap();
+        }
+        let gave_up = failures.failed(42, &err).unwrap_err().to_string();
+        assert_eq!(
+            gave_up,
+            "cannot read /proc for master 42's workers (5 times in a row): injected"
+        );
+    }
+
+    #[test]
+    fn a_gone_master_reads_as_none() {
+        let me = std::process::id();
+        let start = procfs::stat(me).unwrap().unwrap().start;
+        assert!(read(me, start).unwrap().is_some());
+        assert!(read(me, start + 1).unwrap().is_none());
+        assert!(read(0x7fff_fff0, 0).unwrap().is_none());
+    }
 }
