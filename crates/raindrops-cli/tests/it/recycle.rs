@@ -20,11 +20,13 @@ pub(crate) struct KeepAlive {
     conn: Option<BufReader<TcpStream>>,
     /// Connections opened, by every client sharing it.
     connections: Arc<AtomicUsize>,
+    /// The last request went on a connection that had served one before (kept alive).
+    reused: bool,
 }
 
 impl KeepAlive {
     pub(crate) fn new(addr: SocketAddr, connections: Arc<AtomicUsize>) -> Self {
-        KeepAlive { addr, conn: None, connections }
+        KeepAlive { addr, conn: None, connections, reused: false }
     }
 
     /// GET `path`: the status, or what went wrong.
@@ -36,8 +38,15 @@ impl KeepAlive {
         result
     }
 
+    /// Whether the last request went on a kept-alive connection (one that had served a
+    /// response before), rather than on a new one.
+    pub(crate) fn reused(&self) -> bool {
+        self.reused
+    }
+
     fn exchange(&mut self, path: &str) -> Result<u16, String> {
         let fail = |what: &str, err: std::io::Error| format!("{path}: {what}: {err}");
+        self.reused = self.conn.is_some();
         if self.conn.is_none() {
             let stream =
                 TcpStream::connect_timeout(&self.addr, DEADLINE).map_err(|e| fail("connect", e))?;
