@@ -8,6 +8,7 @@ use nix::sys::signal::Signal;
 use raindrops::memory::{MemoryMetric, MemoryProbe, SmapsRollup};
 use raindrops_killer::{Escalation, Escalator, Limits, Policy, Reason, Step, Trigger};
 
+use super::gate::{self, Bound};
 use super::pidfd::Pidfd;
 
 /// Why a worker is recycled.
@@ -75,6 +76,8 @@ pub(crate) struct Measure {
     pub(crate) metric: MemoryMetric,
     /// Also every other metric `smaps_rollup` holds (an RSS limit alone reads `statm`).
     pub(crate) all: bool,
+    /// Every worker's size every interval, even one far under its limit: the budget sums them.
+    pub(crate) budget: bool,
 }
 
 /// One worker of the master.
@@ -84,14 +87,16 @@ pub(crate) struct Worker {
     pub(crate) start: u64,
     /// Its limits, drawn once when it was first seen.
     pub(crate) limits: Limits,
-    /// Its memory by the limits' metric at the last read (`None` before the first or once
-    /// it cannot be read).
+    /// Its memory by the limits' metric at the last read (`None` before the first, once it
+    /// cannot be read, or when its [`Bound`] showed it far under its limit and it was not read).
     pub(crate) memory: Option<u64>,
     /// RSS, PSS and USS at the last read, when read from `smaps_rollup`.
     pub(crate) sizes: Option<SmapsRollup>,
     /// Its age at the last read.
     pub(crate) age: Duration,
     probe: Option<MemoryProbe>,
+    /// For a USS or PSS limit without `--metrics-listen`: what spares reading `smaps_rollup`.
+    bound: Option<Bound>,
     /// The escalation under way, once it is being recycled.
     recycling: Option<Recycling>,
     /// A dry run already logged what it would do.
@@ -174,6 +179,12 @@ impl Fleet {
                     let rollup = m.all || m.metric != MemoryMetric::Rss;
                     MemoryProbe::new(pid, if rollup { MemoryMetric::Pss } else { m.metric }).ok()
                 });
+                let bound = self
+                    .measure
+                    .filter(|m| !m.all && !m.budget)
+                    .filter(|m| matches!(m.metric, MemoryMetric::Uss | MemoryMetric::Pss))
+                    .filter(|_| limits.memory.is_some())
+                    .and_then(|_| Bound::open(pid));
                 tracing::info!(
                     pid,
                     limit = limits.memory.map(|(_, l)| l),
@@ -186,6 +197,7 @@ impl Fleet {
                     sizes: None,
                     age: Duration::ZERO,
                     probe,
+                    bound,
                     recycling: None,
                     announced: false,
                     due: false,
@@ -196,7 +208,11 @@ impl Fleet {
         }
         let metric = self.measure.map(|m| m.metric);
         for worker in self.workers.values_mut() {
+            let far_under = worker.limits.memory.zip(worker.bound.as_ref()).is_some_and(
+                |((_, limit), bound)| bound.read().is_some_and(|b| gate::far_under(b, limit)),
+            );
             (worker.memory, worker.sizes) = match (&worker.probe, metric) {
+                _ if far_under => (None, None),
                 (Some(probe), Some(metric)) if probe.metric() == MemoryMetric::Pss => {
                     let sizes = probe.read_rollup().ok();
                     (sizes.and_then(|s| s.get(metric)), sizes)
@@ -429,5 +445,51 @@ impl Worker {
             (false, true) => State::Due,
             (false, false) => State::Serving,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+    use std::time::Duration;
+
+    use raindrops::memory::MemoryMetric;
+    use raindrops_killer::Policy;
+
+    use super::{Fleet, Measure};
+
+    #[test]
+    fn a_worker_far_under_its_uss_limit_is_not_read_from_smaps_rollup() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id();
+        while std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap() != "sleep\n" {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let start = crate::procfs::stat(pid).unwrap().unwrap().start;
+        // `child` as the one worker of a fleet with a USS limit of `limit` bytes, read once.
+        let fleet = |limit: u64, all: bool, budget: bool| {
+            let policy = Policy::new().max_memory(MemoryMetric::Uss, limit..=limit);
+            let measure = Some(Measure { metric: MemoryMetric::Uss, all, budget });
+            let escalation = super::super::preset::escalation(None, None, None);
+            let mut fleet = Fleet::new(std::process::id(), policy, measure, escalation);
+            fleet.update(&[(pid, start)], Duration::ZERO);
+            fleet
+        };
+        // 1 GiB: sleep's RSS shows it far under; its smaps_rollup is not read.
+        let far = fleet(1 << 30, false, false);
+        assert_eq!(far.workers[&pid].memory, None);
+        assert!(far.over_limits().is_empty());
+        // 1 byte: its RSS is over 7/8 of that, so its USS is read, and it is over.
+        let near = fleet(1, false, false);
+        assert!(near.workers[&pid].memory.is_some_and(|uss| uss > 1), "{near:?}");
+        assert_eq!(near.over_limits().len(), 1);
+        // --metrics-listen shows every size: read whatever the limit.
+        let all = fleet(1 << 30, true, false);
+        assert!(all.workers[&pid].sizes.is_some(), "{all:?}");
+        // --memory-budget sums every worker's USS: read whatever the limit.
+        let budget = fleet(1 << 30, false, true);
+        assert!(budget.workers[&pid].memory.is_some(), "{budget:?}");
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 }

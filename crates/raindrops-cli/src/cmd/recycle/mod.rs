@@ -7,6 +7,7 @@
 //! killer crate's `Escalator`, at most `--max-restarting` at a time.
 
 mod fleet;
+mod gate;
 mod metrics;
 mod pidfd;
 mod preset;
@@ -78,11 +79,8 @@ impl RecycleArgs {
         if let Some(lifetime) = self.max_lifetime {
             policy = policy.max_lifetime(lifetime.base, lifetime.jitter);
         }
-        let needs_memory = self.max_memory.is_some() || self.memory_budget.is_some();
         let escalation = preset::escalation(self.preset, self.graceful, self.abrupt);
-        let all = self.metrics_listen.is_some();
-        let measure = (needs_memory || all).then_some(Measure { metric, all });
-        let mut fleet = Fleet::new(master, policy, measure, escalation);
+        let mut fleet = Fleet::new(master, policy, self.measure(), escalation);
         let policy = self.connections.policy();
         let mut metrics =
             self.metrics_listen.map(|addr| Metrics::serve(addr, policy)).transpose()?;
@@ -208,6 +206,17 @@ impl ReadFailures {
     }
 }
 
+impl RecycleArgs {
+    /// What the fleet measures of each worker: the limit's metric for `--max-memory` (only
+    /// near the limit, for USS and PSS) and `--memory-budget` (every worker), every size for
+    /// `--metrics-listen`.
+    fn measure(&self) -> Option<Measure> {
+        let metric = MemoryMetric::from(self.memory_metric);
+        let (all, budget) = (self.metrics_listen.is_some(), self.memory_budget.is_some());
+        (self.max_memory.is_some() || budget || all).then_some(Measure { metric, all, budget })
+    }
+}
+
 /// The master's pid from a pid file (`1234\n`).
 fn read_pidfile(file: &Path) -> anyhow::Result<u32> {
     let text =
@@ -219,6 +228,8 @@ fn read_pidfile(file: &Path) -> anyhow::Result<u32> {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser as _;
+
     use super::*;
 
     #[test]
@@ -248,5 +259,28 @@ mod tests {
         assert!(read(me, start).unwrap().is_some());
         assert!(read(me, start + 1).unwrap().is_none());
         assert!(read(0x7fff_fff0, 0).unwrap().is_none());
+    }
+
+    /// `raindrops recycle ARGS`, parsed.
+    #[derive(clap::Parser)]
+    struct Recycle {
+        #[command(flatten)]
+        args: RecycleArgs,
+    }
+
+    #[test]
+    fn a_memory_budget_or_the_metrics_have_every_worker_measured_every_interval() {
+        let measure = |args: &[&str]| {
+            let args = ["recycle", "--master", "2"].iter().chain(args);
+            Recycle::try_parse_from(args).unwrap().args.measure().map(|m| (m.all, m.budget))
+        };
+        assert_eq!(measure(&["--max-lifetime", "1h"]), None);
+        assert_eq!(measure(&["--max-memory", "1G"]), Some((false, false)));
+        assert_eq!(measure(&["--memory-budget", "1G"]), Some((false, true)));
+        assert_eq!(measure(&["--max-memory", "1G", "--memory-budget", "1G"]), Some((false, true)));
+        assert_eq!(
+            measure(&["--max-memory", "1G", "--metrics-listen", "127.0.0.1:0"]),
+            Some((true, false))
+        );
     }
 }
