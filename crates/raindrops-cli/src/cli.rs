@@ -109,6 +109,10 @@ pub(crate) struct WatchArgs {
     /// `/tail` streams at once (they are exempt from `--idle-timeout`); more get 503.
     #[arg(long, value_name = "N", default_value_t = raindrops_http::server::DEFAULT_MAX_STREAMS)]
     pub(crate) max_streams: usize,
+    /// Do not measure how long queued connections wait (the sampler skips the lookups of
+    /// queued connections; waits are shown as unmeasured, as for Unix listeners).
+    #[arg(long)]
+    pub(crate) no_wait: bool,
     /// Listeners to watch: `127.0.0.1:8080`, `[::]:80`, `/run/app.sock` (any bytes). Default:
     /// every TCP listener of the host.
     #[arg(value_parser = clap::value_parser!(OsString))]

@@ -24,6 +24,7 @@ impl super::Run for WatchArgs {
             KernelListeners::addrs(addrs)
         }
         .context("cannot read listener stats")?;
+        let listeners = if self.no_wait { listeners.without_waits() } else { listeners };
         raindrops_prefork::log::init();
         let policy =
             ConnectionPolicy { max_streams: self.max_streams, ..self.connections.policy() };

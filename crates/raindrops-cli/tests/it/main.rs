@@ -28,3 +28,4 @@ mod top_master;
 mod util;
 mod watch;
 mod watch_connections;
+mod watch_no_wait;

@@ -20,7 +20,8 @@ enum Which {
 
 /// Listener numbers from the kernel, over one reused netlink socket: works for the listeners
 /// of any process, in any language. Each TCP listener's sample also carries the ages of its
-/// queued connections, looked up right after the same dump ([`ListenerSample::wait`]).
+/// queued connections, looked up right after the same dump ([`ListenerSample::wait`]), unless
+/// [`without_waits`](Self::without_waits).
 ///
 /// ```no_run
 /// use raindrops_http::listeners::{KernelListeners, Listeners};
@@ -35,6 +36,8 @@ enum Which {
 pub struct KernelListeners {
     diag: Mutex<SockDiag>,
     which: Which,
+    /// Whether TCP samples carry their queue waits.
+    waits: bool,
 }
 
 impl KernelListeners {
@@ -53,7 +56,7 @@ impl KernelListeners {
         let (tcp, unix): (Vec<_>, Vec<_>) =
             addrs.into_iter().partition(|addr| matches!(addr, ListenerAddr::Tcp(_)));
         let ordered = tcp.into_iter().chain(unix).collect();
-        Ok(KernelListeners { diag: Mutex::new(SockDiag::new()?), which: Which::Addrs(ordered) })
+        KernelListeners::new(Which::Addrs(ordered))
     }
 
     /// Reports every TCP listener of the host (sorted by address) and, with `unix`, every Unix
@@ -68,7 +71,32 @@ impl KernelListeners {
     /// # Ok::<(), raindrops::ListenError>(())
     /// ```
     pub fn all(unix: bool) -> Result<Self, ListenError> {
-        Ok(KernelListeners { diag: Mutex::new(SockDiag::new()?), which: Which::All { unix } })
+        KernelListeners::new(Which::All { unix })
+    }
+
+    fn new(which: Which) -> Result<Self, ListenError> {
+        Ok(KernelListeners { diag: Mutex::new(SockDiag::new()?), which, waits: true })
+    }
+
+    /// Samples without queue waits: every [`ListenerSample::wait`] is `None`, as for a Unix
+    /// listener: the stats walk alone, without the lookups of the queued connections (the
+    /// counts are the same). For a Watcher whose sampler must cost the least (`raindrops watch
+    /// --no-wait`).
+    ///
+    /// ```
+    /// use raindrops_http::listeners::{KernelListeners, Listeners};
+    ///
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let _queued = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// let addrs = vec![listener.local_addr()?.into()];
+    /// let sample = KernelListeners::addrs(addrs)?.without_waits().sample()?;
+    /// assert_eq!((sample[0].queued, sample[0].wait.is_none()), (1, true));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn without_waits(mut self) -> Self {
+        self.waits = false;
+        self
     }
 
     fn query(&self) -> Result<Vec<ListenerSample>, ListenError> {
@@ -80,15 +108,23 @@ impl KernelListeners {
             wait,
         };
         match &self.which {
-            Which::Addrs(addrs) => {
+            Which::Addrs(addrs) if self.waits => {
                 let stats = diag.waits(addrs)?;
                 Ok(addrs.iter().zip(stats).map(|(a, (s, w))| sample(a.name(), s, w)).collect())
             }
+            Which::Addrs(addrs) => {
+                let stats = diag.stats(addrs)?;
+                Ok(addrs.iter().zip(stats).map(|(a, s)| sample(a.name(), s, None)).collect())
+            }
             Which::All { unix } => {
-                let tcp = diag.tcp_all_waits()?;
+                let tcp: Vec<_> = if self.waits {
+                    diag.tcp_all_waits()?.into_iter().map(|(a, s, w)| (a, s, Some(w))).collect()
+                } else {
+                    diag.tcp_all()?.into_iter().map(|(a, s)| (a, s, None)).collect()
+                };
                 let mut out: Vec<_> = tcp
                     .into_iter()
-                    .map(|(a, s, w)| sample(ListenerAddr::from(a).name(), s, Some(w)))
+                    .map(|(a, s, w)| sample(ListenerAddr::from(a).name(), s, w))
                     .collect();
                 if *unix {
                     let mut unix = diag.unix_all()?;
