@@ -376,8 +376,9 @@ pub(crate) struct RecycleArgs {
     /// age and state; workers recycling now and at most; recycles by reason, escalation
     /// signals), under the connection policy of `watch` (`--header-timeout`, `--idle-timeout`,
     /// `--max-connections`). Give a loopback address (`127.0.0.1:9300`): the endpoint has no
-    /// authentication.
-    #[arg(long, value_name = "ADDR")]
+    /// authentication. A bare port (`9300`) means `127.0.0.1:9300`; any other address than
+    /// loopback is logged as a warning.
+    #[arg(long, value_name = "ADDR", value_parser = parse_metrics_listen)]
     pub(crate) metrics_listen: Option<std::net::SocketAddr>,
     /// Timeouts and caps of the `--metrics-listen` endpoint's connections.
     #[command(flatten)]
@@ -385,6 +386,16 @@ pub(crate) struct RecycleArgs {
     /// Log each decision and signal nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+}
+
+/// `--metrics-listen`: `IP:PORT`, `[IPv6]:PORT`, or a bare port on loopback (`9300` is
+/// `127.0.0.1:9300`).
+fn parse_metrics_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse()
+        .map_err(|_| format!("{text:?} is not an address: give PORT, IP:PORT or [IPv6]:PORT"))
 }
 
 /// A signal by name: `QUIT`, `SIGQUIT`, `quit`.

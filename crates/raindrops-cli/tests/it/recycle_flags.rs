@@ -118,3 +118,31 @@ while :; do wait -n; [ $? = 127 ] && { read -r _; exit 0; }; done";
     assert_eq!(recycled, 2, "{log:#?}");
     assert_eq!(children(master.0.id()).len(), 1, "{log:#?}");
 }
+
+/// `--metrics-listen PORT` is `127.0.0.1:PORT`; another address than loopback is a warning
+/// (tried with a TEST-NET address no interface has, so nothing listens beyond loopback: the
+/// warning comes, then exit 1 naming the address it cannot listen on); a bad one is a usage
+/// error naming the flag.
+#[test]
+fn metrics_listen_defaults_to_loopback_and_warns_otherwise() {
+    let (master, _) = sleeping_master(1);
+    let (_sidecar, addr) = dry_run_with(master.0.id(), "1G", &["--metrics-listen", "0"]);
+    assert!(addr.ip().is_loopback() && addr.is_ipv4(), "{addr}");
+    assert_ne!(addr.port(), 0);
+    scrape_until(addr, |text| text.ends_with("# EOF\n"));
+
+    let pid = master.0.id().to_string();
+    let args = ["--master", &pid, "--max-memory", "1G", "--metrics-listen", "192.0.2.1:0"];
+    let out = Command::new(BIN).arg("recycle").args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let warned = "warning: recycle: --metrics-listen 192.0.2.1:0 is not a loopback address";
+    assert!(stderr.contains(warned), "{stderr}");
+    assert!(stderr.contains("--metrics-listen 192.0.2.1:0: cannot listen"), "{stderr}");
+
+    let args = ["--master", &pid, "--max-memory", "1G", "--metrics-listen", "localhost:x"];
+    let out = Command::new(BIN).arg("recycle").args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--metrics-listen") && stderr.contains("localhost:x"), "{stderr}");
+}

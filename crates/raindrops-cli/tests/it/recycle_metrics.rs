@@ -134,11 +134,14 @@ pub(crate) fn dry_run_with_metrics(master: u32, max_memory: &str) -> (Sidecar, S
     dry_run_with(master, max_memory, &[])
 }
 
-/// [`dry_run_with_metrics`] with more arguments.
+/// [`dry_run_with_metrics`] with more arguments (another `--metrics-listen` among them).
 pub(crate) fn dry_run_with(master: u32, max_memory: &str, more: &[&str]) -> (Sidecar, SocketAddr) {
     let master = master.to_string();
     let mut args = vec!["--master", &master, "--max-memory", max_memory, "--interval", "50ms"];
-    args.extend(["--dry-run", "--metrics-listen", "127.0.0.1:0"]);
+    args.push("--dry-run");
+    if !more.contains(&"--metrics-listen") {
+        args.extend(["--metrics-listen", "127.0.0.1:0"]);
+    }
     args.extend(more);
     let sidecar = Sidecar::start(&args);
     let addr = metrics_addr(&sidecar);

@@ -30,7 +30,14 @@ pub(crate) struct Metrics {
 impl Metrics {
     /// Binds `addr` and serves `/metrics` under `policy` on a thread of its own; prints the
     /// bound address (`metrics on http://ADDR/metrics`) on stderr, so port 0 can be used.
+    /// An address other than loopback is logged as a warning.
     pub(crate) fn serve(addr: SocketAddr, policy: ConnectionPolicy) -> anyhow::Result<Metrics> {
+        if !addr.ip().is_loopback() {
+            tracing::warn!(
+                %addr,
+                "recycle: --metrics-listen {addr} is not a loopback address: anyone who can reach it reads the metrics (the endpoint has no authentication)"
+            );
+        }
         let metrics = Metrics::default();
         let text = Arc::clone(&metrics.text);
         let runtime = tokio::runtime::Builder::new_current_thread()
