@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::recycle_process::wait_sleeping_child;
 use crate::recycle_scrape::value;
 pub(crate) use crate::recycle_sidecar::metrics_addr;
 use crate::recycle_sidecar::{KillOnDrop, LONG, Sidecar, children};
@@ -86,6 +87,7 @@ fn a_dry_run_shows_every_worker_over_its_limit_due() {
 fn metrics_count_recycles_by_reason_and_escalation_signals() {
     let script = "(trap '' QUIT; exec sleep 300) & wait";
     let master = KillOnDrop(Command::new("sh").args(["-c", script]).spawn().unwrap());
+    wait_sleeping_child(master.0.id());
     let pid = master.0.id().to_string();
     let args = [
         "--master",

@@ -147,3 +147,17 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// Waits until a child of `master` is `sleep` (has exec'd it): a shell's `(trap '' QUIT; exec
+/// sleep 300) &` has QUIT's default action for a moment after the fork, and a QUIT then would
+/// end it; `sleep` ignores it from the start.
+#[track_caller]
+pub(crate) fn wait_sleeping_child(master: u32) {
+    let start = Instant::now();
+    let is_sleep =
+        |w: &u32| std::fs::read_to_string(format!("/proc/{w}/comm")).is_ok_and(|c| c == "sleep\n");
+    while !children(master).iter().any(is_sleep) {
+        assert!(start.elapsed() < LONG, "no child of {master} became sleep");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

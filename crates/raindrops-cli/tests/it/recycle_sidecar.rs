@@ -10,6 +10,7 @@ use raindrops_test_support::external::{GUNICORN, PUMA, UNICORN};
 use raindrops_test_support::require_external;
 
 use crate::recycle::KeepAlive;
+use crate::recycle_process::wait_sleeping_child;
 pub(crate) use crate::recycle_process::{KillOnDrop, LONG, Sidecar, children, metrics_addr};
 use crate::recycle_scrape::RecyclingGauges;
 use crate::recycle_servers::{RACK_APP, Server, WSGI_APP, free_addr};
@@ -179,11 +180,14 @@ fn puma_cluster_workers_are_recycled_under_load() {
 }
 
 /// A shell master whose one worker ignores SIGQUIT: the escalation goes QUIT ×10, then TERM,
-/// which ends it; then the master exits, and so does `recycle`, with 0.
+/// which ends it; then the master exits, and so does `recycle`, with 0. `recycle` starts once
+/// the worker is `sleep` (its QUIT ignored): before, a forked shell has QUIT's default action
+/// for a moment, and a QUIT then would end it.
 #[test]
 fn a_worker_ignoring_the_graceful_signal_gets_the_escalation_in_order() {
     let mut master =
         Command::new("sh").args(["-c", "(trap '' QUIT; exec sleep 300) & wait"]).spawn().unwrap();
+    wait_sleeping_child(master.id());
     let pid = master.id().to_string();
     let mut sidecar =
         Sidecar::start(&["--master", &pid, "--max-lifetime", "1ms..1ms", "--interval", "100ms"]);
