@@ -42,14 +42,25 @@ pub(crate) struct Measured {
     /// The child's own CPU time (user + system, from `wait4`): unlike `elapsed`, what a busy
     /// machine cannot stretch.
     pub(crate) cpu: std::time::Duration,
-    /// `ru_maxrss` from `wait4`: the child's own peak RSS, in KiB.
+    /// The child's own peak RSS in KiB: its memory's high-water mark (`VmHWM`) as it exits.
     pub(crate) max_rss_kib: u64,
 }
 
-/// Runs `cmd` to completion (stdin empty) and measures it; `wait4` gives this child's own
-/// resource usage, unlike `RUSAGE_CHILDREN`, which mixes in every child of the test binary.
+/// Runs `cmd` to completion (stdin empty) and measures it: `wait4` gives this child's own CPU
+/// time (unlike `RUSAGE_CHILDREN`, which mixes in every child of the test binary), and the
+/// child, traced, stops as it exits so that its `VmHWM` can be read while its memory is still
+/// there. `ru_maxrss` would not do: at `exec` Linux keeps in it the high-water mark of the
+/// memory the child ran on before, the test binary's own (tens of MB while other tests run).
 pub(crate) fn run_measured(cmd: &mut Command) -> Measured {
     use std::io::Read;
+    use std::os::unix::process::CommandExt;
+
+    use nix::sys::ptrace;
+    use nix::unistd::Pid;
+
+    // SAFETY: between fork and exec the closure makes one system call (ptrace), which is
+    // async-signal-safe, and allocates nothing.
+    unsafe { cmd.pre_exec(|| ptrace::traceme().map_err(std::io::Error::from)) };
     let start = std::time::Instant::now();
     #[expect(clippy::zombie_processes, reason = "reaped by wait4 below, not through std")]
     let mut child = cmd
@@ -68,17 +79,35 @@ pub(crate) fn run_measured(cmd: &mut Command) -> Measured {
     let stderr = read_all(Box::new(child.stderr.take().unwrap()));
     let pid = child.id() as nix::libc::pid_t;
     let mut status = 0;
+    let mut peak_kib = None;
     // SAFETY: `rusage` is a C struct of integers, for which all zero bytes is a valid value.
     let mut usage: nix::libc::rusage = unsafe { std::mem::zeroed() };
     loop {
         // SAFETY: `status` and `usage` are valid, writable and live for the call; `pid` is our
         // own child, not yet reaped (`child` is never waited on through std).
         let reaped = unsafe { nix::libc::wait4(pid, &mut status, 0, &mut usage) };
-        if reaped == pid {
-            break;
+        if reaped != pid {
+            let err = std::io::Error::last_os_error();
+            assert_eq!(err.kind(), std::io::ErrorKind::Interrupted, "wait4({pid}): {err}");
+            continue;
         }
-        let err = std::io::Error::last_os_error();
-        assert_eq!(err.kind(), std::io::ErrorKind::Interrupted, "wait4({pid}): {err}");
+        if !nix::libc::WIFSTOPPED(status) {
+            break; // exited or killed
+        }
+        // A ptrace stop: at `exec` (SIGTRAP), as it exits, or a signal to pass on.
+        let (traced, signal) = (Pid::from_raw(pid), nix::libc::WSTOPSIG(status));
+        let event = status >> 16;
+        let pass = if event == nix::libc::PTRACE_EVENT_EXIT {
+            peak_kib = Some(vm_hwm_kib(pid));
+            None
+        } else if signal == nix::libc::SIGTRAP {
+            let options = ptrace::Options::PTRACE_O_TRACEEXIT | ptrace::Options::PTRACE_O_EXITKILL;
+            ptrace::setoptions(traced, options).expect("trace the child's exit");
+            None
+        } else {
+            nix::sys::signal::Signal::try_from(signal).ok()
+        };
+        ptrace::cont(traced, pass).expect("resume the child");
     }
     let elapsed = start.elapsed();
     let status =
@@ -95,8 +124,15 @@ pub(crate) fn run_measured(cmd: &mut Command) -> Measured {
                 std::time::Duration::new(secs.unwrap_or(0), micros.unwrap_or(0) * 1000)
             })
             .sum(),
-        max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        max_rss_kib: peak_kib.expect("the child stopped as it exited"),
     }
+}
+
+/// `VmHWM` of `/proc/PID/status` in KiB: the peak RSS of the process's memory since `exec`.
+fn vm_hwm_kib(pid: nix::libc::pid_t) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap();
+    line.trim().trim_end_matches("kB").trim().parse().unwrap()
 }
 
 /// Runs `raindrops ARGS...`: it must exit 2 (a usage error) with each of `says` in its stderr.
