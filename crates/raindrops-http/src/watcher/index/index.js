@@ -16,6 +16,9 @@
     active: ['active', 'queued'], peak: ['peak_queued', 'peak_active'],
     oldest: ['oldest_ms', 'queued']
   };
+  // The rows the server rendered: those its filter showed when the page was served. Typing
+  // only hides rows, so the JSON is asked for the same rows whatever the URL says since.
+  var served = new URLSearchParams(location.search).get('q') || '';
   var data = {};
   var timer;
   document.getElementById('apply').hidden = true;
@@ -85,9 +88,8 @@
     return true;
   }
   function poll() {
-    var q = new URLSearchParams(location.search);
     var url = 'index.json?window=' + encodeURIComponent(span.value) +
-      (q.get('q') ? '&q=' + encodeURIComponent(q.get('q')) : '');
+      (served ? '&q=' + encodeURIComponent(served) : '');
     fetch(url, { cache: 'no-store' })
       .then(function (r) { return r.json(); })
       .then(function (json) { if (update(json)) timer = setTimeout(poll, delay); })
