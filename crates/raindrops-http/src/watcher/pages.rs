@@ -265,6 +265,9 @@ pub(super) async fn tail(
 /// One gauge of the metrics page: from the current sample and the address's state.
 type MetricValue = fn(&crate::exposition::ListenerSample, Option<&AddrState>) -> Option<u64>;
 
+/// One of an address's series, for the metrics page's histograms.
+type SeriesOf = fn(&AddrState) -> &Series;
+
 /// The most a series has seen since its reset.
 fn peak(series: &Series) -> Option<u64> {
     series.aggregate.max().map(|m| m.max(0) as u64)
@@ -303,18 +306,13 @@ pub(super) async fn metrics(
             .filter(|l| l.wait.is_some())
             .filter_map(|l| addrs.get(&l.addr).map(|state| (&l.addr, &state.ages))),
     );
-    for (which, family) in
-        [(Which::Active, &LISTENER_ACTIVE_SAMPLES), (Which::Queued, &LISTENER_QUEUED_SAMPLES)]
-    {
+    let histograms: [(_, SeriesOf); 2] =
+        [(&LISTENER_ACTIVE_SAMPLES, |s| &s.active), (&LISTENER_QUEUED_SAMPLES, |s| &s.queued)];
+    for (family, series) in histograms {
         out.family(family);
         for listener in &sample.listeners {
             if let Some(state) = addrs.get(&listener.addr) {
-                let series = match which {
-                    Which::Active => &state.active,
-                    Which::Queued => &state.queued,
-                    Which::Wait => &state.wait,
-                };
-                out.histogram(&Labels::addr(&listener.addr), &series.aggregate);
+                out.histogram(&Labels::addr(&listener.addr), &series(state).aggregate);
             }
         }
     }

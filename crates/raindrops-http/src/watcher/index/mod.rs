@@ -85,18 +85,56 @@ fn parse(query: Option<&str>) -> Query {
     Query::parse(query.unwrap_or(""), &columns::sort_keys())
 }
 
+/// What the index serves: the page, or its rows as data.
+#[derive(Debug, Clone, Copy)]
+enum View {
+    Page,
+    Json,
+}
+
+impl View {
+    /// Its part of the cache key.
+    fn kind(self) -> &'static str {
+        match self {
+            View::Page => "html",
+            View::Json => "json",
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            View::Page => "text/html",
+            View::Json => "application/json",
+        }
+    }
+
+    fn render(self, watcher: &Watcher, sample: &Sample, query: &Query) -> String {
+        match self {
+            View::Page => page::render(watcher, sample, query, &rows(watcher, sample, query)),
+            View::Json => json(watcher, sample, query),
+        }
+    }
+
+    /// The response to a request with `raw` query and `headers`: rendered once per sample
+    /// and view, gzipped when the client accepts it.
+    fn respond(self, watcher: &Watcher, raw: Option<&str>, headers: &HeaderMap) -> Response {
+        let sample = watcher.state.latest.borrow().clone();
+        let query = parse(raw);
+        let gzip = gzip::accepted(headers);
+        let body = cached(watcher, &sample, self.kind(), &query, gzip, || {
+            self.render(watcher, &sample, &query)
+        });
+        respond(watcher, &sample, self.content_type(), body, gzip)
+    }
+}
+
+/// `GET /`: the dashboard page (see the module docs).
 pub(super) async fn index(
     State(watcher): State<Watcher>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let sample = watcher.state.latest.borrow().clone();
-    let query = parse(raw.as_deref());
-    let gzip = gzip::accepted(&headers);
-    let page = cached(&watcher, &sample, "html", &query, gzip, || {
-        page::render(&watcher, &sample, &query, &rows(&watcher, &sample, &query))
-    });
-    respond(&watcher, &sample, "text/html", page, gzip)
+    View::Page.respond(&watcher, raw.as_deref(), &headers)
 }
 
 /// `GET /index.json`: `{"time", "delay_seconds", "window", "sort", "listeners": [...]}`, each
@@ -108,11 +146,7 @@ pub(super) async fn index_json(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let sample = watcher.state.latest.borrow().clone();
-    let query = parse(raw.as_deref());
-    let gzip = gzip::accepted(&headers);
-    let body = cached(&watcher, &sample, "json", &query, gzip, || json(&watcher, &sample, &query));
-    respond(&watcher, &sample, "application/json", body, gzip)
+    View::Json.respond(&watcher, raw.as_deref(), &headers)
 }
 
 /// The view `kind` (`html`, `json`) of `sample` for `query`, gzipped if `gzip`: it changes
