@@ -88,12 +88,12 @@ impl InetSock {
     }
 }
 
-/// A dump request: address family, `TCP_*` states bitmask and `idiag_ext` extensions.
+/// A dump request: address family and `TCP_*` states bitmask. It asks for no extension
+/// (`idiag_ext` 0): the queued sockets' `tcp_info` comes from exact lookups afterwards.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Query {
     pub(crate) family: u8,
     pub(crate) states: u32,
-    pub(crate) ext: u8,
 }
 
 /// Encodes a `SOCK_DIAG_BY_FAMILY` dump request for `query`, filtered to the sockets whose
@@ -105,10 +105,10 @@ pub(crate) fn encode_request(
     query: Query,
     filter: Option<&[SocketAddr]>,
 ) {
-    let Query { family, states, ext } = query;
+    let Query { family, states } = query;
     start_request(buf, seq);
     // struct inet_diag_req_v2: family, protocol, idiag_ext, pad, states, then the sockid.
-    buf.extend_from_slice(&[family, libc::IPPROTO_TCP as u8, ext, 0]);
+    buf.extend_from_slice(&[family, libc::IPPROTO_TCP as u8, 0, 0]);
     buf.extend_from_slice(&states.to_ne_bytes());
     // inet_diag_sockid: the kernel compares idiag_sport (big-endian) before running the
     // bytecode, so when every address shares a port we set it as a cheap pre-filter.
@@ -375,7 +375,7 @@ mod tests {
         let mut buf = Vec::new();
         let a: SocketAddr = "127.0.0.1:80".parse().unwrap();
         let b: SocketAddr = "0.0.0.0:81".parse().unwrap();
-        let query = Query { family: AF_INET, states: STATES_ALL, ext: 0 };
+        let query = Query { family: AF_INET, states: STATES_ALL };
         encode_request(&mut buf, 9, query, Some(&[a, b]));
         // header 16 + req 56 + nla 4 + (8 S_GE + 8 S_LE + 16 cond + 4 jmp + 16 cond)
         assert_eq!(buf.len(), 16 + 56 + 4 + 16 + 36);

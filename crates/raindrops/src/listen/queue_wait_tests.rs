@@ -68,7 +68,7 @@ fn queued_ids(diag: &mut SockDiag, addr: SocketAddr, n: usize) -> Vec<SockId> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let mut ids = Vec::new();
-        let query = Query { family: inet_diag::AF_INET, states: inet_diag::STATES_WAIT, ext: 0 };
+        let query = Query { family: inet_diag::AF_INET, states: inet_diag::STATES_WAIT };
         diag.tcp_dump(query, Some(&[addr]), &mut |s| ids.extend(s.id)).unwrap();
         if ids.len() == n || Instant::now() > deadline {
             assert_eq!(ids.len(), n, "{addr}");

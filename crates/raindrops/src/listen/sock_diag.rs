@@ -328,17 +328,21 @@ impl SockDiag {
         let addrs: Vec<SocketAddr> = addrs.iter().map(|a| addr::normalize(*a)).collect();
         let mut wanted = inet_diag::Wanted::new(&addrs);
         let mut queued = Vec::new();
+        // Only a waits query looks its queued sockets up.
+        let waits = states == inet_diag::STATES_WAIT;
         for (family, v4) in [(inet_diag::AF_INET, true), (inet_diag::AF_INET6, false)] {
             let of_family: Vec<SocketAddr> =
                 addrs.iter().filter(|a| a.is_ipv4() == v4).copied().collect();
             if !of_family.is_empty() {
-                self.tcp_dump(Query { family, states, ext: 0 }, Some(&of_family), &mut |sock| {
+                self.tcp_dump(Query { family, states }, Some(&of_family), &mut |sock| {
                     wanted.add(sock);
-                    queued.extend(sock.id.filter(|_| wanted.covers(sock.local)));
+                    if waits {
+                        queued.extend(sock.id.filter(|_| wanted.covers(sock.local)));
+                    }
                 })?;
             }
         }
-        if states == inet_diag::STATES_WAIT {
+        if waits {
             self.lookup_queued(&queued, &mut |sock| wanted.add(sock))?;
         }
         Ok(wanted.finish())
@@ -348,13 +352,16 @@ impl SockDiag {
     fn tcp_all_states(&mut self, states: u32) -> Result<inet_diag::All, ListenError> {
         let mut all = inet_diag::All::default();
         let mut queued = Vec::new();
+        let waits = states == inet_diag::STATES_WAIT;
         for family in [inet_diag::AF_INET, inet_diag::AF_INET6] {
-            self.tcp_dump(Query { family, states, ext: 0 }, None, &mut |sock| {
+            self.tcp_dump(Query { family, states }, None, &mut |sock| {
                 all.add(sock);
-                queued.extend(sock.id.map(|id| (sock.local, id)));
+                if waits {
+                    queued.extend(sock.id.map(|id| (sock.local, id)));
+                }
             })?;
         }
-        if states == inet_diag::STATES_WAIT {
+        if waits {
             // Listeners come first in each dump, but a queued connection may have outlived
             // its listener: look up only those something will count.
             let queued: Vec<SockId> =
