@@ -19,13 +19,18 @@ impl PageCache {
     pub(super) const MAX_VIEWS: usize = 64;
 
     /// The page `key` of the sample taken at `time`: the cached copy, or `render`'s (then
-    /// kept, room allowing). A new sample time drops the older pages.
+    /// kept, room allowing). A newer sample time drops the older pages; a request that read
+    /// an older sample than the pages held (it raced the sampler) gets its page rendered and
+    /// not kept, so the newer pages stay.
     pub(super) fn get_or_render(
         &mut self,
         time: SystemTime,
         key: &str,
         render: impl FnOnce() -> Bytes,
     ) -> Bytes {
+        if self.time.is_some_and(|held| held > time) {
+            return render();
+        }
         if self.time != Some(time) {
             *self = PageCache { time: Some(time), pages: Vec::new() };
         }
@@ -79,5 +84,10 @@ mod tests {
         let t1 = t0 + Duration::from_secs(1);
         assert_eq!(cache.get_or_render(t1, "a", || render("a1".into())), "a1");
         assert_eq!(cache.keys(), ["a"]);
+        // A late request for the older sample: its own page, and the newer one is kept.
+        assert_eq!(cache.get_or_render(t0, "a", || render("a0".into())), "a0");
+        let before = renders.get();
+        assert_eq!(cache.get_or_render(t1, "a", || render("a1 again".into())), "a1");
+        assert_eq!(renders.get(), before);
     }
 }
